@@ -1,0 +1,288 @@
+// Package authstore is the persistence layer of an OAuth2 authorization
+// server and of user accounts, on GORM, with one implementation serving
+// PostgreSQL and SQLite.
+//
+// Open connects from a config.Config (DATABASE_URL picks the dialect) and
+// applies safe settings; New does the same over a host application's own
+// *gorm.DB. Development databases are built with AutoMigrate; production
+// ones with the versioned SQL files of package migrations.
+package authstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/forgeauth/authstore/config"
+	"github.com/forgeauth/authstore/migrations"
+	"github.com/forgeauth/authstore/models"
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// ErrUnsafeDatabase is returned by Open when SQLite did not accept a setting
+// authstore relies on (WAL, foreign keys, synchronous FULL, busy timeout).
+var ErrUnsafeDatabase = errors.New("authstore: database settings not in effect")
+
+// ErrUnsupportedDialect is returned for a *gorm.DB that is neither
+// PostgreSQL nor SQLite.
+var ErrUnsupportedDialect = errors.New("authstore: unsupported dialect")
+
+// SQLite settings applied to every file database (see SQLiteDSN).
+const (
+	sqliteBusyTimeout   = 10 * time.Second
+	sqliteStmtCacheSize = 64
+)
+
+// Store is an authstore handle: the database and the settings the
+// repositories use.
+type Store struct {
+	// DB is the library's GORM session: UTC microsecond clock, a logger that
+	// never prints bound values, and translated errors.
+	DB     *gorm.DB
+	Config config.Config
+	clock  func() time.Time
+	owned  bool
+}
+
+// Option configures New.
+type Option func(*Store)
+
+// WithConfig sets the lifetimes and policies the repositories apply.
+// The default is config.Default().
+func WithConfig(cfg config.Config) Option { return func(s *Store) { s.Config = cfg } }
+
+// WithClock replaces the clock (time.Now). Tests use it to move time without
+// sleeping. Every time it returns is converted to UTC and truncated to
+// microseconds, PostgreSQL's resolution.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.clock = now } }
+
+// Open connects to the database named by cfg.DatabaseURL, or to a private
+// in-memory SQLite database when cfg selects memory storage, and returns a
+// Store over it. SQLite files are opened in WAL mode with foreign keys on,
+// synchronous FULL, a busy timeout and immediate write transactions; Open
+// fails with ErrUnsafeDatabase if any of them is not in effect.
+//
+// Open does not create tables: apply the migrations (package migrations) or
+// call AutoMigrate.
+func Open(ctx context.Context, cfg config.Config, opts ...Option) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	dial, memory, err := dialector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db, err := gorm.Open(dial, &gorm.Config{Logger: Logger(), TranslateError: true})
+	if err != nil {
+		return nil, fmt.Errorf("authstore: open %s: %s", dial.Name(), cleanErr(err))
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("authstore: %w", err)
+	}
+	sqlDB.SetMaxOpenConns(cfg.MaxOpenConns)
+	sqlDB.SetMaxIdleConns(cfg.MaxIdleConns)
+	sqlDB.SetConnMaxLifetime(cfg.ConnMaxLifetime)
+	if memory {
+		// The in-memory database lives as long as one connection does.
+		sqlDB.SetMaxIdleConns(max(cfg.MaxIdleConns, 1))
+		sqlDB.SetConnMaxLifetime(0)
+		sqlDB.SetConnMaxIdleTime(0)
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("authstore: connect to %s: %s", dial.Name(), cleanErr(err))
+	}
+	if dial.Name() == "sqlite" {
+		if err := checkSQLite(ctx, db, memory); err != nil {
+			sqlDB.Close()
+			return nil, err
+		}
+	}
+	s, err := New(db, append([]Option{WithConfig(cfg)}, opts...)...)
+	if err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
+}
+
+// New returns a Store over a host application's *gorm.DB. The host's handle
+// is not modified: the Store works on its own session of it, with the UTC
+// microsecond clock, translated errors and a logger that never prints bound
+// values.
+func New(db *gorm.DB, opts ...Option) (*Store, error) {
+	switch db.Dialector.Name() {
+	case "postgres", "sqlite":
+	default:
+		return nil, fmt.Errorf("%w: %q", ErrUnsupportedDialect, db.Dialector.Name())
+	}
+	s := &Store{Config: config.Default(), clock: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	clock := s.clock
+	s.DB = db.Session(&gorm.Session{
+		NewDB:   true,
+		NowFunc: func() time.Time { return clock().UTC().Truncate(time.Microsecond) },
+		Logger:  Logger(),
+	})
+	s.DB.Config.TranslateError = true
+	return s, nil
+}
+
+// Now returns the Store's current time: UTC, truncated to microseconds.
+func (s *Store) Now() time.Time { return s.DB.NowFunc() }
+
+// Close closes the database if Open opened it; a Store made by New leaves
+// the host's handle open.
+func (s *Store) Close() error {
+	if !s.owned {
+		return nil
+	}
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Migrate applies every pending SQL migration to the Store's database.
+func (s *Store) Migrate(ctx context.Context) error {
+	m, err := migrations.NewGORM(ctx, s.DB)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	return m.Up(ctx)
+}
+
+// Logger returns the GORM logger authstore uses: warnings and errors to
+// standard error, slow queries over 200ms, record-not-found not logged, and
+// SQL printed with placeholders only, never bound values (which hold
+// digests and hashes).
+func Logger() logger.Interface {
+	return logger.New(log.New(os.Stderr, "authstore: ", log.LstdFlags), logger.Config{
+		SlowThreshold:             200 * time.Millisecond,
+		LogLevel:                  logger.Warn,
+		IgnoreRecordNotFoundError: true,
+		ParameterizedQueries:      true,
+	})
+}
+
+// AutoMigrate creates or updates the ten tables with GORM's AutoMigrate and
+// creates the two monitoring views if they are missing. It is meant for
+// development; production databases use the SQL migrations, which build
+// the same schema.
+func AutoMigrate(db *gorm.DB) error {
+	d := migrations.Dialect(db.Dialector.Name())
+	views, err := migrations.Views(d)
+	if err != nil {
+		return fmt.Errorf("authstore: automigrate: %w", err)
+	}
+	if err := db.AutoMigrate(models.All()...); err != nil {
+		return fmt.Errorf("authstore: automigrate: %w", err)
+	}
+	for _, v := range views {
+		var n int64
+		q := "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = ?"
+		if d == migrations.Postgres {
+			q = "SELECT count(*) FROM information_schema.views WHERE table_schema = CURRENT_SCHEMA() AND table_name = ?"
+		}
+		if err := db.Raw(q, v.Name).Scan(&n).Error; err != nil {
+			return fmt.Errorf("authstore: automigrate: view %s: %w", v.Name, err)
+		}
+		if n > 0 {
+			continue
+		}
+		if err := db.Exec(v.SQL).Error; err != nil {
+			return fmt.Errorf("authstore: automigrate: create view %s: %w", v.Name, err)
+		}
+	}
+	return nil
+}
+
+// dialector returns the GORM dialector for cfg and whether it is the
+// in-memory database.
+func dialector(cfg config.Config) (gorm.Dialector, bool, error) {
+	if cfg.Memory() {
+		return sqlite.Open(MemoryDSN()), true, nil
+	}
+	u, err := cfg.Database()
+	if err != nil {
+		return nil, false, err
+	}
+	if u.Dialect == config.DialectPostgres {
+		return postgres.New(postgres.Config{DSN: u.DSN}), false, nil
+	}
+	return sqlite.Open(SQLiteDSN(u.DSN)), false, nil
+}
+
+// SQLiteDSN returns the mattn/go-sqlite3 DSN authstore uses for a database
+// file: WAL journal, busy timeout, foreign keys on, immediate write
+// transactions (so a read-then-write transaction never fails to upgrade its
+// lock), synchronous FULL (a committed revocation survives power loss) and
+// the driver's prepared-statement cache.
+func SQLiteDSN(path string) string {
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + sqliteParams(true)
+}
+
+// MemoryDSN returns the DSN of a new private in-memory SQLite database that
+// every pooled connection shares (the memdb VFS; plain :memory: would give
+// each connection its own empty database, and cache=shared gives "table is
+// locked" errors that bypass the busy timeout).
+func MemoryDSN() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "file:/authstore-" + hex.EncodeToString(b[:]) + "?vfs=memdb&" + sqliteParams(false)
+}
+
+func sqliteParams(file bool) string {
+	v := url.Values{}
+	v.Set("_busy_timeout", fmt.Sprint(sqliteBusyTimeout.Milliseconds()))
+	v.Set("_foreign_keys", "1")
+	v.Set("_txlock", "immediate")
+	v.Set("_stmt_cache_size", fmt.Sprint(sqliteStmtCacheSize))
+	if file {
+		v.Set("_journal_mode", "WAL")
+		v.Set("_synchronous", "FULL")
+	}
+	return v.Encode()
+}
+
+// checkSQLite verifies that the pragmas asked for in the DSN hold.
+func checkSQLite(ctx context.Context, db *gorm.DB, memory bool) error {
+	want := []struct{ pragma, value string }{
+		{"foreign_keys", "1"},
+		{"busy_timeout", fmt.Sprint(sqliteBusyTimeout.Milliseconds())},
+	}
+	if !memory {
+		want = append(want, struct{ pragma, value string }{"journal_mode", "wal"}, struct{ pragma, value string }{"synchronous", "2"})
+	}
+	for _, w := range want {
+		var got string
+		if err := db.WithContext(ctx).Raw("PRAGMA " + w.pragma).Scan(&got).Error; err != nil {
+			return fmt.Errorf("authstore: read sqlite pragma %s: %w", w.pragma, err)
+		}
+		if got != w.value {
+			return fmt.Errorf("%w: sqlite %s is %q, want %q", ErrUnsafeDatabase, w.pragma, got, w.value)
+		}
+	}
+	return nil
+}
+
+// cleanErr returns a driver error's text without a password the driver may
+// have echoed from the DSN.
+func cleanErr(err error) string {
+	return redactURLs(err.Error())
+}

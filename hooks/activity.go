@@ -1,0 +1,78 @@
+package hooks
+
+// Event names an entry in the user activity log. Its string value is what is
+// stored, so existing values must never change.
+type Event string
+
+const (
+	// EventRegistered records that a user account was created.
+	EventRegistered Event = "user.registered"
+	// EventLoginSucceeded records a successful password login.
+	EventLoginSucceeded Event = "login.succeeded"
+	// EventLoginFailed records a failed login attempt.
+	EventLoginFailed Event = "login.failed"
+	// EventLogout records that a user logged out.
+	EventLogout Event = "logout"
+	// EventSessionCreated records that a session was created.
+	EventSessionCreated Event = "session.created"
+	// EventSessionDeleted records that a session was deleted or expired.
+	EventSessionDeleted Event = "session.deleted"
+	// EventPasswordChanged records that a user changed their password.
+	EventPasswordChanged Event = "password.changed"
+	// EventPasswordResetRequested records that a password reset was requested.
+	EventPasswordResetRequested Event = "password_reset.requested"
+	// EventPasswordResetCompleted records that a password reset was completed.
+	EventPasswordResetCompleted Event = "password_reset.completed"
+	// EventEmailVerificationSent records that a verification email was sent.
+	EventEmailVerificationSent Event = "email_verification.sent"
+	// EventEmailVerified records that a user verified their email address.
+	EventEmailVerified Event = "email.verified"
+	// EventProfileUpdated records that a user's profile was updated.
+	EventProfileUpdated Event = "user.updated"
+	// EventUserDeleted records that a user account was deleted.
+	EventUserDeleted Event = "user.deleted"
+	// EventClientCreated records that an OAuth2 client was registered.
+	EventClientCreated Event = "client.created"
+	// EventClientSecretRotated records that a client's secret was rotated.
+	EventClientSecretRotated Event = "client.secret_rotated"
+	// EventClientRevoked records that a client was revoked.
+	EventClientRevoked Event = "client.revoked"
+	// EventClientDeleted records that a client was deleted.
+	EventClientDeleted Event = "client.deleted"
+	// EventTokenRevoked records that an access or refresh token was revoked.
+	EventTokenRevoked Event = "token.revoked"
+	// EventRefreshTokenReused records reuse of an already rotated refresh
+	// token, a sign of token theft.
+	EventRefreshTokenReused Event = "refresh_token.reused"
+	// EventAuthCodeReplayed records a second redemption of an authorization
+	// code, a sign of code interception.
+	EventAuthCodeReplayed Event = "auth_code.replayed"
+	// EventPersonalTokenCreated records that a personal access token was created.
+	EventPersonalTokenCreated Event = "personal_token.created"
+	// EventPersonalTokenRevoked records that a personal access token was revoked.
+	EventPersonalTokenRevoked Event = "personal_token.revoked"
+)
+
+var events = [...]Event{
+	EventRegistered, EventLoginSucceeded, EventLoginFailed, EventLogout,
+	EventSessionCreated, EventSessionDeleted, EventPasswordChanged,
+	EventPasswordResetRequested, EventPasswordResetCompleted,
+	EventEmailVerificationSent, EventEmailVerified, EventProfileUpdated,
+	EventUserDeleted, EventClientCreated, EventClientSecretRotated,
+	EventClientRevoked, EventClientDeleted, EventTokenRevoked,
+	EventRefreshTokenReused, EventAuthCodeReplayed,
+	EventPersonalTokenCreated, EventPersonalTokenRevoked,
+}
+
+// Valid reports whether e is one of the events returned by Events.
+func (e Event) Valid() bool {
+	for _, v := range events {
+		if e == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Events returns all known events in a new slice.
+func Events() []Event { return append([]Event(nil), events[:]...) }

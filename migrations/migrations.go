@@ -1,0 +1,314 @@
+// Package migrations holds authstore's versioned SQL migrations, one folder
+// per dialect (postgres/, sqlite/), embedded in the binary and applied with
+// golang-migrate.
+//
+// Each file also runs as-is by hand: `psql -v ON_ERROR_STOP=1 -f FILE` or
+// `sqlite3 DB < FILE`, in version order. Versions are recorded in the
+// schema_migrations table, as golang-migrate does.
+package migrations
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/golang-migrate/migrate/v4"
+	"github.com/golang-migrate/migrate/v4/database"
+	"github.com/golang-migrate/migrate/v4/database/postgres"
+	"github.com/golang-migrate/migrate/v4/database/sqlite3"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"gorm.io/gorm"
+)
+
+//go:embed postgres/*.sql sqlite/*.sql
+var files embed.FS
+
+// Dialect names a supported database, as GORM's Dialector.Name reports it.
+type Dialect string
+
+// The supported dialects.
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// ErrDialect is returned for a database other than PostgreSQL or SQLite.
+var ErrDialect = errors.New("migrations: unsupported dialect")
+
+// ErrDirty is returned when a previous migration failed half-way: the
+// database must be repaired by hand before migrating again.
+var ErrDirty = errors.New("migrations: database is dirty (a previous migration failed part-way)")
+
+// FS returns the embedded migration files of a dialect: NNNNNN_name.up.sql
+// and NNNNNN_name.down.sql pairs.
+func FS(d Dialect) (fs.FS, error) {
+	if d != Postgres && d != SQLite {
+		return nil, fmt.Errorf("%w: %q", ErrDialect, d)
+	}
+	return fs.Sub(files, string(d))
+}
+
+// Migrator applies and rolls back the embedded migrations on one database.
+// It borrows the *sql.DB it is given and never closes it; Close releases the
+// connection the Migrator holds.
+type Migrator struct {
+	m       *migrate.Migrate
+	conn    *sql.Conn
+	dialect Dialect
+}
+
+// New returns a Migrator for db, which must be a PostgreSQL (pgx or lib/pq)
+// or SQLite (mattn/go-sqlite3) handle as d says.
+func New(ctx context.Context, db *sql.DB, d Dialect) (*Migrator, error) {
+	src, err := FS(d)
+	if err != nil {
+		return nil, err
+	}
+	source, err := iofs.New(src, ".")
+	if err != nil {
+		return nil, fmt.Errorf("migrations: read embedded files: %w", err)
+	}
+	mg := &Migrator{dialect: d}
+	var drv database.Driver
+	switch d {
+	case Postgres:
+		// WithConnection holds one connection for the advisory lock and
+		// leaves the pool to its owner.
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("migrations: connect: %w", err)
+		}
+		mg.conn = conn
+		drv, err = postgres.WithConnection(ctx, conn, &postgres.Config{})
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("migrations: prepare postgres: %w", err)
+		}
+	case SQLite:
+		drv, err = sqlite3.WithInstance(db, &sqlite3.Config{})
+		if err != nil {
+			return nil, fmt.Errorf("migrations: prepare sqlite: %w", err)
+		}
+	}
+	mg.m, err = migrate.NewWithInstance("iofs", source, string(d), drv)
+	if err != nil {
+		mg.Close()
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return mg, nil
+}
+
+// NewGORM returns a Migrator over the connection pool of a GORM handle.
+func NewGORM(ctx context.Context, db *gorm.DB) (*Migrator, error) {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return New(ctx, sqlDB, Dialect(db.Dialector.Name()))
+}
+
+// Close releases the connection held by the Migrator. The *sql.DB stays
+// open.
+func (mg *Migrator) Close() error {
+	if mg.conn != nil {
+		return mg.conn.Close()
+	}
+	return nil
+}
+
+// Up applies every migration not yet applied. It is a no-op on an up-to-date
+// database.
+func (mg *Migrator) Up(ctx context.Context) error {
+	return mg.run(ctx, mg.m.Up)
+}
+
+// Down rolls back the n most recent migrations (n >= 1).
+func (mg *Migrator) Down(ctx context.Context, n int) error {
+	if n < 1 {
+		return fmt.Errorf("migrations: down wants a positive number of steps, got %d", n)
+	}
+	st, err := mg.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if n > st.AppliedCount() {
+		return fmt.Errorf("migrations: cannot roll back %d migrations, %d applied", n, st.AppliedCount())
+	}
+	return mg.run(ctx, func() error { return mg.m.Steps(-n) })
+}
+
+// DownAll rolls back every applied migration, leaving none of authstore's
+// tables or views.
+func (mg *Migrator) DownAll(ctx context.Context) error {
+	return mg.run(ctx, mg.m.Down)
+}
+
+func (mg *Migrator) run(ctx context.Context, step func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			mg.m.GracefulStop <- true
+		case <-done:
+		}
+	}()
+	err := step()
+	if errors.Is(err, migrate.ErrNoChange) {
+		return nil
+	}
+	var dirty migrate.ErrDirty
+	if errors.As(err, &dirty) {
+		return fmt.Errorf("%w at version %d", ErrDirty, dirty.Version)
+	}
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	return ctx.Err()
+}
+
+// Status reports the applied version against the embedded ones.
+type Status struct {
+	Dialect Dialect
+	// Version is the applied version, 0 when none is.
+	Version uint
+	// Dirty is true when a migration failed part-way.
+	Dirty bool
+	// Available lists every embedded version in order.
+	Available []Version
+}
+
+// Version is one embedded migration.
+type Version struct {
+	Version uint
+	Name    string
+}
+
+// AppliedCount returns how many embedded versions are at or below the
+// applied version.
+func (s Status) AppliedCount() int {
+	n := 0
+	for _, v := range s.Available {
+		if v.Version <= s.Version {
+			n++
+		}
+	}
+	return n
+}
+
+// Latest returns the newest embedded version.
+func (s Status) Latest() uint {
+	if len(s.Available) == 0 {
+		return 0
+	}
+	return s.Available[len(s.Available)-1].Version
+}
+
+// Pending lists the embedded versions not yet applied.
+func (s Status) Pending() []Version {
+	var out []Version
+	for _, v := range s.Available {
+		if v.Version > s.Version {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Status returns the applied version and the embedded ones.
+func (mg *Migrator) Status(ctx context.Context) (Status, error) {
+	if err := ctx.Err(); err != nil {
+		return Status{}, err
+	}
+	st := Status{Dialect: mg.dialect}
+	v, dirty, err := mg.m.Version()
+	if err != nil && !errors.Is(err, migrate.ErrNilVersion) {
+		return Status{}, fmt.Errorf("migrations: read version: %w", err)
+	}
+	st.Version, st.Dirty = v, dirty
+	st.Available, err = Versions(mg.dialect)
+	return st, err
+}
+
+var fileName = regexp.MustCompile(`^(\d+)_(\w+)\.(up|down)\.sql$`)
+
+// Versions lists the embedded migrations of a dialect in order.
+func Versions(d Dialect) ([]Version, error) {
+	fsys, err := FS(d)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, err
+	}
+	var out []Version
+	for _, e := range entries {
+		m := fileName.FindStringSubmatch(e.Name())
+		if m == nil {
+			return nil, fmt.Errorf("migrations: unexpected file %s/%s", d, e.Name())
+		}
+		if m[3] != "up" {
+			continue
+		}
+		n, _ := strconv.ParseUint(m[1], 10, 64)
+		out = append(out, Version{Version: uint(n), Name: m[2]})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// Views returns the CREATE VIEW statements of a dialect's up migrations, in
+// order, so that AutoMigrate creates the same views as the SQL files.
+func Views(d Dialect) ([]View, error) {
+	fsys, err := FS(d)
+	if err != nil {
+		return nil, err
+	}
+	vs, err := Versions(d)
+	if err != nil {
+		return nil, err
+	}
+	var out []View
+	for _, v := range vs {
+		b, err := fs.ReadFile(fsys, fmt.Sprintf("%06d_%s.up.sql", v.Version, v.Name))
+		if err != nil {
+			return nil, err
+		}
+		for _, stmt := range strings.Split(string(b), ";") {
+			stmt = stripComments(stmt)
+			if m := createView.FindStringSubmatch(stmt); m != nil {
+				out = append(out, View{Name: m[1], SQL: stmt})
+			}
+		}
+	}
+	return out, nil
+}
+
+// View is a monitoring view and the statement that creates it.
+type View struct {
+	Name string
+	SQL  string
+}
+
+var createView = regexp.MustCompile(`(?is)^CREATE\s+VIEW\s+(\w+)\s+AS\s`)
+
+func stripComments(stmt string) string {
+	var keep []string
+	for _, line := range strings.Split(stmt, "\n") {
+		if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "--") {
+			keep = append(keep, line)
+		}
+	}
+	return strings.TrimSpace(strings.Join(keep, "\n"))
+}
