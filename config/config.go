@@ -1,0 +1,433 @@
+// Package config loads authstore's settings from the environment.
+//
+// Every setting has an environment key and, except JWT_SECRET, a default
+// (see .env.example at the repository root). A key that is unset takes its
+// default; a key that is set must hold a valid value, so an empty value is
+// refused rather than silently replaced by the default (JWT_SECRET is the
+// exception: empty means "no secret"). Lifetimes are whole seconds in the
+// environment and [time.Duration] in [Config]. Booleans are true or false in
+// any letter case.
+//
+// Invalid values are refused with one line per key, in the form
+//
+//	OAUTH_ACCESS_TOKEN_LIFETIME: want a positive number of seconds, got "abc"
+//
+// and every such error matches [ErrInvalid]. Secrets never appear in errors
+// or in a printed [Config]: the JWT secret is a [Secret], and passwords in
+// DATABASE_URL are masked.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/url"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// ErrInvalid is matched (with [errors.Is]) by every error that reports an
+// invalid setting.
+var ErrInvalid = errors.New("invalid configuration")
+
+// minSecretLen is the least number of bytes a non-empty JWT_SECRET holds.
+const minSecretLen = 32
+
+// Storage says where a group of records is kept.
+type Storage string
+
+// The storages a Config accepts.
+const (
+	// StorageMemory keeps records in process memory; they are lost on exit.
+	StorageMemory Storage = "memory"
+	// StorageDatabase keeps records in the database at DATABASE_URL.
+	StorageDatabase Storage = "database"
+)
+
+func (s Storage) valid() bool { return s == StorageMemory || s == StorageDatabase }
+
+// Config holds authstore's settings. Load and LoadFrom fill it from the
+// environment; the env tags give each field's key and default.
+type Config struct {
+	// DatabaseURL locates the database; see ParseDatabaseURL.
+	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://./authstore.db"`
+	// OAuthStorage keeps OAuth clients, tokens and codes.
+	OAuthStorage Storage `env:"OAUTH_STORAGE" envDefault:"database"`
+	// AuthSessionStorage keeps login sessions; it must match OAuthStorage
+	// when either is StorageMemory.
+	AuthSessionStorage Storage `env:"AUTH_SESSION_STORAGE" envDefault:"database"`
+
+	// AccessTokenLifetime is how long an OAuth access token is valid.
+	AccessTokenLifetime time.Duration `env:"OAUTH_ACCESS_TOKEN_LIFETIME" envDefault:"3600"`
+	// RefreshTokenLifetime is how long an OAuth refresh token is valid.
+	RefreshTokenLifetime time.Duration `env:"OAUTH_REFRESH_TOKEN_LIFETIME" envDefault:"2592000"`
+	// AuthCodeLifetime is how long an OAuth authorization code is valid.
+	AuthCodeLifetime time.Duration `env:"OAUTH_AUTH_CODE_LIFETIME" envDefault:"600"`
+	// EnablePKCE turns on PKCE for the authorization code flow.
+	EnablePKCE bool `env:"OAUTH_ENABLE_PKCE" envDefault:"true"`
+
+	// SessionLifetime is how long a session may stay idle.
+	SessionLifetime time.Duration `env:"AUTH_SESSION_LIFETIME" envDefault:"7200"`
+	// RememberLifetime is how long a "remember me" login lasts.
+	RememberLifetime time.Duration `env:"AUTH_REMEMBER_LIFETIME" envDefault:"2592000"`
+	// PasswordResetLifetime is how long a password reset token is valid.
+	PasswordResetLifetime time.Duration `env:"AUTH_PASSWORD_RESET_LIFETIME" envDefault:"3600"`
+	// EmailVerificationLifetime is how long an email verification token is valid.
+	EmailVerificationLifetime time.Duration `env:"AUTH_EMAIL_VERIFICATION_LIFETIME" envDefault:"86400"`
+	// RequireEmailVerification refuses logins until the email is verified.
+	RequireEmailVerification bool `env:"AUTH_REQUIRE_EMAIL_VERIFICATION" envDefault:"false"`
+	// EnableTwoFactor turns on two-factor authentication.
+	EnableTwoFactor bool `env:"AUTH_ENABLE_TWO_FACTOR" envDefault:"false"`
+
+	// JWTSecret signs JWTs. It may be empty, in which case issuing tokens
+	// fails; otherwise it holds at least 32 bytes.
+	JWTSecret Secret `env:"JWT_SECRET"`
+	// JWTIssuer is the "iss" claim of issued JWTs.
+	JWTIssuer string `env:"JWT_ISSUER" envDefault:"authstore"`
+
+	// MaxOpenConns caps the open database connections.
+	MaxOpenConns int `env:"DB_MAX_OPEN_CONNS" envDefault:"10"`
+	// MaxIdleConns caps the idle database connections.
+	MaxIdleConns int `env:"DB_MAX_IDLE_CONNS" envDefault:"5"`
+	// ConnMaxLifetime is how long a database connection may be reused;
+	// zero means no limit.
+	ConnMaxLifetime time.Duration `env:"DB_CONN_MAX_LIFETIME" envDefault:"1800"`
+}
+
+// Load reads the Config from the process environment.
+func Load() (Config, error) {
+	return LoadFrom(env.ToMap(os.Environ()))
+}
+
+// LoadFrom reads the Config from environ alone, a map from key to value;
+// a nil map yields the defaults. Every invalid value is reported, one line
+// per key.
+func LoadFrom(environ map[string]string) (Config, error) {
+	if environ == nil {
+		environ = map[string]string{} // nil would make env read os.Environ
+	}
+	var c Config
+	err := env.ParseWithOptions(&c, env.Options{
+		Environment: environ,
+		FuncMap: map[reflect.Type]env.ParserFunc{
+			reflect.TypeFor[time.Duration](): parseSeconds,
+			reflect.TypeFor[bool]():          parseBool,
+		},
+	})
+	failed := map[string]bool{} // keys to report whatever c holds
+	for _, e := range unjoin(err) {
+		var pe env.ParseError
+		if !errors.As(e, &pe) {
+			return Config{}, fmt.Errorf("config: %w", e) // a bug in Config's tags
+		}
+		f, _ := reflect.TypeFor[Config]().FieldByName(pe.Name)
+		failed[f.Tag.Get("env")] = true
+	}
+	for f := range reflect.TypeFor[Config]().Fields() {
+		key := f.Tag.Get("env")
+		if v, ok := environ[key]; ok && v == "" && f.Type != reflect.TypeFor[Secret]() {
+			failed[key] = true // env would have used the default
+		}
+	}
+	if err := c.check(environ, failed); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// unjoin returns the errors joined in err.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err != nil {
+		return []error{err}
+	}
+	return nil
+}
+
+// parseSeconds parses a whole number of seconds into a time.Duration. The
+// sign is checked later, per key.
+func parseSeconds(s string) (any, error) {
+	const limit = math.MaxInt64 / int64(time.Second)
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n > limit || n < -limit {
+		return nil, errors.New("not a number of seconds")
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// parseBool parses true or false, in any letter case.
+func parseBool(s string) (any, error) {
+	switch strings.ToLower(s) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return nil, errors.New("not a boolean")
+}
+
+// Default returns the Config that an empty environment yields.
+func Default() Config {
+	c, err := LoadFrom(nil)
+	if err != nil {
+		panic("config: invalid default: " + err.Error())
+	}
+	return c
+}
+
+// Validate reports every invalid field of c, one line per key, as LoadFrom
+// would. Use it on a Config built by hand.
+func (c Config) Validate() error {
+	return c.check(nil, nil)
+}
+
+// Wanted values, as they appear in errors.
+const (
+	wantPositiveSeconds = "a positive number of seconds"
+	wantPositiveInt     = "a positive integer"
+	wantNonNegativeInt  = "a non-negative integer"
+	wantBool            = "true or false"
+	wantStorage         = `"memory" or "database"`
+)
+
+// check reports every invalid field of c. environ, if not nil, is what c was
+// loaded from: errors quote its raw text, and the keys in failed are
+// reported whatever c holds.
+func (c Config) check(environ map[string]string, failed map[string]bool) error {
+	var errs []error
+	bad := func(key, want, got string) {
+		errs = append(errs, invalidError(key+": want "+want+", got "+got))
+	}
+	// field reports key unless it is valid and was parsed.
+	field := func(key string, valid bool, want, value string) {
+		if raw, ok := environ[key]; ok {
+			value = raw
+		}
+		if !valid || failed[key] {
+			bad(key, want, strconv.Quote(value))
+		}
+	}
+	storage := func(key string, s Storage) {
+		field(key, s.valid(), wantStorage, string(s))
+	}
+	lifetime := func(key string, d time.Duration) {
+		field(key, d > 0, wantPositiveSeconds, seconds(d))
+	}
+	boolean := func(key string, b bool) {
+		field(key, true, wantBool, strconv.FormatBool(b))
+	}
+
+	dbURL := c.DatabaseURL
+	if failed["DATABASE_URL"] {
+		dbURL = environ["DATABASE_URL"]
+	}
+	if _, err := ParseDatabaseURL(dbURL); err != nil {
+		errs = append(errs, err)
+	}
+	storage("OAUTH_STORAGE", c.OAuthStorage)
+	storage("AUTH_SESSION_STORAGE", c.AuthSessionStorage)
+	if c.OAuthStorage.valid() && c.AuthSessionStorage.valid() && !failed["OAUTH_STORAGE"] &&
+		!failed["AUTH_SESSION_STORAGE"] && c.OAuthStorage != c.AuthSessionStorage {
+		bad("OAUTH_STORAGE and AUTH_SESSION_STORAGE",
+			`both "memory" or neither (OAuth records reference users, so they share one database)`,
+			fmt.Sprintf("%q and %q", c.OAuthStorage, c.AuthSessionStorage))
+	}
+	lifetime("OAUTH_ACCESS_TOKEN_LIFETIME", c.AccessTokenLifetime)
+	lifetime("OAUTH_REFRESH_TOKEN_LIFETIME", c.RefreshTokenLifetime)
+	lifetime("OAUTH_AUTH_CODE_LIFETIME", c.AuthCodeLifetime)
+	boolean("OAUTH_ENABLE_PKCE", c.EnablePKCE)
+	lifetime("AUTH_SESSION_LIFETIME", c.SessionLifetime)
+	lifetime("AUTH_REMEMBER_LIFETIME", c.RememberLifetime)
+	lifetime("AUTH_PASSWORD_RESET_LIFETIME", c.PasswordResetLifetime)
+	lifetime("AUTH_EMAIL_VERIFICATION_LIFETIME", c.EmailVerificationLifetime)
+	boolean("AUTH_REQUIRE_EMAIL_VERIFICATION", c.RequireEmailVerification)
+	boolean("AUTH_ENABLE_TWO_FACTOR", c.EnableTwoFactor)
+	if n := len(c.JWTSecret); n > 0 && n < minSecretLen {
+		bad("JWT_SECRET", fmt.Sprintf("at least %d bytes", minSecretLen), strconv.Itoa(n))
+	}
+	field("JWT_ISSUER", c.JWTIssuer != "", "a non-empty issuer", c.JWTIssuer)
+	field("DB_MAX_OPEN_CONNS", c.MaxOpenConns > 0, wantPositiveInt, strconv.Itoa(c.MaxOpenConns))
+	field("DB_MAX_IDLE_CONNS", c.MaxIdleConns >= 0, wantNonNegativeInt, strconv.Itoa(c.MaxIdleConns))
+	field("DB_CONN_MAX_LIFETIME", c.ConnMaxLifetime >= 0,
+		"a non-negative number of seconds (0 for no limit)", seconds(c.ConnMaxLifetime))
+	return errors.Join(errs...)
+}
+
+// seconds formats d as a number of seconds.
+func seconds(d time.Duration) string {
+	if d%time.Second == 0 {
+		return strconv.FormatInt(int64(d/time.Second), 10)
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
+}
+
+// invalidError reports invalid settings; it matches ErrInvalid.
+type invalidError string
+
+func (e invalidError) Error() string { return string(e) }
+func (e invalidError) Unwrap() error { return ErrInvalid }
+
+// Memory reports whether both OAuth records and sessions are kept in memory.
+func (c Config) Memory() bool {
+	return c.OAuthStorage == StorageMemory && c.AuthSessionStorage == StorageMemory
+}
+
+// Database parses c.DatabaseURL; see ParseDatabaseURL.
+func (c Config) Database() (DatabaseURL, error) {
+	return ParseDatabaseURL(c.DatabaseURL)
+}
+
+// Dialect names a database engine.
+type Dialect string
+
+// The dialects a DatabaseURL can have.
+const (
+	// DialectPostgres is PostgreSQL, opened with pgx.
+	DialectPostgres Dialect = "postgres"
+	// DialectSQLite is SQLite.
+	DialectSQLite Dialect = "sqlite"
+)
+
+// DatabaseURL is a parsed DATABASE_URL. Its DSN may hold a password: do not
+// print it.
+type DatabaseURL struct {
+	// Dialect is the database engine.
+	Dialect Dialect
+	// DSN is what the driver opens: the URL itself for PostgreSQL, the file
+	// path for SQLite.
+	DSN string
+}
+
+// ParseDatabaseURL parses a DATABASE_URL value: postgres://... or
+// postgresql://... (kept whole as the DSN), or sqlite://PATH, where PATH is
+// relative (sqlite://a.db, sqlite://./dir/a.db) or absolute
+// (sqlite:///var/lib/a.db) and may not carry a ?query. Errors mask any
+// password in raw.
+func ParseDatabaseURL(raw string) (DatabaseURL, error) {
+	want := "postgres://, postgresql:// or sqlite:// URL"
+	if scheme, path, ok := strings.Cut(raw, "://"); ok {
+		switch strings.ToLower(scheme) {
+		case "postgres", "postgresql":
+			if _, err := url.Parse(raw); err == nil {
+				return DatabaseURL{Dialect: DialectPostgres, DSN: raw}, nil
+			}
+		case "sqlite":
+			if strings.Contains(path, "?") {
+				want = "sqlite:// URL without a ?query (authstore sets the SQLite options itself)"
+			} else if path != "" {
+				return DatabaseURL{Dialect: DialectSQLite, DSN: path}, nil
+			}
+		}
+	}
+	return DatabaseURL{}, invalidError(fmt.Sprintf("DATABASE_URL: want %s, got %q", want, redactURL(raw)))
+}
+
+// redactURL masks the passwords in raw, in the user info or a query
+// parameter. Text that is not a hierarchical URL is masked whole if it might
+// hold a credential.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Opaque != "" {
+		if strings.Contains(raw, "@") || strings.Contains(strings.ToLower(raw), "password") {
+			return redacted
+		}
+		return raw
+	}
+	_, masked := u.User.Password()
+	pairs := strings.Split(u.RawQuery, "&")
+	for i, pair := range pairs {
+		k, _, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(k)
+		if err != nil {
+			name = k
+		}
+		if strings.Contains(strings.ToLower(name), "password") {
+			pairs[i], masked = k+"=xxxxx", true
+		}
+	}
+	if !masked {
+		return raw
+	}
+	u.RawQuery = strings.Join(pairs, "&")
+	return u.Redacted()
+}
+
+// printable is Config without its methods, with DatabaseURL redacted.
+type printable Config
+
+func (c Config) printable() printable {
+	c.DatabaseURL = redactURL(c.DatabaseURL)
+	return printable(c)
+}
+
+// String returns every field of c, as %+v prints a struct, with the
+// DATABASE_URL password and the JWT secret masked.
+func (c Config) String() string { return fmt.Sprintf("%+v", c.printable()) }
+
+// GoString returns c as a Go composite literal, with the DATABASE_URL
+// password and the JWT secret masked.
+func (c Config) GoString() string {
+	return "config.Config" + strings.TrimPrefix(fmt.Sprintf("%#v", c.printable()), "config.printable")
+}
+
+// Format implements fmt.Formatter so that no verb reveals a secret: %#v
+// prints c.GoString(), %q quotes c.String(), and every other verb prints
+// c.String().
+func (c Config) Format(f fmt.State, verb rune) { format(f, verb, c.String(), c.GoString()) }
+
+// MarshalJSON encodes c as a JSON object keyed by field name, with the
+// DATABASE_URL password and the JWT secret masked.
+func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.printable()) }
+
+// format prints s for verb: goSyntax for %#v, s quoted for %q, s itself for
+// any other verb. Flags, width and precision apply.
+func format(f fmt.State, verb rune, s, goSyntax string) {
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		io.WriteString(f, goSyntax)
+	case verb == 'q':
+		fmt.Fprintf(f, fmt.FormatString(f, 'q'), s)
+	default:
+		fmt.Fprintf(f, fmt.FormatString(f, 's'), s)
+	}
+}
+
+// Secret is a string that does not print: String, GoString, Format (every
+// verb), MarshalText and MarshalJSON give "[redacted]", or the empty string
+// if the secret is empty, so that an unset secret shows as such.
+type Secret string
+
+const redacted = "[redacted]"
+
+// Reveal returns the secret itself.
+func (s Secret) Reveal() string { return string(s) }
+
+// String returns "[redacted]", or "" for an empty secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString returns s.String() quoted.
+func (s Secret) GoString() string { return strconv.Quote(s.String()) }
+
+// Format implements fmt.Formatter: every verb prints s.String(), quoted
+// for %q and %#v.
+func (s Secret) Format(f fmt.State, verb rune) { format(f, verb, s.String(), s.GoString()) }
+
+// MarshalText returns s.String().
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// MarshalJSON returns s.String() as a JSON string.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
