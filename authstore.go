@@ -20,8 +20,10 @@ import (
 	"time"
 
 	"github.com/forgeauth/authstore/config"
+	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/migrations"
 	"github.com/forgeauth/authstore/models"
+	"github.com/forgeauth/authstore/repositories"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -49,7 +51,15 @@ type Store struct {
 	// never prints bound values, and translated errors.
 	DB     *gorm.DB
 	Config config.Config
+
+	Users              *repositories.Users
+	Sessions           *repositories.Sessions
+	PasswordResets     *repositories.PasswordResets
+	EmailVerifications *repositories.EmailVerifications
+	Activity           *repositories.ActivityLog
+
 	clock  func() time.Time
+	hasher *hooks.Hasher
 	owned  bool
 }
 
@@ -64,6 +74,10 @@ func WithConfig(cfg config.Config) Option { return func(s *Store) { s.Config = c
 // sleeping. Every time it returns is converted to UTC and truncated to
 // microseconds, PostgreSQL's resolution.
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.clock = now } }
+
+// WithHasher sets the Argon2id parameters for passwords and client secrets.
+// The default is hooks.DefaultHasher() (OWASP's floor: m=19 MiB, t=2, p=1).
+func WithHasher(h *hooks.Hasher) Option { return func(s *Store) { s.hasher = h } }
 
 // Open connects to the database named by cfg.DatabaseURL, or to a private
 // in-memory SQLite database when cfg selects memory storage, and returns a
@@ -138,6 +152,15 @@ func New(db *gorm.DB, opts ...Option) (*Store, error) {
 		Logger:  Logger(),
 	})
 	s.DB.Config.TranslateError = true
+	if s.hasher == nil {
+		s.hasher = hooks.DefaultHasher()
+	}
+	ro := repositories.Options{Config: s.Config, Hasher: s.hasher}
+	s.Users = repositories.NewUsers(s.DB, ro)
+	s.Sessions = repositories.NewSessions(s.DB, ro)
+	s.PasswordResets = repositories.NewPasswordResets(s.DB, ro)
+	s.EmailVerifications = repositories.NewEmailVerifications(s.DB, ro)
+	s.Activity = repositories.NewActivityLog(s.DB, ro)
 	return s, nil
 }
 

@@ -35,6 +35,9 @@ type User struct {
 	LastFailedLoginAt *time.Time `json:"last_failed_login_at,omitempty"`
 	CreatedAt         time.Time  `gorm:"not null;index" json:"created_at"`
 	UpdatedAt         time.Time  `gorm:"not null" json:"updated_at"`
+
+	// passwordSet tells AfterUpdate that BeforeSave hashed a new password.
+	passwordSet bool
 }
 
 // TableName returns "users".

@@ -59,3 +59,7 @@ func Translate(op string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
+
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+func isConflict(err error) bool { return errors.Is(err, ErrConflict) }
