@@ -1,0 +1,81 @@
+package authstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+
+	"github.com/forgeauth/authstore"
+	"github.com/forgeauth/authstore/config"
+	"github.com/forgeauth/authstore/repositories"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+)
+
+// ExampleNew is the README's program: authstore over an application's own
+// *gorm.DB.
+func ExampleNew() {
+	dir, _ := os.MkdirTemp("", "authstore-example")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+
+	db, err := gorm.Open(sqlite.Open(authstore.SQLiteDSN(filepath.Join(dir, "app.db"))), &gorm.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	store, err := authstore.New(db)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := authstore.AutoMigrate(store.DB); err != nil { // production: store.Migrate(ctx)
+		log.Fatal(err)
+	}
+	pw := "correct horse battery staple"
+	user, err := store.Users.Create(ctx, repositories.NewUser{Name: "Ada", Email: "Ada@example.com", Password: pw, PasswordConfirmation: pw})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = store.Users.Authenticate(ctx, "ada@EXAMPLE.com", "wrong password")
+	fmt.Println(errors.Is(err, repositories.ErrInvalidCredentials))
+
+	user, err = store.Users.Authenticate(ctx, "ada@example.com", pw)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, token, err := store.Sessions.Create(ctx, user.ID, repositories.NewSession{Remember: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	session, err := store.Sessions.Find(ctx, token)
+	fmt.Println(user.Email, session.UserID == user.ID, err)
+	// Output:
+	// true
+	// Ada@example.com true <nil>
+}
+
+// ExampleOpen opens the database named by the environment (DATABASE_URL,
+// default sqlite://./authstore.db) and applies the SQL migrations.
+func ExampleOpen() {
+	dir, _ := os.MkdirTemp("", "authstore-example")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+
+	cfg, err := config.LoadFrom(map[string]string{"DATABASE_URL": "sqlite://" + filepath.Join(dir, "authstore.db")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	store, err := authstore.Open(ctx, cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		log.Fatal(err)
+	}
+	n, err := store.Users.Count(ctx)
+	fmt.Println(store.DB.Dialector.Name(), n, err)
+	// Output: sqlite 0 <nil>
+}

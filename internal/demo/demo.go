@@ -1,0 +1,179 @@
+// Package demo walks authstore's main flows against a real database, for
+// the `authstore demo` command: registration, login, sessions, email
+// verification, password reset and logout, then the OAuth2 flows.
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/forgeauth/authstore"
+	"github.com/forgeauth/authstore/hooks"
+	"github.com/forgeauth/authstore/repositories"
+)
+
+// Step is one thing the demo did.
+type Step struct {
+	Name   string `json:"step"`
+	Detail string `json:"detail"`
+}
+
+// Report is what the demo did. Every plaintext it generated is a string
+// under a key ending in password, token, secret or code, so an operator can
+// check that none of them is stored.
+type Report struct {
+	Dialect string            `json:"dialect"`
+	UserID  string            `json:"user_id"`
+	Email   string            `json:"email"`
+	Secrets map[string]string `json:"-"`
+	Steps   []Step            `json:"steps"`
+}
+
+// MarshalJSON flattens the generated plaintexts into the top-level object.
+func (r Report) MarshalJSON() ([]byte, error) {
+	type plain Report
+	b, err := json.Marshal(plain(r))
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for k, v := range r.Secrets {
+		m[k] = v
+	}
+	return json.Marshal(m)
+}
+
+// runner carries the report and the optional progress writer.
+type runner struct {
+	s   *authstore.Store
+	rep *Report
+	out io.Writer
+}
+
+func (r *runner) step(name, format string, args ...any) {
+	st := Step{Name: name, Detail: fmt.Sprintf(format, args...)}
+	r.rep.Steps = append(r.rep.Steps, st)
+	if r.out != nil {
+		fmt.Fprintf(r.out, "%2d. %-28s %s\n", len(r.rep.Steps), st.Name, st.Detail)
+	}
+}
+
+func (r *runner) secret(key, value string) { r.rep.Secrets[key] = value }
+
+// Run migrates the Store's database and walks the flows, printing each step
+// to progress when it is not nil. It makes a new user each time, so it can
+// run any number of times on the same database.
+func Run(ctx context.Context, s *authstore.Store, progress io.Writer) (*Report, error) {
+	r := &runner{s: s, out: progress, rep: &Report{Dialect: s.DB.Dialector.Name(), Secrets: map[string]string{}}}
+	if err := s.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	r.step("migrate", "%s schema is up to date", r.rep.Dialect)
+	ctx = hooks.WithRequestMeta(ctx, hooks.RequestMeta{IP: "203.0.113.7", UserAgent: "authstore-demo/1"})
+	if err := r.auth(ctx); err != nil {
+		return r.rep, err
+	}
+	if err := r.oauth(ctx); err != nil {
+		return r.rep, err
+	}
+	return r.rep, nil
+}
+
+func randomSecret() (string, error) { return hooks.NewToken() }
+
+func (r *runner) auth(ctx context.Context) error {
+	s := r.s
+	tag, err := hooks.NewToken()
+	if err != nil {
+		return err
+	}
+	email := fmt.Sprintf("demo+%s@example.com", tag[:10])
+	password, err := randomSecret()
+	if err != nil {
+		return err
+	}
+	r.secret("password", password)
+	u, err := s.Users.Create(ctx, repositories.NewUser{Name: "Demo User", Email: email, Password: password, PasswordConfirmation: password})
+	if err != nil {
+		return err
+	}
+	r.rep.UserID, r.rep.Email = u.ID.String(), u.Email
+	r.step("register", "user %s <%s>, password stored as Argon2id", u.ID, u.Email)
+
+	wrong := password + "x"
+	r.secret("wrong_password", wrong)
+	if _, err := s.Users.Authenticate(ctx, email, wrong); !errors.Is(err, repositories.ErrInvalidCredentials) {
+		return fmt.Errorf("demo: wrong password was not refused: %v", err)
+	}
+	r.step("failed login", "wrong password refused (invalid credentials), failure logged")
+
+	if _, err := s.Users.Authenticate(ctx, email, password); err != nil {
+		return err
+	}
+	sess, token, err := s.Sessions.Create(ctx, u.ID, repositories.NewSession{})
+	if err != nil {
+		return err
+	}
+	r.secret("session_token", token)
+	r.step("login", "session %s created, token returned once, digest stored", sess.ID)
+
+	found, err := s.Sessions.Find(ctx, token)
+	if err != nil {
+		return err
+	}
+	r.step("session lookup", "session %s valid until %s", found.ID, found.ExpiresAt.Format("2006-01-02 15:04:05Z"))
+
+	vtoken, to, err := s.EmailVerifications.Issue(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	r.secret("verification_token", vtoken)
+	if _, err := s.EmailVerifications.Consume(ctx, vtoken); err != nil {
+		return err
+	}
+	r.step("email verification", "token sent to %s and consumed; email verified", to)
+
+	var resetToken string
+	err = s.PasswordResets.Request(ctx, email, func(_ context.Context, _, tok string) error { resetToken = tok; return nil })
+	if err != nil {
+		return err
+	}
+	r.secret("reset_token", resetToken)
+	r.step("password reset request", "reset token issued (expires in %s)", s.Config.PasswordResetLifetime)
+
+	newPassword, err := randomSecret()
+	if err != nil {
+		return err
+	}
+	r.secret("new_password", newPassword)
+	if _, err := s.PasswordResets.Reset(ctx, resetToken, newPassword, newPassword); err != nil {
+		return err
+	}
+	if _, err := s.Sessions.Find(ctx, token); !errors.Is(err, repositories.ErrNotFound) {
+		return fmt.Errorf("demo: session survived the password reset: %v", err)
+	}
+	r.step("password reset", "password changed; every session of the user ended")
+
+	if _, err := s.Users.Authenticate(ctx, email, newPassword); err != nil {
+		return err
+	}
+	sess2, token2, err := s.Sessions.Create(ctx, u.ID, repositories.NewSession{Remember: true})
+	if err != nil {
+		return err
+	}
+	r.secret("second_session_token", token2)
+	if err := s.Sessions.Delete(ctx, token2); err != nil {
+		return err
+	}
+	if _, err := s.Sessions.Find(ctx, token2); !errors.Is(err, repositories.ErrNotFound) {
+		return fmt.Errorf("demo: session survived logout: %v", err)
+	}
+	r.step("logout", "logged in with the new password (session %s), then logged out", sess2.ID)
+	return nil
+}
