@@ -60,6 +60,7 @@ type Store struct {
 
 	clock  func() time.Time
 	hasher *hooks.Hasher
+	logger logger.Interface
 	owned  bool
 }
 
@@ -79,6 +80,11 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.clock = 
 // The default is hooks.DefaultHasher() (OWASP's floor: m=19 MiB, t=2, p=1).
 func WithHasher(h *hooks.Hasher) Option { return func(s *Store) { s.hasher = h } }
 
+// WithLogger replaces the GORM logger of the Store's session (default:
+// Logger()). Use one with ParameterizedQueries set: bound values hold
+// digests and hashes.
+func WithLogger(l logger.Interface) Option { return func(s *Store) { s.logger = l } }
+
 // Open connects to the database named by cfg.DatabaseURL, or to a private
 // in-memory SQLite database when cfg selects memory storage, and returns a
 // Store over it. SQLite files are opened in WAL mode with foreign keys on,
@@ -95,7 +101,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (*Store, error
 	if err != nil {
 		return nil, err
 	}
-	db, err := gorm.Open(dial, &gorm.Config{Logger: Logger(), TranslateError: true})
+	db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard, TranslateError: true})
 	if err != nil {
 		return nil, fmt.Errorf("authstore: open %s: %s", dial.Name(), cleanErr(err))
 	}
@@ -141,7 +147,7 @@ func New(db *gorm.DB, opts ...Option) (*Store, error) {
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrUnsupportedDialect, db.Dialector.Name())
 	}
-	s := &Store{Config: config.Default(), clock: time.Now}
+	s := &Store{Config: config.Default(), clock: time.Now, logger: Logger()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -149,7 +155,7 @@ func New(db *gorm.DB, opts ...Option) (*Store, error) {
 	s.DB = db.Session(&gorm.Session{
 		NewDB:   true,
 		NowFunc: func() time.Time { return clock().UTC().Truncate(time.Microsecond) },
-		Logger:  Logger(),
+		Logger:  s.logger,
 	})
 	s.DB.Config.TranslateError = true
 	if s.hasher == nil {

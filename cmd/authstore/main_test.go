@@ -1,0 +1,496 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "github.com/mattn/go-sqlite3"
+	"github.com/spf13/cobra"
+)
+
+const (
+	envPostgresURL     = "AUTHSTORE_TEST_POSTGRES_URL"
+	envRequirePostgres = "AUTHSTORE_REQUIRE_POSTGRES"
+)
+
+// binary is the authstore command built by TestMain.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "authstore-cli-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "authstore")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// result is what one run of the binary gave.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+}
+
+// target is a database the CLI is run against.
+type target struct {
+	dialect string
+	dir     string   // working directory
+	env     []string // KEY=VALUE besides PATH and HOME
+	flags   []string // global flags before the command
+	// objects lists authstore's tables and views (not schema_migrations),
+	// name to "table" or "view".
+	objects func(t *testing.T) map[string]string
+}
+
+// run runs the binary in tg.dir with tg's environment and flags.
+func (tg target) run(t *testing.T, args ...string) result {
+	t.Helper()
+	return run(t, tg.dir, tg.env, append(slices.Clone(tg.flags), args...)...)
+}
+
+// run runs the binary in dir with an environment of PATH, HOME and env
+// alone.
+func run(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Dir = dir
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		r.code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("authstore %s: %v", strings.Join(args, " "), err)
+	}
+	return r
+}
+
+// mustRun runs the command and fails the test unless it exits 0.
+func (tg target) mustRun(t *testing.T, args ...string) result {
+	t.Helper()
+	r := tg.run(t, args...)
+	if r.code != 0 {
+		t.Fatalf("authstore %s: %v; want exit 0", strings.Join(args, " "), r)
+	}
+	return r
+}
+
+// status runs `migrate status --json` and decodes it.
+func (tg target) status(t *testing.T) statusJSON {
+	t.Helper()
+	r := tg.mustRun(t, "migrate", "status", "--json")
+	var st statusJSON
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatalf("migrate status --json: %v; output %q", err, r.stdout)
+	}
+	return st
+}
+
+var (
+	authObjects = map[string]string{
+		"users":                "table",
+		"sessions":             "table",
+		"password_resets":      "table",
+		"email_verifications":  "table",
+		"user_activity_log":    "table",
+		"expired_auth_records": "view",
+	}
+	oauthObjects = map[string]string{
+		"oauth_clients":                "table",
+		"oauth_access_tokens":          "table",
+		"oauth_refresh_tokens":         "table",
+		"oauth_authorization_codes":    "table",
+		"oauth_personal_access_tokens": "table",
+		"oauth_expired_tokens":         "view",
+	}
+)
+
+func union(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		maps.Copy(out, m)
+	}
+	return out
+}
+
+// testMigrate runs up, status, down 1, down --all and up again on tg and
+// checks the versions and the schema after each.
+func testMigrate(t *testing.T, tg target) {
+	checkObjects := func(step string, want map[string]string) {
+		t.Helper()
+		if got := tg.objects(t); !maps.Equal(got, want) {
+			t.Fatalf("after %s: tables and views = %v; want %v", step, got, want)
+		}
+	}
+	checkVersion := func(step string, want uint) {
+		t.Helper()
+		st := tg.status(t)
+		if st.Dialect != tg.dialect || st.Version != want || st.Dirty || st.Latest != 2 || len(st.Migrations) != 2 {
+			t.Fatalf("after %s: status = %+v; want dialect %s, version %d, latest 2, not dirty", step, st, tg.dialect, want)
+		}
+		for _, m := range st.Migrations {
+			wantState := "pending"
+			if m.Version <= want {
+				wantState = "applied"
+			}
+			if m.State != wantState {
+				t.Errorf("after %s: migration %d is %s; want %s", step, m.Version, m.State, wantState)
+			}
+		}
+	}
+
+	r := tg.mustRun(t, "migrate", "up")
+	if want := fmt.Sprintf("migrated %s database to version 2 (create_oauth_tables)\n", tg.dialect); r.stdout != want {
+		t.Errorf("migrate up printed %q; want %q", r.stdout, want)
+	}
+	checkObjects("up", union(authObjects, oauthObjects))
+	checkVersion("up", 2)
+
+	r = tg.mustRun(t, "migrate", "up")
+	if !strings.Contains(r.stdout, "already at version 2") {
+		t.Errorf("second migrate up printed %q; want it to say already at version 2", r.stdout)
+	}
+
+	r = tg.mustRun(t, "migrate", "status")
+	for _, re := range []string{
+		`(?m)^dialect:\s+` + tg.dialect + `$`,
+		`(?m)^version:\s+2 \(create_oauth_tables\)$`,
+		`(?m)^dirty:\s+false$`,
+		`(?m)^latest:\s+2$`,
+		`(?m)^\s+1\s+create_auth_tables\s+applied$`,
+		`(?m)^\s+2\s+create_oauth_tables\s+applied$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(r.stdout) {
+			t.Errorf("migrate status printed\n%s\nwant a line matching %s", r.stdout, re)
+		}
+	}
+
+	r = tg.mustRun(t, "migrate", "down", "1")
+	if want := "to version 1 (create_auth_tables)"; !strings.Contains(r.stdout, want) {
+		t.Errorf("migrate down 1 printed %q; want %q in it", r.stdout, want)
+	}
+	checkObjects("down 1", authObjects)
+	checkVersion("down 1", 1)
+
+	tg.mustRun(t, "migrate", "down", "--all")
+	checkObjects("down --all", map[string]string{})
+	checkVersion("down --all", 0)
+
+	r = tg.run(t, "migrate", "down", "1")
+	if r.code != 1 || r.stdout != "" || !oneLine(r.stderr) {
+		t.Errorf("migrate down 1 with nothing applied: %v; want exit 1 and one line on stderr", r)
+	}
+
+	tg.mustRun(t, "migrate", "up")
+	checkObjects("up again", union(authObjects, oauthObjects))
+	checkVersion("up again", 2)
+}
+
+// sqliteObjects lists the tables and views of the SQLite file at path.
+func sqliteObjects(path string) func(t *testing.T) map[string]string {
+	return func(t *testing.T) map[string]string {
+		t.Helper()
+		if _, err := os.Stat(path); err != nil {
+			t.Fatalf("database file: %v", err)
+		}
+		db, err := sql.Open("sqlite3", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		return objects(t, db, `SELECT name, type FROM sqlite_master
+			WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations'`)
+	}
+}
+
+// objects runs q, which selects (name, type), into a map.
+func objects(t *testing.T, db *sql.DB, q string, args ...any) map[string]string {
+	t.Helper()
+	rows, err := db.Query(q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = typ
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestMigrateSQLiteDefaultURL(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "authstore.db")
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("before migrate up: stat %s: %v; want it absent", path, err)
+	}
+	testMigrate(t, target{dialect: "sqlite", dir: dir, objects: sqliteObjects(path)})
+}
+
+func TestMigrateSQLiteFlagOverridesEnv(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(t.TempDir(), "auth.db")
+	testMigrate(t, target{
+		dialect: "sqlite",
+		dir:     dir,
+		env:     []string{"DATABASE_URL=mysql://u:hunter2@h/x"},
+		flags:   []string{"--database-url", "sqlite://" + path},
+		objects: sqliteObjects(path),
+	})
+	if _, err := os.Stat(filepath.Join(dir, "authstore.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("./authstore.db: %v; want no default database created", err)
+	}
+}
+
+func TestMigratePostgres(t *testing.T) {
+	t.Parallel()
+	u, schema, admin := postgresSchema(t)
+	testMigrate(t, target{
+		dialect: "postgres",
+		dir:     t.TempDir(),
+		env:     []string{"DATABASE_URL=" + u},
+		objects: func(t *testing.T) map[string]string {
+			t.Helper()
+			got := objects(t, admin, `SELECT table_name,
+					CASE table_type WHEN 'VIEW' THEN 'view' ELSE 'table' END
+				FROM information_schema.tables
+				WHERE table_schema = $1 AND table_name <> 'schema_migrations'`, schema)
+			return got
+		},
+	})
+}
+
+var (
+	adminOnce sync.Once
+	adminDB   *sql.DB
+)
+
+// postgresSchema creates a fresh schema on the test server, dropped when the
+// test ends, and returns a DATABASE_URL that selects it, its name and an
+// administrative connection pool.
+func postgresSchema(t *testing.T) (string, string, *sql.DB) {
+	t.Helper()
+	base := os.Getenv(envPostgresURL)
+	if base == "" {
+		if os.Getenv(envRequirePostgres) == "1" {
+			t.Fatalf("%s is not set but %s=1: PostgreSQL tests must run", envPostgresURL, envRequirePostgres)
+		}
+		t.Skipf("PostgreSQL tests skipped: set %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", envPostgresURL)
+	}
+	adminOnce.Do(func() {
+		var err error
+		if adminDB, err = sql.Open("pgx", base); err != nil {
+			panic(err) // only a malformed DSN; reported below by Ping otherwise
+		}
+	})
+	if err := adminDB.Ping(); err != nil {
+		t.Fatalf("connect to %s: %v", envPostgresURL, err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "authstore_cli_test_" + hex.EncodeToString(b[:])
+	if _, err := adminDB.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := adminDB.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), schema, adminDB
+}
+
+// oneLine reports whether s is exactly one non-empty line.
+func oneLine(s string) bool {
+	return len(s) > 1 && strings.Count(s, "\n") == 1 && strings.HasSuffix(s, "\n")
+}
+
+func TestInvalidDatabaseURL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"flag", nil, []string{"--database-url", "mysql://x", "migrate", "up"}},
+		{"flag empty", nil, []string{"--database-url", "", "migrate", "up"}},
+		{"env with password", []string{"DATABASE_URL=mysql://u:hunter2@h/x"}, []string{"migrate", "status"}},
+		{"sqlite with query", []string{"DATABASE_URL=sqlite://a.db?_journal_mode=DELETE"}, []string{"migrate", "up"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			r := run(t, dir, tc.env, tc.args...)
+			if r.code != 1 || r.stdout != "" || !oneLine(r.stderr) ||
+				!strings.HasPrefix(r.stderr, "authstore: DATABASE_URL: ") || strings.Contains(r.stderr, "hunter2") {
+				t.Errorf("%v; want exit 1 and one line on stderr naming DATABASE_URL, without the password", r)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("working directory holds %d files; want none created", len(entries))
+			}
+		})
+	}
+}
+
+func TestUnreachableDatabase(t *testing.T) {
+	t.Parallel()
+	r := run(t, t.TempDir(), nil, "--database-url",
+		"postgres://postgres:hunter2@127.0.0.1:1/x?sslmode=disable&connect_timeout=2", "migrate", "up")
+	if r.code != 1 || r.stdout != "" || !oneLine(r.stderr) || !strings.HasPrefix(r.stderr, "authstore: ") {
+		t.Errorf("%v; want exit 1 and one line on stderr", r)
+	}
+	for _, bad := range []string{"hunter2", "goroutine", "panic"} {
+		if strings.Contains(r.stderr, bad) {
+			t.Errorf("stderr %q holds %q", r.stderr, bad)
+		}
+	}
+}
+
+func TestMemoryStorageRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	r := run(t, dir, []string{"OAUTH_STORAGE=memory", "AUTH_SESSION_STORAGE=memory"}, "migrate", "up")
+	if r.code != 1 || !oneLine(r.stderr) || !strings.Contains(r.stderr, "memory") {
+		t.Errorf("%v; want exit 1 and one line on stderr about memory storage", r)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		help string // command named in the hint
+	}{
+		{[]string{"migrate", "down"}, "authstore migrate down"},
+		{[]string{"migrate", "down", "abc"}, "authstore migrate down"},
+		{[]string{"migrate", "down", "0"}, "authstore migrate down"},
+		{[]string{"migrate", "down", "-1"}, "authstore migrate down"},
+		{[]string{"migrate", "down", "1", "2"}, "authstore migrate down"},
+		{[]string{"migrate", "down", "1", "--all"}, "authstore migrate down"},
+		{[]string{"migrate", "up", "extra"}, "authstore migrate up"},
+		{[]string{"migrate", "status", "--bogus"}, "authstore migrate status"},
+		{[]string{"migrate", "--bogus"}, "authstore migrate"},
+		{[]string{"migrate", "bogus"}, "authstore migrate"},
+		{[]string{"--bogus", "migrate", "up"}, "authstore"},
+		{[]string{"bogus"}, "authstore"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			r := run(t, dir, nil, tc.args...)
+			lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+			hint := fmt.Sprintf("run '%s --help' for usage", tc.help)
+			if r.code != 2 || r.stdout != "" || len(lines) != 2 || !strings.HasPrefix(lines[0], "authstore: ") || lines[1] != hint {
+				t.Errorf("%v; want exit 2, an error line and %q on stderr", r, hint)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("working directory holds %d files; want no database opened", len(entries))
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"--help"}, {}, {"migrate"}, {"migrate", "--help"}, {"help", "migrate"},
+		{"migrate", "up", "--help"}, {"migrate", "down", "-h"}, {"migrate", "status", "--help"},
+	} {
+		r := run(t, t.TempDir(), nil, args...)
+		if r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, "Usage:") || !strings.Contains(r.stdout, "Examples:") {
+			t.Errorf("authstore %s: %v; want exit 0 and help with examples on stdout", strings.Join(args, " "), r)
+		}
+	}
+}
+
+// TestCommandsDocumented checks that every command has a short and a long
+// description and examples.
+func TestCommandsDocumented(t *testing.T) {
+	var walk func(cmd *cobra.Command)
+	walk = func(cmd *cobra.Command) {
+		if cmd.Short == "" || cmd.Long == "" || cmd.Example == "" {
+			t.Errorf("%s: Short, Long and Example must all be set", cmd.CommandPath())
+		}
+		for _, sub := range cmd.Commands() {
+			if sub.Name() != "help" && sub.Name() != "completion" {
+				walk(sub)
+			}
+		}
+	}
+	walk(newApp(io.Discard, io.Discard, os.Environ).rootCommand())
+}
+
+func TestErrorLine(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{errors.New("authstore: connect to postgres: refused"), "authstore: connect to postgres: refused"},
+		{errors.New("migrations: dirty"), "authstore: migrations: dirty"},
+		{errors.New("A: bad\nB: bad\n"), "authstore: A: bad; B: bad"},
+		{fmt.Errorf("migrations: %w", context.Canceled), "authstore: migrations: context canceled"},
+	} {
+		if got := errorLine(ctx, tc.err); got != tc.want {
+			t.Errorf("errorLine(%q) = %q; want %q", tc.err, got, tc.want)
+		}
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if got, want := errorLine(canceled, fmt.Errorf("x: %w", context.Canceled)), "authstore: interrupted"; got != want {
+		t.Errorf("errorLine after cancel = %q; want %q", got, want)
+	}
+}
