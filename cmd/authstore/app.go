@@ -75,6 +75,7 @@ Exit status: 0 on success, 1 on failure, 2 on bad usage.`,
 
 	root.AddCommand(
 		a.migrateCommand(),
+		a.demoCommand(),
 	)
 	markFailures(root)
 	return root
