@@ -57,6 +57,7 @@ type Store struct {
 	PasswordResets     *repositories.PasswordResets
 	EmailVerifications *repositories.EmailVerifications
 	Activity           *repositories.ActivityLog
+	Cleanup            *repositories.Cleanup
 
 	clock  func() time.Time
 	hasher *hooks.Hasher
@@ -167,6 +168,7 @@ func New(db *gorm.DB, opts ...Option) (*Store, error) {
 	s.PasswordResets = repositories.NewPasswordResets(s.DB, ro)
 	s.EmailVerifications = repositories.NewEmailVerifications(s.DB, ro)
 	s.Activity = repositories.NewActivityLog(s.DB, ro)
+	s.Cleanup = repositories.NewCleanup(s.DB, ro)
 	return s, nil
 }
 
