@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -131,6 +132,10 @@ func (p Params) checkCaps(minSalt uint32) error {
 type Hasher struct {
 	params Params
 	dummy  string // well-formed hash no password matches, for VerifyDummy
+	// slots bounds how many hashes run at once: each Argon2id run holds
+	// Params.Memory and a CPU for ~20-40 ms, so a burst of logins must queue
+	// here instead of taking every CPU (and the lookups' latency) with it.
+	slots chan struct{}
 }
 
 // NewHasher returns a Hasher using p, which must pass Params.Validate.
@@ -140,7 +145,28 @@ func NewHasher(p Params) (*Hasher, error) {
 	}
 	// An all-zero key: verifying against it costs one full Argon2id run.
 	dummy := encodePHC(p, make([]byte, p.SaltLength), make([]byte, p.KeyLength))
-	return &Hasher{params: p, dummy: dummy}, nil
+	return &Hasher{params: p, dummy: dummy, slots: make(chan struct{}, defaultConcurrency())}, nil
+}
+
+// defaultConcurrency leaves one CPU free for everything else when there are
+// two or more.
+func defaultConcurrency() int { return max(1, runtime.GOMAXPROCS(0)-1) }
+
+// WithConcurrency returns a Hasher with h's parameters that runs at most n
+// hashes or verifications at once (n >= 1); callers beyond n wait. The
+// default is one less than GOMAXPROCS (at least one), so hashing never takes
+// every CPU: memory use is bounded by n x Params.Memory.
+func (h *Hasher) WithConcurrency(n int) *Hasher {
+	c := *h
+	c.slots = make(chan struct{}, max(1, n))
+	return &c
+}
+
+// work runs one hash under the concurrency bound.
+func (h *Hasher) work(f func()) {
+	h.slots <- struct{}{}
+	defer func() { <-h.slots }()
+	f()
 }
 
 var defaultHasher = func() *Hasher {
@@ -175,7 +201,8 @@ func (h *Hasher) HashWithRand(r io.Reader, password string) (string, error) {
 		return "", err
 	}
 	p := h.params
-	key := argon2.IDKey([]byte(password), salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLength)
+	var key []byte
+	h.work(func() { key = argon2.IDKey([]byte(password), salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLength) })
 	return encodePHC(p, salt, key), nil
 }
 
@@ -202,10 +229,14 @@ func (h *Hasher) Verify(encoded, password string) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		got := argon2.IDKey([]byte(password), salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLength)
+		var got []byte
+		h.work(func() { got = argon2.IDKey([]byte(password), salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLength) })
 		return subtle.ConstantTimeCompare(got, key) == 1, nil
 	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):
-		return verifyBcrypt(encoded, password)
+		var ok bool
+		var err error
+		h.work(func() { ok, err = verifyBcrypt(encoded, password) })
+		return ok, err
 	}
 	return false, ErrMalformedHash
 }
