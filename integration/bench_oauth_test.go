@@ -1,0 +1,224 @@
+package integration
+
+import (
+	"context"
+
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/forgeauth/authstore"
+	"github.com/forgeauth/authstore/models"
+	"github.com/forgeauth/authstore/repositories"
+)
+
+// benchClient registers a confidential client and returns it with its
+// secret.
+func benchClient(b *testing.B, s *authstore.Store) (*models.Client, string) {
+	b.Helper()
+	c, secret, err := repositories.NewClients(s.DB, repositories.Options{Config: s.Config}).Create(context.Background(),
+		repositories.ClientInput{Name: "bench", RedirectURIs: []string{"https://app.example.com/cb"}, Confidential: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c, secret
+}
+
+// BenchmarkClientValidation is Clients.ValidateCredentials: warm (the same
+// correct secret again, served by the verification cache) and cold (a
+// first validation, paying Argon2id m=19 MiB, t=2, p=1).
+func BenchmarkClientValidation(b *testing.B) {
+	for _, name := range []string{"memory", "sqlite", "postgres"} {
+		b.Run(name, func(b *testing.B) {
+			s, _ := benchStore(b, name)
+			c, secret := benchClient(b, s)
+			ctx := context.Background()
+			b.Run("warm", func(b *testing.B) {
+				clients := repositories.NewClients(s.DB, repositories.Options{Config: s.Config})
+				if _, err := clients.ValidateCredentials(ctx, c.ID, secret); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if _, err := clients.ValidateCredentials(ctx, c.ID, secret); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("cold", func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					clients := repositories.NewClients(s.DB, repositories.Options{Config: s.Config}) // empty cache
+					if _, err := clients.ValidateCredentials(ctx, c.ID, secret); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkParallelTokenRotation rotates refresh tokens from many
+// goroutines, each following its own token family.
+func BenchmarkParallelTokenRotation(b *testing.B) {
+	for _, name := range []string{"sqlite", "postgres"} {
+		b.Run(name, func(b *testing.B) {
+			s, _ := benchStore(b, name)
+			c, _ := benchClient(b, s)
+			refresh := repositories.NewRefreshTokens(s.DB, repositories.Options{Config: s.Config})
+			ctx := context.Background()
+			b.SetParallelism(8)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				pair, err := refresh.Issue(ctx, c.ID, nil, nil)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				for pb.Next() {
+					if pair, err = refresh.Rotate(ctx, pair.RefreshToken, c.ID, nil); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// purgeRows is how many expired rows BenchmarkPurge seeds
+// (AUTHSTORE_BENCH_PURGE_ROWS overrides).
+func purgeRows(b *testing.B) int {
+	if v := os.Getenv("AUTHSTORE_BENCH_PURGE_ROWS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("AUTHSTORE_BENCH_PURGE_ROWS=%q: want a positive integer", v)
+		}
+		return n
+	}
+	return 1000000
+}
+
+// seedExpiredAccessTokens inserts n expired access-token rows with one
+// INSERT ... SELECT in the database.
+func seedExpiredAccessTokens(b *testing.B, s *authstore.Store, clientID models.UUID, n int) {
+	b.Helper()
+	past := s.Now().Add(-48 * time.Hour)
+	var q string
+	if s.DB.Dialector.Name() == "postgres" {
+		q = `INSERT INTO oauth_access_tokens (id, client_id, name, scopes, revoked, expires_at, created_at, updated_at)
+			SELECT gen_random_uuid(), $1, '', '[]', false, $2, $2, $2 FROM generate_series(1, $3)`
+	} else {
+		q = `WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?3)
+			INSERT INTO oauth_access_tokens (id, client_id, name, scopes, revoked, expires_at, created_at, updated_at)
+			SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a' ||
+			       substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))), ?1, '', '[]', 0, ?2, ?2, ?2 FROM seq`
+	}
+	if err := s.DB.Exec(q, clientID, past, n).Error; err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkPurge deletes a seeded backlog of expired access tokens in
+// batches of 1000 while 8 goroutines validate live access tokens, and
+// reports rows per second and the p99 validation latency with and without
+// the purge running.
+func BenchmarkPurge(b *testing.B) {
+	for _, name := range []string{"sqlite", "postgres"} {
+		b.Run(name, func(b *testing.B) {
+			s, _ := benchStore(b, name)
+			c, _ := benchClient(b, s)
+			ctx := context.Background()
+			access := repositories.NewAccessTokens(s.DB, repositories.Options{Config: s.Config})
+			var live []string
+			for i := 0; i < 200; i++ {
+				tok, _, err := access.Issue(ctx, c.ID, nil, nil, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				live = append(live, tok)
+			}
+			lookups := func(stop <-chan struct{}) []time.Duration {
+				var mu sync.Mutex
+				var all []time.Duration
+				var wg sync.WaitGroup
+				var next atomic.Int64
+				for g := 0; g < 8; g++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						var mine []time.Duration
+						for {
+							select {
+							case <-stop:
+								mu.Lock()
+								all = append(all, mine...)
+								mu.Unlock()
+								return
+							default:
+							}
+							start := time.Now()
+							if _, err := access.Validate(ctx, live[next.Add(1)%int64(len(live))]); err != nil {
+								b.Error(err)
+							}
+							mine = append(mine, time.Since(start))
+						}
+					}()
+				}
+				<-stop
+				wg.Wait()
+				return all
+			}
+			n := purgeRows(b)
+			var rowsPerSec, p99Idle, p99Busy float64
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				seedExpiredAccessTokens(b, s, c.ID, n)
+				stop := make(chan struct{})
+				done := make(chan []time.Duration)
+				go func() { done <- lookups(stop) }()
+				time.Sleep(2 * time.Second)
+				close(stop)
+				p99Idle = p99(<-done)
+
+				stop = make(chan struct{})
+				go func() { done <- lookups(stop) }()
+				b.StartTimer()
+				start := time.Now()
+				res, err := s.Cleanup.Purge(ctx, repositories.PurgeOptions{})
+				elapsed := time.Since(start)
+				b.StopTimer()
+				close(stop)
+				p99Busy = p99(<-done)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if got := res.Tables["oauth_access_tokens"]; got != int64(n) {
+					b.Fatalf("purged %d access tokens; want %d", got, n)
+				}
+				rowsPerSec = float64(n) / elapsed.Seconds()
+			}
+			b.ReportMetric(rowsPerSec, "rows/s")
+			b.ReportMetric(p99Idle, "p99-lookup-idle-µs")
+			b.ReportMetric(p99Busy, "p99-lookup-purging-µs")
+		})
+	}
+}
+
+// p99 returns the 99th percentile in microseconds.
+func p99(d []time.Duration) float64 { return percentile(d, 0.99) }
+
+func percentile(d []time.Duration, q float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return float64(s[int(float64(len(s)-1)*q)].Nanoseconds()) / 1e3
+}
