@@ -58,6 +58,11 @@ type Store struct {
 	EmailVerifications *repositories.EmailVerifications
 	Activity           *repositories.ActivityLog
 	Cleanup            *repositories.Cleanup
+	Clients            *repositories.Clients
+	AccessTokens       *repositories.AccessTokens
+	RefreshTokens      *repositories.RefreshTokens
+	AuthCodes          *repositories.AuthCodes
+	PersonalTokens     *repositories.PersonalTokens
 
 	clock  func() time.Time
 	hasher *hooks.Hasher
@@ -169,6 +174,11 @@ func New(db *gorm.DB, opts ...Option) (*Store, error) {
 	s.EmailVerifications = repositories.NewEmailVerifications(s.DB, ro)
 	s.Activity = repositories.NewActivityLog(s.DB, ro)
 	s.Cleanup = repositories.NewCleanup(s.DB, ro)
+	s.Clients = repositories.NewClients(s.DB, ro)
+	s.AccessTokens = repositories.NewAccessTokens(s.DB, ro)
+	s.RefreshTokens = repositories.NewRefreshTokens(s.DB, ro)
+	s.AuthCodes = repositories.NewAuthCodes(s.DB, ro)
+	s.PersonalTokens = repositories.NewPersonalTokens(s.DB, ro)
 	return s, nil
 }
 

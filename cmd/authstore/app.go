@@ -53,8 +53,15 @@ it does not exist. Every other setting comes from the environment
 (OAUTH_*, AUTH_*, JWT_*, DB_* keys).
 
 Exit status: 0 on success, 1 on failure, 2 on bad usage.`,
-		Example: `  # Create or update the schema of ./authstore.db
+		Example: `  # Migrate ./authstore.db and walk every flow
+  authstore demo
+
+  # Create or update the schema of ./authstore.db
   authstore migrate up
+
+  # Delete expired tokens, codes and sessions; show the backlog
+  authstore purge --dry-run
+  authstore stats
 
   # The same on PostgreSQL
   DATABASE_URL='postgres://app@db.internal:5432/auth?sslmode=require' authstore migrate up
@@ -76,6 +83,11 @@ Exit status: 0 on success, 1 on failure, 2 on bad usage.`,
 	root.AddCommand(
 		a.migrateCommand(),
 		a.demoCommand(),
+		a.purgeCommand(),
+		a.statsCommand(),
+		a.clientCommand(),
+		a.userCommand(),
+		a.activityCommand(),
 	)
 	markFailures(root)
 	return root

@@ -1,6 +1,107 @@
 package demo
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
 
-// oauth walks the OAuth2 flows.
-func (r *runner) oauth(ctx context.Context) error { return nil }
+	"github.com/forgeauth/authstore/hooks"
+	"github.com/forgeauth/authstore/models"
+	"github.com/forgeauth/authstore/repositories"
+)
+
+// oauth walks the OAuth2 flows for the user the authentication flow made.
+func (r *runner) oauth(ctx context.Context) error {
+	s := r.s
+	userID := models.UUID(r.rep.UserID)
+	scopes := []string{"profile", "email"}
+
+	web, webSecret, err := s.Clients.Create(ctx, repositories.ClientInput{
+		Name: "Demo Web App", RedirectURIs: []string{"https://app.example.com/callback"}, Confidential: true, Scopes: scopes,
+		GrantTypes: []string{repositories.GrantAuthorizationCode, repositories.GrantRefreshToken, repositories.GrantClientCredentials},
+	})
+	if err != nil {
+		return err
+	}
+	r.secret("confidential_client_secret", webSecret)
+	r.step("confidential client", "client %s created; secret shown once, stored as Argon2id", web.ID)
+
+	native, _, err := s.Clients.Create(ctx, repositories.ClientInput{
+		Name: "Demo Native App", RedirectURIs: []string{"com.example.app:/oauth/callback"}, Scopes: scopes,
+	})
+	if err != nil {
+		return err
+	}
+	r.step("public client", "client %s created; no secret, PKCE required", native.ID)
+
+	verifier, err := hooks.NewPKCEVerifier()
+	if err != nil {
+		return err
+	}
+	r.secret("pkce_verifier_secret", verifier)
+	redirect := native.RedirectURIs[0]
+	code, _, err := s.AuthCodes.Create(ctx, repositories.AuthCodeInput{
+		ClientID: native.ID, UserID: userID, RedirectURI: redirect, Scopes: scopes,
+		CodeChallenge: hooks.S256Challenge(verifier), CodeChallengeMethod: repositories.PKCEMethodS256,
+	})
+	if err != nil {
+		return err
+	}
+	r.secret("authorization_code", code)
+	r.step("authorization code", "code issued to the public client with an S256 challenge (expires in %s)", s.Config.AuthCodeLifetime)
+
+	pair, err := s.AuthCodes.Exchange(ctx, code, native.ID, redirect, verifier)
+	if err != nil {
+		return err
+	}
+	r.secret("access_token", pair.AccessToken)
+	r.secret("refresh_token", pair.RefreshToken)
+	r.step("code exchange", "verifier checked; access token %s and a refresh token issued (family %s)", pair.AccessTokenID, pair.FamilyID)
+
+	claims, err := s.AccessTokens.Validate(ctx, pair.AccessToken)
+	if err != nil {
+		return err
+	}
+	r.step("validate access token", "signature, expiry, issuer and jti row ok: sub=%s scope=%q", claims.Subject, claims.Scope)
+
+	rotated, err := s.RefreshTokens.Rotate(ctx, pair.RefreshToken, native.ID, nil)
+	if err != nil {
+		return err
+	}
+	r.secret("rotated_access_token", rotated.AccessToken)
+	r.secret("rotated_refresh_token", rotated.RefreshToken)
+	r.step("rotate refresh token", "old refresh token marked used; new pair issued in the same family")
+
+	if _, err := s.RefreshTokens.Rotate(ctx, pair.RefreshToken, native.ID, nil); !errors.Is(err, repositories.ErrReused) {
+		return fmt.Errorf("demo: replayed refresh token was not detected: %v", err)
+	}
+	if _, err := s.AccessTokens.Validate(ctx, rotated.AccessToken); !errors.Is(err, repositories.ErrRevoked) {
+		return fmt.Errorf("demo: family survived refresh-token reuse: %v", err)
+	}
+	r.step("replay old refresh token", "reuse detected; every token of the family revoked")
+
+	if _, err := s.Clients.ValidateCredentials(ctx, web.ID, webSecret); err != nil {
+		return err
+	}
+	if _, err := s.Clients.ValidateCredentials(ctx, web.ID, webSecret+"x"); !errors.Is(err, repositories.ErrInvalidCredentials) {
+		return fmt.Errorf("demo: wrong client secret was accepted: %v", err)
+	}
+	cc, _, err := s.AccessTokens.Issue(ctx, web.ID, nil, []string{"profile"}, nil)
+	if err != nil {
+		return err
+	}
+	r.secret("client_credentials_access_token", cc)
+	r.step("client credentials", "secret verified (a wrong one refused); access token issued to the client")
+
+	pat, row, err := s.PersonalTokens.Create(ctx, userID, "demo script", []string{"profile"}, nil)
+	if err != nil {
+		return err
+	}
+	r.secret("personal_access_token", pat)
+	if _, err := s.PersonalTokens.Find(ctx, pat); err != nil {
+		return err
+	}
+	r.step("personal access token", "token %s… created (digest stored) and looked up", strings.TrimSuffix(row.Prefix, "…"))
+	return nil
+}

@@ -1,0 +1,427 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/forgeauth/authstore"
+	"github.com/forgeauth/authstore/models"
+	"github.com/forgeauth/authstore/repositories"
+	"github.com/spf13/cobra"
+)
+
+// secretWarning follows every client secret the CLI prints.
+const secretWarning = "This secret will not be shown again: store it now. " +
+	"Only its hash is kept; 'authstore client rotate-secret ID' replaces it."
+
+// clientCommand builds `authstore client` and its subcommands.
+func (a *app) clientCommand() *cobra.Command {
+	cmd := groupCommand(&cobra.Command{
+		Use:   "client",
+		Short: "Register, list, show, rotate the secret of, or revoke OAuth2 clients",
+		Long: `client manages the OAuth2 clients of the oauth_clients table.
+
+A confidential client gets a generated secret, printed once by create and by
+rotate-secret; only its Argon2id hash is stored, and no command prints it.
+A public client (--public: native and browser apps) has no secret and must
+use PKCE.
+
+Exit status: 0 on success; 1 when the command failed (no client with that
+id, a revoked client, database unreachable, input the database layer
+refused, ...); 2 on bad usage, including input this command checks before
+opening the database: an ID that is not a UUID, or a --redirect-uri that is
+not a valid redirect URI (absolute, no fragment, no user information, ...).`,
+		Example: `  authstore client create --name "Web app" --redirect-uri https://app.example.com/callback
+  authstore client list
+  authstore client show 0b4c6a0e-3d0f-4a59-9c1e-2f8e3a7d5b21
+  authstore client rotate-secret 0b4c6a0e-3d0f-4a59-9c1e-2f8e3a7d5b21
+  authstore client revoke 0b4c6a0e-3d0f-4a59-9c1e-2f8e3a7d5b21`,
+	})
+	cmd.AddCommand(
+		a.clientCreateCommand(),
+		a.clientListCommand(),
+		a.clientShowCommand(),
+		a.clientRotateSecretCommand(),
+		a.clientRevokeCommand(),
+	)
+	return cmd
+}
+
+func (a *app) clientCreateCommand() *cobra.Command {
+	var (
+		name   string
+		uris   []string
+		public bool
+		scopes string
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "create --name NAME --redirect-uri URI [--redirect-uri URI2 ...] [--public] [--scopes S] [--json]",
+		Short: "Register a client and print its secret once",
+		Long: `create registers an OAuth2 client with the authorization_code and
+refresh_token grants and prints its id and, for a confidential client (the
+default), its generated secret. The secret is shown this once: only its hash
+is stored. --public registers a public client, which has no secret.
+
+--redirect-uri is required and may be repeated. Each must be an absolute URI
+without a fragment or user information (RFC 9700); it is checked before the
+database is opened, and a bad one exits with status 2 and a message that
+names the problem. --scopes, a list separated by spaces or commas, limits
+the scopes the client may be granted; without it the client may ask for any.
+
+With --json it prints one JSON object: the client, and for a confidential
+client the secret under "client_secret" with a "warning".`,
+		Example: `  authstore client create --name "Web app" --redirect-uri https://app.example.com/callback
+  authstore client create --name "CLI" --public --redirect-uri http://127.0.0.1/callback --scopes "read write"
+  authstore client create --name "Web app" --redirect-uri https://app.example.com/cb --json | jq -r .client_secret`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if strings.TrimSpace(name) == "" {
+				return usagef("--name must not be empty")
+			}
+			if len(uris) == 0 {
+				return usagef("at least one --redirect-uri is required")
+			}
+			for _, u := range uris {
+				if err := repositories.ValidateRedirectURI(u); err != nil {
+					return usagef("--redirect-uri: %w", err)
+				}
+			}
+			in := repositories.ClientInput{
+				Name:         name,
+				RedirectURIs: uris,
+				Confidential: !public,
+				Scopes:       strings.FieldsFunc(scopes, func(r rune) bool { return r == ',' || r == ' ' }),
+			}
+			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
+				c, secret, err := s.Clients.Create(ctx, in)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					out := clientCreatedJSON{clientJSON: newClientJSON(c)}
+					if secret != "" {
+						out.ClientSecret, out.Warning = secret, secretWarning
+					}
+					return printJSON(a.stdout, out)
+				}
+				fmt.Fprintf(a.stdout, "created %s client %s\n", clientType(c), c.ID)
+				if err := a.printClient(c); err != nil {
+					return err
+				}
+				if secret != "" {
+					fmt.Fprintf(a.stdout, "\nclient secret: %s\n%s\n", secret, secretWarning)
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "name shown to users on the consent screen (required)")
+	cmd.Flags().StringArrayVar(&uris, "redirect-uri", nil, "redirect URI (required; repeat for more)")
+	cmd.Flags().BoolVar(&public, "public", false, "register a public client, without a secret (PKCE required)")
+	cmd.Flags().StringVar(&scopes, "scopes", "", `scopes the client may be granted, separated by spaces or commas (default: any)`)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the client and its secret as one JSON object")
+	_ = cmd.MarkFlagRequired("name")
+	_ = cmd.MarkFlagRequired("redirect-uri")
+	return cmd
+}
+
+func (a *app) clientListCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List every client, oldest first",
+		Long: `list prints every client, oldest first: its id, type (confidential,
+public or personal-access), status (active or revoked), creation time and
+name. No secret or hash is ever printed.
+
+With --json it prints one JSON object: {"clients": [{"id": ..., "name": ...,
+"redirect_uris": [...], "grant_types": [...], "scopes": [...],
+"confidential": true, "personal_access_client": false, "revoked": false,
+"created_at": ..., "updated_at": ...}, ...]}.`,
+		Example: `  authstore client list
+  authstore client list --json | jq -r '.clients[] | select(.revoked | not) | .id'`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
+				const page = 1000
+				repo := s.Clients
+				var all []models.Client
+				for {
+					cs, err := repo.List(ctx, page, len(all))
+					if err != nil {
+						return err
+					}
+					all = append(all, cs...)
+					if len(cs) < page {
+						break
+					}
+				}
+				if asJSON {
+					out := clientListJSON{Clients: []clientJSON{}}
+					for i := range all {
+						out.Clients = append(out.Clients, newClientJSON(&all[i]))
+					}
+					return printJSON(a.stdout, out)
+				}
+				if len(all) == 0 {
+					fmt.Fprintln(a.stdout, "no clients")
+					return nil
+				}
+				w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(w, "ID\tTYPE\tSTATUS\tCREATED\tNAME")
+				for _, c := range all {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", c.ID, clientType(&c), clientStatus(&c), formatTime(c.CreatedAt), oneLineText(c.Name))
+				}
+				return w.Flush()
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the clients as one JSON object")
+	return cmd
+}
+
+func (a *app) clientShowCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one client",
+		Long: `show prints a client: id, name, type, status, owner, redirect URIs, grant
+types, scopes and timestamps. It never prints the secret or its hash.
+
+An ID that is not a UUID is bad usage (exit 2); no client with that id is a
+failure (exit 1). With --json it prints the client as one JSON object, as
+in client list --json.`,
+		Example: `  authstore client show 0b4c6a0e-3d0f-4a59-9c1e-2f8e3a7d5b21
+  authstore client show 0b4c6a0e-3d0f-4a59-9c1e-2f8e3a7d5b21 --json`,
+		Args: clientIDArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := clientID(args)
+			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
+				c, err := s.Clients.Find(ctx, id)
+				if err != nil {
+					return clientError(id, err)
+				}
+				if asJSON {
+					return printJSON(a.stdout, newClientJSON(c))
+				}
+				return a.printClient(c)
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the client as one JSON object")
+	return cmd
+}
+
+func (a *app) clientRotateSecretCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "rotate-secret ID",
+		Short: "Give a confidential client a new secret and print it once",
+		Long: `rotate-secret generates a new secret for a confidential client, stores its
+hash and prints it once. The old secret stops working at once. A public
+client has no secret, and a revoked client cannot get one: both fail
+(exit 1), as does an unknown id.
+
+With --json it prints one JSON object: {"client_id": ..., "client_secret":
+..., "warning": ...}.`,
+		Example: `  authstore client rotate-secret 0b4c6a0e-3d0f-4a59-9c1e-2f8e3a7d5b21
+  authstore client rotate-secret 0b4c6a0e-3d0f-4a59-9c1e-2f8e3a7d5b21 --json | jq -r .client_secret`,
+		Args: clientIDArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := clientID(args)
+			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
+				secret, err := s.Clients.RotateSecret(ctx, id)
+				if err != nil {
+					return clientError(id, err)
+				}
+				if asJSON {
+					return printJSON(a.stdout, struct {
+						ClientID     models.UUID `json:"client_id"`
+						ClientSecret string      `json:"client_secret"`
+						Warning      string      `json:"warning"`
+					}{id, secret, secretWarning})
+				}
+				fmt.Fprintf(a.stdout, "rotated the secret of client %s; the old secret no longer works\n", id)
+				fmt.Fprintf(a.stdout, "client secret: %s\n%s\n", secret, secretWarning)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the new secret as one JSON object")
+	return cmd
+}
+
+func (a *app) clientRevokeCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Revoke a client and every token and code issued to it",
+		Long: `revoke marks a client revoked and, in the same transaction, revokes every
+access token, refresh token and authorization code issued to it. The client
+can no longer authenticate or obtain tokens. Revoking a revoked client does
+nothing and succeeds; an unknown id fails (exit 1).`,
+		Example: `  authstore client revoke 0b4c6a0e-3d0f-4a59-9c1e-2f8e3a7d5b21`,
+		Args:    clientIDArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := clientID(args)
+			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
+				repo := s.Clients
+				c, err := repo.Find(ctx, id)
+				if err != nil {
+					return clientError(id, err)
+				}
+				if c.Revoked {
+					fmt.Fprintf(a.stdout, "client %s was already revoked\n", id)
+					return nil
+				}
+				if err := repo.Revoke(ctx, id); err != nil {
+					return clientError(id, err)
+				}
+				fmt.Fprintf(a.stdout, "revoked client %s and its tokens and codes\n", id)
+				return nil
+			})
+		},
+	}
+}
+
+// clientIDArg accepts exactly one argument, a client id in UUID form.
+func clientIDArg(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return usagef("%s takes one argument, the client ID, got %d", cmd.CommandPath(), len(args))
+	}
+	if _, err := models.ParseUUID(args[0]); err != nil {
+		return usagef("client ID %q is not a UUID", clip(args[0], 64))
+	}
+	return nil
+}
+
+// clientID returns the client id argument that clientIDArg accepted, in
+// canonical form.
+func clientID(args []string) models.UUID {
+	id, _ := models.ParseUUID(args[0])
+	return id
+}
+
+// clientError rewords the errors that name the client.
+func clientError(id models.UUID, err error) error {
+	switch {
+	case errors.Is(err, repositories.ErrNotFound):
+		return fmt.Errorf("no client with id %s", id)
+	case errors.Is(err, repositories.ErrRevoked):
+		return fmt.Errorf("client %s is revoked", id)
+	}
+	return err
+}
+
+// clientJSON is a client as the CLI prints it: never its secret or hash.
+type clientJSON struct {
+	ID                   models.UUID  `json:"id"`
+	UserID               *models.UUID `json:"user_id"`
+	Name                 string       `json:"name"`
+	RedirectURIs         []string     `json:"redirect_uris"`
+	GrantTypes           []string     `json:"grant_types"`
+	Scopes               []string     `json:"scopes"`
+	Confidential         bool         `json:"confidential"`
+	PersonalAccessClient bool         `json:"personal_access_client"`
+	Revoked              bool         `json:"revoked"`
+	CreatedAt            time.Time    `json:"created_at"`
+	UpdatedAt            time.Time    `json:"updated_at"`
+}
+
+func newClientJSON(c *models.Client) clientJSON {
+	orEmpty := func(s []string) []string {
+		if s == nil {
+			return []string{}
+		}
+		return s
+	}
+	return clientJSON{
+		ID:                   c.ID,
+		UserID:               c.UserID,
+		Name:                 c.Name,
+		RedirectURIs:         orEmpty(c.RedirectURIs),
+		GrantTypes:           orEmpty(c.GrantTypes),
+		Scopes:               orEmpty(c.Scopes),
+		Confidential:         c.Confidential,
+		PersonalAccessClient: c.PersonalAccessClient,
+		Revoked:              c.Revoked,
+		CreatedAt:            c.CreatedAt.UTC(),
+		UpdatedAt:            c.UpdatedAt.UTC(),
+	}
+}
+
+// clientCreatedJSON is the output of `client create --json`.
+type clientCreatedJSON struct {
+	clientJSON
+	ClientSecret string `json:"client_secret,omitempty"`
+	Warning      string `json:"warning,omitempty"`
+}
+
+// clientListJSON is the output of `client list --json`.
+type clientListJSON struct {
+	Clients []clientJSON `json:"clients"`
+}
+
+// printClient prints c as "key: value" lines, without its secret or hash.
+func (a *app) printClient(c *models.Client) error {
+	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	owner := "-"
+	if c.UserID != nil {
+		owner = c.UserID.String()
+	}
+	scopes := strings.Join(c.Scopes, " ")
+	if scopes == "" {
+		scopes = "(any)"
+	}
+	fmt.Fprintf(w, "id:\t%s\n", c.ID)
+	fmt.Fprintf(w, "name:\t%s\n", oneLineText(c.Name))
+	fmt.Fprintf(w, "type:\t%s\n", clientType(c))
+	fmt.Fprintf(w, "status:\t%s\n", clientStatus(c))
+	fmt.Fprintf(w, "owner:\t%s\n", owner)
+	for i, u := range c.RedirectURIs {
+		label := ""
+		if i == 0 {
+			label = "redirect uris:"
+		}
+		fmt.Fprintf(w, "%s\t%s\n", label, u)
+	}
+	fmt.Fprintf(w, "grant types:\t%s\n", strings.Join(c.GrantTypes, " "))
+	fmt.Fprintf(w, "scopes:\t%s\n", scopes)
+	fmt.Fprintf(w, "created:\t%s\n", formatTime(c.CreatedAt))
+	fmt.Fprintf(w, "updated:\t%s\n", formatTime(c.UpdatedAt))
+	return w.Flush()
+}
+
+func clientType(c *models.Client) string {
+	switch {
+	case c.PersonalAccessClient:
+		return "personal-access"
+	case c.Confidential:
+		return "confidential"
+	}
+	return "public"
+}
+
+func clientStatus(c *models.Client) string {
+	if c.Revoked {
+		return "revoked"
+	}
+	return "active"
+}
+
+// formatTime formats t in UTC to the second.
+func formatTime(t time.Time) string {
+	return t.UTC().Format(time.RFC3339)
+}
+
+// clip shortens s for an error message.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

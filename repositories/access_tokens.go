@@ -1,0 +1,198 @@
+package repositories
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/forgeauth/authstore/hooks"
+	"github.com/forgeauth/authstore/models"
+	"github.com/golang-jwt/jwt/v5"
+	"gorm.io/gorm"
+)
+
+// AccessTokens is the repository of JWT access tokens (table
+// oauth_access_tokens). A token is an HS256 JWT signed with the
+// configuration's JWT secret; its row, keyed by the jti, lets it be revoked
+// before its exp and outlives that exp. The JWT itself is never stored.
+type AccessTokens struct {
+	base
+}
+
+// NewAccessTokens returns the access-token repository over db.
+func NewAccessTokens(db *gorm.DB, opts Options) *AccessTokens {
+	return &AccessTokens{base: newBase(db, opts)}
+}
+
+// WithTx returns a copy of r whose methods run inside tx (as savepoints).
+func (r *AccessTokens) WithTx(tx *gorm.DB) *AccessTokens {
+	return &AccessTokens{base: r.withTx(tx)}
+}
+
+// Issue issues an access token to a client, for a user (nil for a
+// client-credentials grant, in which case sub is the client id), with the
+// given scopes and, when familyID is set, as part of that grant. It stores
+// the row (id = jti, expiry now + OAUTH_ACCESS_TOKEN_LIFETIME) and returns
+// the signed JWT and the row.
+//
+// It returns ErrNoSigningKey if the configuration has no JWT secret,
+// ErrInvalidInput for a malformed id or scope (or a scope the client did not
+// register), ErrNotFound if the client does not exist, ErrRevoked if it is
+// revoked and ErrConflict if the user does not exist.
+func (r *AccessTokens) Issue(ctx context.Context, clientID models.UUID, userID *models.UUID, scopes []string, familyID *models.UUID) (string, *models.AccessToken, error) {
+	const op = "issue access token"
+	if _, err := signingKey(r.cfg()); err != nil {
+		return "", nil, fmt.Errorf("%s: %w", op, err)
+	}
+	if err := checkLifetime("access token", r.cfg().AccessTokenLifetime); err != nil {
+		return "", nil, fmt.Errorf("%s: %w", op, err)
+	}
+	for _, err := range []error{validID("client id", clientID), validOptionalID("user id", userID), validOptionalID("family id", familyID)} {
+		if err != nil {
+			return "", nil, fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	sc, err := normalizeScopes(scopes)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", op, err)
+	}
+	var (
+		signed string
+		row    *models.AccessToken
+	)
+	err = r.transaction(ctx, func(tx *gorm.DB) error {
+		now := r.now()
+		client, err := activeClient(tx, clientID)
+		if err != nil {
+			return err
+		}
+		if err := allowedScopes(client, sc); err != nil {
+			return err
+		}
+		signed, row, err = issueAccess(tx, r.cfg(), now, client, userID, sc, familyID)
+		return err
+	})
+	if err != nil {
+		return "", nil, Translate(op, err)
+	}
+	return signed, row, nil
+}
+
+// Validate checks an access token and returns its claims. The token must be
+// an HS256 JWT (the algorithm is pinned; "none" and others are refused) of
+// type at+jwt with a good signature, from the configured issuer, unexpired
+// by the store's clock, and its jti row must exist and not be revoked.
+//
+// It returns ErrNoSigningKey if the configuration has no JWT secret,
+// ErrExpired for an expired token, ErrInvalidCredentials for any other
+// invalid JWT (bad signature, algorithm, type, issuer or claims),
+// ErrNotFound if its row does not exist (it was deleted with its client or
+// user) and ErrRevoked if it was revoked.
+func (r *AccessTokens) Validate(ctx context.Context, token string) (*Claims, error) {
+	const op = "validate access token"
+	key, err := signingKey(r.cfg())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	if len(token) > 4*maxTokenLength {
+		return nil, fmt.Errorf("%s: token is too long: %w", op, ErrInvalidCredentials)
+	}
+	claims := &Claims{}
+	_, err = jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
+		if t.Header["typ"] != accessTokenType {
+			return nil, errors.New("not an access token")
+		}
+		return key, nil
+	},
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithTimeFunc(r.now),
+		jwt.WithIssuer(r.cfg().JWTIssuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+	)
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return nil, fmt.Errorf("%s: %w", op, ErrExpired)
+	case err != nil:
+		return nil, fmt.Errorf("%s: invalid jwt: %w", op, ErrInvalidCredentials)
+	}
+	jti := models.UUID(claims.ID)
+	if !jti.Valid() || claims.ClientID == "" {
+		return nil, fmt.Errorf("%s: jwt lacks a jti or client_id: %w", op, ErrInvalidCredentials)
+	}
+	var row models.AccessToken
+	if err := r.conn(ctx).Where("id = ?", jti).Take(&row).Error; err != nil {
+		return nil, Translate(op, err)
+	}
+	if row.ClientID.String() != claims.ClientID {
+		return nil, fmt.Errorf("%s: jwt does not match its row: %w", op, ErrInvalidCredentials)
+	}
+	if row.Revoked {
+		return nil, fmt.Errorf("%s: %w", op, ErrRevoked)
+	}
+	return claims, nil
+}
+
+// Revoke revokes the access token with the given jti and records it (event
+// token.revoked). Following RFC 7009, revoking a revoked or unknown token
+// (or a malformed jti) is not an error and changes nothing.
+func (r *AccessTokens) Revoke(ctx context.Context, jti models.UUID) error {
+	const op = "revoke access token"
+	if !jti.Valid() {
+		return nil
+	}
+	err := r.transaction(ctx, func(tx *gorm.DB) error {
+		now := r.now()
+		var row models.AccessToken
+		if err := tx.Where("id = ?", jti).Take(&row).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return nil
+			}
+			return err
+		}
+		res := tx.Model(&models.AccessToken{}).Where("id = ?", jti).Where("revoked = ?", false).
+			Updates(map[string]any{"revoked": true, "updated_at": now})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		return models.RecordActivity(tx, row.UserID, hooks.EventTokenRevoked,
+			map[string]any{"token_type": "access_token", "token_id": jti, "client_id": row.ClientID})
+	})
+	return Translate(op, err)
+}
+
+// RevokeForUser revokes every access token of a user and returns how many it
+// revoked; it records one token.revoked event when it revoked any. It
+// returns ErrInvalidInput for a malformed user id.
+func (r *AccessTokens) RevokeForUser(ctx context.Context, userID models.UUID) (int64, error) {
+	return r.revokeWhere(ctx, "revoke user access tokens", "user_id", userID, &userID)
+}
+
+// RevokeForClient revokes every access token issued to a client and returns
+// how many it revoked; it records one token.revoked event when it revoked
+// any. It returns ErrInvalidInput for a malformed client id.
+func (r *AccessTokens) RevokeForClient(ctx context.Context, clientID models.UUID) (int64, error) {
+	return r.revokeWhere(ctx, "revoke client access tokens", "client_id", clientID, nil)
+}
+
+func (r *AccessTokens) revokeWhere(ctx context.Context, op, column string, id models.UUID, userID *models.UUID) (int64, error) {
+	if err := validID(column, id); err != nil {
+		return 0, fmt.Errorf("%s: %w", op, err)
+	}
+	var n int64
+	err := r.transaction(ctx, func(tx *gorm.DB) error {
+		now := r.now()
+		res := tx.Model(&models.AccessToken{}).Where(column+" = ?", id).Where("revoked = ?", false).
+			Updates(map[string]any{"revoked": true, "updated_at": now})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		n = res.RowsAffected
+		return models.RecordActivity(tx, userID, hooks.EventTokenRevoked,
+			map[string]any{"token_type": "access_token", column: id, "count": n})
+	})
+	if err != nil {
+		return 0, Translate(op, err)
+	}
+	return n, nil
+}

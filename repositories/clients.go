@@ -1,0 +1,426 @@
+package repositories
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/forgeauth/authstore/hooks"
+	"github.com/forgeauth/authstore/models"
+	"gorm.io/gorm"
+)
+
+// The grant types a client may register (RFC 6749; "personal_access" is
+// the grant of a personal access client).
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+	GrantClientCredentials = "client_credentials"
+	GrantPersonalAccess    = "personal_access"
+)
+
+var knownGrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantPersonalAccess}
+
+// maxListLimit is the most rows one List call returns.
+const maxListLimit = 1000
+
+// Clients is the repository of OAuth2 clients (table oauth_clients).
+//
+// It keeps a bounded, process-local cache of successful secret
+// verifications, shared by the values WithTx returns; see
+// ValidateCredentials.
+type Clients struct {
+	base
+	verified *verifiedSecrets
+}
+
+// NewClients returns the clients repository over db.
+func NewClients(db *gorm.DB, opts Options) *Clients {
+	return &Clients{base: newBase(db, opts), verified: newVerifiedSecrets(defaultCacheSize)}
+}
+
+// WithTx returns a copy of r whose methods run inside tx (as savepoints), so
+// a caller can combine repositories in one transaction.
+func (r *Clients) WithTx(tx *gorm.DB) *Clients {
+	return &Clients{base: r.withTx(tx), verified: r.verified}
+}
+
+// ClientInput describes a client to register.
+type ClientInput struct {
+	// Name is shown to users on the consent screen; required.
+	Name string
+	// RedirectURIs are the URIs codes may be sent to; see
+	// ValidateRedirectURI. A client with the authorization_code grant needs
+	// at least one.
+	RedirectURIs []string
+	// Confidential clients get a secret; public clients (native and
+	// browser apps) have none and must use PKCE.
+	Confidential bool
+	// Scopes, when not empty, are the only scopes the client may be granted.
+	Scopes []string
+	// GrantTypes default to authorization_code and refresh_token
+	// (personal_access for a personal access client).
+	GrantTypes []string
+	// UserID is the owner, if any.
+	UserID *models.UUID
+	// PersonalAccessClient marks the client that issues personal tokens.
+	PersonalAccessClient bool
+}
+
+// Create registers a client. A confidential client gets a generated 256-bit
+// secret, hashed with Argon2id; the plaintext is returned here once and
+// cannot be read back. A public client gets none ("" is returned). The
+// creation is recorded in the activity log (event client.created).
+//
+// Create returns ErrInvalidInput if a field is invalid (the message names
+// it) and ErrConflict if UserID names no user.
+func (r *Clients) Create(ctx context.Context, in ClientInput) (*models.Client, string, error) {
+	const op = "create client"
+	c, err := newClientRow(in)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", op, err)
+	}
+	var secret string
+	if in.Confidential {
+		if secret, err = newSecretToken(); err != nil {
+			return nil, "", fmt.Errorf("%s: %w", op, err)
+		}
+		hash, err := r.hasher().Hash(secret)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: hash secret: %w", op, err)
+		}
+		c.SecretHash = &hash
+	}
+	now := r.now()
+	c.CreatedAt, c.UpdatedAt = now, now
+	err = r.transaction(ctx, func(tx *gorm.DB) error {
+		return tx.Create(c).Error // the AfterCreate hook records client.created
+	})
+	if err != nil {
+		return nil, "", Translate(op, err)
+	}
+	return c, secret, nil
+}
+
+// newClientRow validates in and returns the row to insert, without its
+// secret and timestamps.
+func newClientRow(in ClientInput) (*models.Client, error) {
+	name, err := checkName("client name", in.Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := validOptionalID("owner user id", in.UserID); err != nil {
+		return nil, err
+	}
+	uris, err := validateRedirectURIs(in.RedirectURIs)
+	if err != nil {
+		return nil, err
+	}
+	scopes, err := normalizeScopes(in.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	grants := in.GrantTypes
+	if len(grants) == 0 {
+		grants = []string{GrantAuthorizationCode, GrantRefreshToken}
+		if in.PersonalAccessClient {
+			grants = []string{GrantPersonalAccess}
+		}
+	}
+	var gts models.Strings
+	for _, g := range grants {
+		if !models.Strings(knownGrantTypes).Contains(g) {
+			return nil, fmt.Errorf("grant type %q is not one of %s: %w", clip(g, 64), strings.Join(knownGrantTypes, ", "), ErrInvalidInput)
+		}
+		if !gts.Contains(g) {
+			gts = append(gts, g)
+		}
+	}
+	if gts.Contains(GrantClientCredentials) && !in.Confidential {
+		return nil, fmt.Errorf("a public client cannot use the client_credentials grant: %w", ErrInvalidInput)
+	}
+	if gts.Contains(GrantAuthorizationCode) && len(uris) == 0 {
+		return nil, fmt.Errorf("the authorization_code grant needs at least one redirect uri: %w", ErrInvalidInput)
+	}
+	return &models.Client{
+		ID:                   models.NewUUID(),
+		UserID:               in.UserID,
+		Name:                 name,
+		RedirectURIs:         uris,
+		GrantTypes:           gts,
+		Scopes:               scopes,
+		Confidential:         in.Confidential,
+		PersonalAccessClient: in.PersonalAccessClient,
+	}, nil
+}
+
+// checkName trims a display name and checks that it is present and not too
+// long.
+func checkName(what, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return "", fmt.Errorf("%s is empty: %w", what, ErrInvalidInput)
+	case len(name) > maxNameLength:
+		return "", fmt.Errorf("%s is longer than %d bytes: %w", what, maxNameLength, ErrInvalidInput)
+	}
+	return name, nil
+}
+
+// Find returns the client with the given id, revoked or not. It returns
+// ErrNotFound if there is none (or id is not a UUID).
+func (r *Clients) Find(ctx context.Context, id models.UUID) (*models.Client, error) {
+	const op = "find client"
+	if !id.Valid() {
+		return nil, fmt.Errorf("%s: %w", op, ErrNotFound)
+	}
+	var c models.Client
+	if err := r.conn(ctx).Where("id = ?", id).Take(&c).Error; err != nil {
+		return nil, Translate(op, err)
+	}
+	return &c, nil
+}
+
+// List returns up to limit clients (1 to 1000), oldest first, skipping the
+// first offset. It returns ErrInvalidInput for a limit or offset out of
+// range.
+func (r *Clients) List(ctx context.Context, limit, offset int) ([]models.Client, error) {
+	const op = "list clients"
+	if limit < 1 || limit > maxListLimit {
+		return nil, fmt.Errorf("%s: limit must be 1 to %d, got %d: %w", op, maxListLimit, limit, ErrInvalidInput)
+	}
+	if offset < 0 {
+		return nil, fmt.Errorf("%s: offset must not be negative, got %d: %w", op, offset, ErrInvalidInput)
+	}
+	var out []models.Client
+	err := r.conn(ctx).Order("created_at, id").Limit(limit).Offset(offset).Find(&out).Error
+	if err != nil {
+		return nil, Translate(op, err)
+	}
+	return out, nil
+}
+
+// Update sets a client's name and redirect URIs and returns the updated
+// client. It returns ErrInvalidInput if the name or a URI is invalid (or the
+// list is empty for a client with the authorization_code grant), ErrNotFound
+// if there is no such client and ErrRevoked if it is revoked.
+func (r *Clients) Update(ctx context.Context, id models.UUID, name string, redirectURIs []string) (*models.Client, error) {
+	const op = "update client"
+	if !id.Valid() {
+		return nil, fmt.Errorf("%s: %w", op, ErrNotFound)
+	}
+	name, err := checkName("client name", name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	uris, err := validateRedirectURIs(redirectURIs)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	var c *models.Client
+	err = r.transaction(ctx, func(tx *gorm.DB) error {
+		now := r.now()
+		if c, err = activeClient(tx, id); err != nil {
+			return err
+		}
+		if c.GrantTypes.Contains(GrantAuthorizationCode) && len(uris) == 0 {
+			return fmt.Errorf("the authorization_code grant needs at least one redirect uri: %w", ErrInvalidInput)
+		}
+		res := tx.Model(&models.Client{}).Where("id = ?", id).Where("revoked = ?", false).
+			Updates(map[string]any{"name": name, "redirect_uris": models.Strings(uris), "updated_at": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return fmt.Errorf("client changed during the update: %w", ErrConflict)
+		}
+		c.Name, c.RedirectURIs, c.UpdatedAt = name, uris, now
+		return nil
+	})
+	if err != nil {
+		return nil, Translate(op, err)
+	}
+	return c, nil
+}
+
+// RotateSecret gives a confidential client a new generated secret, hashed
+// with Argon2id, and returns the plaintext once. The old secret stops
+// working at once (cached verifications of it no longer match). The
+// rotation is recorded (event client.secret_rotated).
+//
+// It returns ErrNotFound if there is no such client, ErrRevoked if it is
+// revoked and ErrInvalidInput if it is a public client.
+func (r *Clients) RotateSecret(ctx context.Context, id models.UUID) (string, error) {
+	const op = "rotate client secret"
+	c, err := r.Find(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", op, err)
+	}
+	switch {
+	case c.Revoked:
+		return "", fmt.Errorf("%s: client %s: %w", op, id, ErrRevoked)
+	case !c.Confidential:
+		return "", fmt.Errorf("%s: client %s is public and has no secret: %w", op, id, ErrInvalidInput)
+	}
+	secret, err := newSecretToken()
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", op, err)
+	}
+	hash, err := r.hasher().Hash(secret)
+	if err != nil {
+		return "", fmt.Errorf("%s: hash secret: %w", op, err)
+	}
+	err = r.transaction(ctx, func(tx *gorm.DB) error {
+		now := r.now()
+		res := tx.Model(&models.Client{}).Where("id = ?", id).Where("revoked = ?", false).Where("confidential = ?", true).
+			Updates(map[string]any{"secret": hash, "updated_at": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			if _, err := activeClient(tx, id); err != nil {
+				return err // deleted or revoked meanwhile
+			}
+			return fmt.Errorf("client changed during the rotation: %w", ErrConflict)
+		}
+		return models.RecordActivity(tx, c.UserID, hooks.EventClientSecretRotated, map[string]any{"client_id": id})
+	})
+	if err != nil {
+		return "", Translate(op, err)
+	}
+	return secret, nil
+}
+
+// Revoke revokes a client and, in the same transaction, every access token,
+// refresh token and authorization code issued to it, and records it (event
+// client.revoked). Revoking a revoked client is a no-op. It returns
+// ErrNotFound if there is no such client.
+func (r *Clients) Revoke(ctx context.Context, id models.UUID) error {
+	const op = "revoke client"
+	if !id.Valid() {
+		return fmt.Errorf("%s: %w", op, ErrNotFound)
+	}
+	err := r.transaction(ctx, func(tx *gorm.DB) error {
+		now := r.now()
+		var c models.Client
+		if err := tx.Where("id = ?", id).Take(&c).Error; err != nil {
+			return err
+		}
+		res := tx.Model(&models.Client{}).Where("id = ?", id).Where("revoked = ?", false).
+			Updates(map[string]any{"revoked": true, "updated_at": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return nil // already revoked
+		}
+		n, err := revokeClientGrants(tx, id, now)
+		if err != nil {
+			return err
+		}
+		return models.RecordActivity(tx, c.UserID, hooks.EventClientRevoked, map[string]any{"client_id": id, "revoked_rows": n})
+	})
+	return Translate(op, err)
+}
+
+// revokeClientGrants revokes every token and code of a client.
+func revokeClientGrants(tx *gorm.DB, clientID models.UUID, now time.Time) (int64, error) {
+	var n int64
+	// Codes, then refresh tokens, then access tokens: the lock order of
+	// revokeFamily.
+	for _, m := range []any{&models.AuthorizationCode{}, &models.RefreshToken{}, &models.AccessToken{}} {
+		set := map[string]any{"revoked": true}
+		if _, ok := m.(*models.AccessToken); ok {
+			set["updated_at"] = now
+		}
+		res := tx.Model(m).Where("client_id = ?", clientID).Where("revoked = ?", false).Updates(set)
+		if res.Error != nil {
+			return 0, res.Error
+		}
+		n += res.RowsAffected
+	}
+	return n, nil
+}
+
+// Delete deletes a client; the foreign keys delete its tokens and codes with
+// it. The deletion is recorded (event client.deleted). It returns
+// ErrNotFound if there is no such client.
+func (r *Clients) Delete(ctx context.Context, id models.UUID) error {
+	const op = "delete client"
+	if !id.Valid() {
+		return fmt.Errorf("%s: %w", op, ErrNotFound)
+	}
+	err := r.transaction(ctx, func(tx *gorm.DB) error {
+		var c models.Client
+		if err := tx.Where("id = ?", id).Take(&c).Error; err != nil {
+			return err
+		}
+		res := tx.Where("id = ?", id).Delete(&models.Client{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return fmt.Errorf("client %s: %w", id, ErrNotFound)
+		}
+		return models.RecordActivity(tx, c.UserID, hooks.EventClientDeleted, map[string]any{"client_id": id, "name": c.Name})
+	})
+	return Translate(op, err)
+}
+
+// ValidateCredentials authenticates a confidential client by id and secret
+// and returns it. A wrong secret, an unknown or malformed id, a public
+// client and a revoked client all return the same error, wrapping
+// ErrInvalidCredentials, after the same Argon2id work (a dummy verification
+// where there is no hash to check), so neither the answer nor its timing
+// tells which clients exist.
+//
+// The row is read on every call, so a revocation counts at once. A
+// successful verification is remembered in a bounded, process-local cache
+// (1024 entries, least recently used evicted) keyed by an HMAC of the client
+// id, the stored hash and the secret; the secret itself is never kept. A
+// repeated call with a secret already verified against the same stored hash
+// skips the Argon2id run; a rotation changes the hash and so misses the
+// cache.
+//
+// Database failures are returned as such, not as ErrInvalidCredentials.
+func (r *Clients) ValidateCredentials(ctx context.Context, clientID models.UUID, secret string) (*models.Client, error) {
+	const op = "validate client credentials"
+	fail := fmt.Errorf("%s: %w", op, ErrInvalidCredentials)
+	h := r.hasher()
+	if len(secret) > maxTokenLength {
+		h.VerifyDummy(secret[:maxTokenLength])
+		return nil, fail
+	}
+	if !clientID.Valid() || secret == "" {
+		h.VerifyDummy(secret)
+		return nil, fail
+	}
+	var c models.Client
+	if err := r.conn(ctx).Where("id = ?", clientID).Take(&c).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			h.VerifyDummy(secret)
+			return nil, fail
+		}
+		return nil, Translate(op, err)
+	}
+	if c.Revoked || !c.Confidential || c.SecretHash == nil {
+		h.VerifyDummy(secret)
+		return nil, fail
+	}
+	stored := *c.SecretHash
+	if r.verified.contains(c.ID.String(), stored, secret) {
+		return &c, nil
+	}
+	ok, err := h.Verify(stored, secret)
+	if err != nil {
+		h.VerifyDummy(secret) // a malformed stored hash costs the same too
+		return nil, fail
+	}
+	if !ok {
+		return nil, fail
+	}
+	r.verified.add(c.ID.String(), stored, secret)
+	return &c, nil
+}

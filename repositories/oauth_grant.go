@@ -1,0 +1,278 @@
+package repositories
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/forgeauth/authstore/config"
+	"github.com/forgeauth/authstore/hooks"
+	"github.com/forgeauth/authstore/models"
+	"github.com/golang-jwt/jwt/v5"
+	"gorm.io/gorm"
+)
+
+// TokenPair is what a token endpoint hands back for a grant: a signed JWT
+// access token and a refresh token, each shown once. Its String and GoString
+// leave both tokens out, so printing a pair never leaks them.
+type TokenPair struct {
+	// AccessToken is the signed JWT.
+	AccessToken string
+	// AccessTokenID is the JWT's jti, the id of its oauth_access_tokens row.
+	AccessTokenID models.UUID
+	// RefreshToken is the plaintext refresh token; only its digest is stored.
+	RefreshToken string
+	// RefreshTokenID is the id of the refresh token's row.
+	RefreshTokenID models.UUID
+	// FamilyID is the grant: every token rotated from the first refresh
+	// token (or issued from one authorization code) shares it.
+	FamilyID models.UUID
+	// TokenType is "Bearer".
+	TokenType string
+	// ExpiresIn is the access token's lifetime in seconds (RFC 6749 5.1).
+	ExpiresIn int64
+	// ExpiresAt is when the access token expires.
+	ExpiresAt time.Time
+	// RefreshExpiresAt is when the refresh token expires.
+	RefreshExpiresAt time.Time
+	// Scopes are the scopes granted.
+	Scopes []string
+}
+
+// String describes the pair without its tokens.
+func (p TokenPair) String() string {
+	return fmt.Sprintf("TokenPair{AccessTokenID:%s RefreshTokenID:%s FamilyID:%s AccessToken:%s RefreshToken:%s ExpiresIn:%d Scopes:%q}",
+		p.AccessTokenID, p.RefreshTokenID, p.FamilyID, redacted, redacted, p.ExpiresIn, p.Scopes)
+}
+
+// GoString is String, so %#v does not print the tokens either.
+func (p TokenPair) GoString() string { return p.String() }
+
+const redacted = "[redacted]"
+
+// Claims are the claims of an access token JWT (RFC 9068): iss, sub (the
+// user, or the client for a client-credentials grant), aud (the client),
+// exp, iat, jti (the id of the token's row), client_id and scope.
+type Claims struct {
+	jwt.RegisteredClaims
+	// ClientID is the client the token was issued to.
+	ClientID string `json:"client_id"`
+	// Scope is the space-separated list of granted scopes.
+	Scope string `json:"scope,omitempty"`
+}
+
+// Scopes returns the granted scopes as a list.
+func (c *Claims) Scopes() []string { return strings.Fields(c.Scope) }
+
+// accessTokenType is the JWT "typ" header of access tokens (RFC 9068 2.1),
+// so that another JWT signed with the same key is not taken for one.
+const accessTokenType = "at+jwt"
+
+// minSigningKeyLength is the least number of bytes of an HS256 key.
+const minSigningKeyLength = 32
+
+// signingKey returns the HS256 key from cfg, or ErrNoSigningKey.
+func signingKey(cfg config.Config) ([]byte, error) {
+	key := cfg.JWTSecret.Reveal()
+	if key == "" {
+		return nil, fmt.Errorf("JWT_SECRET is empty: %w", ErrNoSigningKey)
+	}
+	if len(key) < minSigningKeyLength {
+		return nil, fmt.Errorf("JWT_SECRET is shorter than %d bytes: %w", minSigningKeyLength, ErrNoSigningKey)
+	}
+	return []byte(key), nil
+}
+
+// checkLifetime refuses a non-positive lifetime from a hand-built Config.
+func checkLifetime(name string, d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("%s lifetime is not positive: %w", name, ErrInvalidInput)
+	}
+	return nil
+}
+
+// validID refuses an id that is not a canonical UUID, so that no malformed
+// id reaches a PostgreSQL uuid column.
+func validID(what string, id models.UUID) error {
+	if !id.Valid() {
+		return fmt.Errorf("%s is not a uuid: %w", what, ErrInvalidInput)
+	}
+	return nil
+}
+
+// validOptionalID is validID for an optional id.
+func validOptionalID(what string, id *models.UUID) error {
+	if id == nil {
+		return nil
+	}
+	return validID(what, *id)
+}
+
+// activeClient loads a client that exists and is not revoked.
+func activeClient(tx *gorm.DB, id models.UUID) (*models.Client, error) {
+	var c models.Client
+	if err := tx.Where("id = ?", id).Take(&c).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, fmt.Errorf("client %s: %w", id, ErrNotFound)
+		}
+		return nil, err
+	}
+	if c.Revoked {
+		return nil, fmt.Errorf("client %s: %w", id, ErrRevoked)
+	}
+	return &c, nil
+}
+
+// issueAccess creates an access token row and signs its JWT. now is the
+// operation's one clock reading.
+func issueAccess(tx *gorm.DB, cfg config.Config, now time.Time, client *models.Client, userID *models.UUID, scopes models.Strings, familyID *models.UUID) (string, *models.AccessToken, error) {
+	key, err := signingKey(cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	row := &models.AccessToken{
+		ID:        models.NewUUID(),
+		ClientID:  client.ID,
+		UserID:    userID,
+		FamilyID:  familyID,
+		Scopes:    scopes,
+		ExpiresAt: now.Add(cfg.AccessTokenLifetime),
+		CreatedAt: now,
+		UpdatedAt: now,
+	}
+	sub := client.ID.String()
+	if userID != nil {
+		sub = userID.String()
+	}
+	claims := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    cfg.JWTIssuer,
+			Subject:   sub,
+			Audience:  jwt.ClaimStrings{client.ID.String()},
+			ExpiresAt: jwt.NewNumericDate(row.ExpiresAt),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        row.ID.String(),
+		},
+		ClientID: client.ID.String(),
+		Scope:    strings.Join(scopes, " "),
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+	tok.Header["typ"] = accessTokenType
+	signed, err := tok.SignedString(key)
+	if err != nil {
+		return "", nil, fmt.Errorf("sign access token: %w", err)
+	}
+	if err := tx.Create(row).Error; err != nil {
+		return "", nil, err
+	}
+	return signed, row, nil
+}
+
+// grant describes the token pair issuePair creates.
+type grant struct {
+	client   *models.Client
+	userID   *models.UUID
+	scopes   models.Strings
+	familyID models.UUID
+	parentID *models.UUID
+}
+
+// issuePair creates an access token and a refresh token (whose plaintext,
+// made before the transaction, is refresh) for g.
+func issuePair(tx *gorm.DB, cfg config.Config, now time.Time, g grant, refresh string) (*TokenPair, error) {
+	access, at, err := issueAccess(tx, cfg, now, g.client, g.userID, g.scopes, &g.familyID)
+	if err != nil {
+		return nil, err
+	}
+	rt := &models.RefreshToken{
+		ID:            models.NewUUID(),
+		TokenHash:     hooks.Digest(refresh),
+		AccessTokenID: &at.ID,
+		FamilyID:      g.familyID,
+		ParentID:      g.parentID,
+		ClientID:      g.client.ID,
+		UserID:        g.userID,
+		Scopes:        g.scopes,
+		ExpiresAt:     now.Add(cfg.RefreshTokenLifetime),
+		CreatedAt:     now,
+	}
+	if err := tx.Create(rt).Error; err != nil {
+		return nil, err
+	}
+	return &TokenPair{
+		AccessToken:      access,
+		AccessTokenID:    at.ID,
+		RefreshToken:     refresh,
+		RefreshTokenID:   rt.ID,
+		FamilyID:         g.familyID,
+		TokenType:        "Bearer",
+		ExpiresIn:        int64(cfg.AccessTokenLifetime / time.Second),
+		ExpiresAt:        at.ExpiresAt,
+		RefreshExpiresAt: rt.ExpiresAt,
+		Scopes:           append([]string(nil), g.scopes...),
+	}, nil
+}
+
+// checkPairConfig validates what issuing a token pair needs from cfg.
+func checkPairConfig(cfg config.Config) error {
+	if _, err := signingKey(cfg); err != nil {
+		return err
+	}
+	if err := checkLifetime("access token", cfg.AccessTokenLifetime); err != nil {
+		return err
+	}
+	return checkLifetime("refresh token", cfg.RefreshTokenLifetime)
+}
+
+// maxRevokePasses bounds revokeFamily's passes.
+const maxRevokePasses = 5
+
+// revokeFamily revokes every refresh and access token of a grant and
+// returns how many rows it changed. Revoked rows are left alone, so it is
+// idempotent.
+//
+// Lock order: every OAuth revocation locks authorization codes, then
+// refresh tokens, then access tokens, so two revocations never wait on
+// each other in a cycle on PostgreSQL. A pass repeats while it changes
+// rows: under PostgreSQL's READ COMMITTED an UPDATE that waited for a
+// concurrent rotation does not see the child that rotation inserted, but
+// the next statement does.
+func revokeFamily(tx *gorm.DB, familyID models.UUID, now time.Time) (int64, error) {
+	var total int64
+	for range maxRevokePasses {
+		r := tx.Model(&models.RefreshToken{}).Where("family_id = ?", familyID).Where("revoked = ?", false).
+			Update("revoked", true)
+		if r.Error != nil {
+			return 0, r.Error
+		}
+		a := tx.Model(&models.AccessToken{}).Where("family_id = ?", familyID).Where("revoked = ?", false).
+			Updates(map[string]any{"revoked": true, "updated_at": now})
+		if a.Error != nil {
+			return 0, a.Error
+		}
+		if r.RowsAffected+a.RowsAffected == 0 {
+			break
+		}
+		total += r.RowsAffected + a.RowsAffected
+	}
+	return total, nil
+}
+
+// errPresentedAgain ends, by rolling it back, the transaction of a
+// rotation or exchange that found its token or code already used. The
+// rollback releases every row lock the transaction took (on PostgreSQL a
+// conditional UPDATE that matched nothing after waiting may still hold one),
+// and the revocation then runs in a transaction of its own, which takes its
+// locks in the order revokeFamily documents.
+var errPresentedAgain = errors.New("presented again")
+
+// newSecretToken returns a fresh 256-bit token, wrapping a random-source
+// failure.
+func newSecretToken() (string, error) {
+	t, err := hooks.NewToken()
+	if err != nil {
+		return "", fmt.Errorf("generate token: %w", err)
+	}
+	return t, nil
+}
