@@ -10,6 +10,7 @@ import (
 
 	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/config"
+	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/repositories"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -78,4 +79,68 @@ func ExampleOpen() {
 	n, err := store.Users.Count(ctx)
 	fmt.Println(store.DB.Dialector.Name(), n, err)
 	// Output: sqlite 0 <nil>
+}
+
+// Example_oauth is the README's OAuth2 flow: a confidential client, an
+// authorization code with PKCE, its exchange, validation, rotation and the
+// reuse of a rotated refresh token.
+func Example_oauth() {
+	dir, _ := os.MkdirTemp("", "authstore-example")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+
+	cfg, err := config.LoadFrom(map[string]string{
+		"DATABASE_URL": "sqlite://" + filepath.Join(dir, "authstore.db"),
+		"JWT_SECRET":   "example-signing-key-of-at-least-32-bytes",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	store, err := authstore.Open(ctx, cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		log.Fatal(err)
+	}
+	pw := "correct horse battery staple"
+	user, err := store.Users.Create(ctx, repositories.NewUser{Name: "Ada", Email: "ada@example.com", Password: pw, PasswordConfirmation: pw})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	client, secret, err := store.Clients.Create(ctx, repositories.ClientInput{
+		Name: "Web", RedirectURIs: []string{"https://app.example.com/cb"}, Confidential: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	verifier, _ := hooks.NewPKCEVerifier()
+	code, _, err := store.AuthCodes.Create(ctx, repositories.AuthCodeInput{ClientID: client.ID, UserID: user.ID,
+		RedirectURI: "https://app.example.com/cb", CodeChallenge: hooks.S256Challenge(verifier), CodeChallengeMethod: "S256"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	pair, err := store.AuthCodes.Exchange(ctx, code, client.ID, "https://app.example.com/cb", verifier)
+	if err != nil {
+		log.Fatal(err)
+	}
+	claims, err := store.AccessTokens.Validate(ctx, pair.AccessToken)
+	fmt.Println(claims.Subject == user.ID.String(), err)
+
+	next, err := store.RefreshTokens.Rotate(ctx, pair.RefreshToken, client.ID, nil)
+	fmt.Println(next.RefreshToken != pair.RefreshToken, err)
+	_, err = store.RefreshTokens.Rotate(ctx, pair.RefreshToken, client.ID, nil)
+	fmt.Println(errors.Is(err, repositories.ErrReused))
+	_, err = store.AccessTokens.Validate(ctx, next.AccessToken)
+	fmt.Println(errors.Is(err, repositories.ErrRevoked))
+
+	_, err = store.Clients.ValidateCredentials(ctx, client.ID, secret)
+	fmt.Println(err)
+	// Output:
+	// true <nil>
+	// true <nil>
+	// true
+	// true
+	// <nil>
 }
