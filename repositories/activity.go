@@ -36,6 +36,9 @@ func (r *ActivityLog) Record(ctx context.Context, userID *models.UUID, event hoo
 // ListForUser returns up to limit (1..MaxListLimit) of a user's events,
 // newest first.
 func (r *ActivityLog) ListForUser(ctx context.Context, userID models.UUID, limit int) ([]models.Activity, error) {
+	if !userID.Valid() && limit >= 1 && limit <= MaxListLimit {
+		return nil, nil // no such user, so no event
+	}
 	return r.list(ctx, "list activity", limit, "user_id = ?", userID)
 }
 

@@ -123,7 +123,22 @@ func (r *Sessions) Find(ctx context.Context, token string) (*models.Session, err
 
 // Touch records activity on a session now. Returns ErrNotFound.
 func (r *Sessions) Touch(ctx context.Context, id models.UUID) error {
-	return r.touch(ctx, &models.Session{ID: id}, r.now())
+	if !id.Valid() {
+		return fmt.Errorf("touch session: %w", ErrNotFound)
+	}
+	if err := r.touch(ctx, &models.Session{ID: id}, r.now()); err != nil {
+		return err
+	}
+	// touch skips a session already touched at this instant, so zero rows
+	// affected does not by itself mean the session is gone.
+	var n int64
+	if err := r.conn(ctx).Model(&models.Session{}).Where("id = ?", id).Count(&n).Error; err != nil {
+		return Translate("touch session", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("touch session: %w", ErrNotFound)
+	}
+	return nil
 }
 
 func (r *Sessions) touch(ctx context.Context, s *models.Session, now time.Time) error {
@@ -158,6 +173,9 @@ func (r *Sessions) Delete(ctx context.Context, token string) error {
 // DeleteOthers ends every session of a user except keepID (which may be
 // empty to end them all) and returns how many ended.
 func (r *Sessions) DeleteOthers(ctx context.Context, userID, keepID models.UUID) (int64, error) {
+	if !userID.Valid() {
+		return 0, nil // no such user, so no session
+	}
 	var n int64
 	err := r.transaction(ctx, func(tx *gorm.DB) error {
 		q := tx.Where("user_id = ?", userID)
@@ -180,6 +198,9 @@ func (r *Sessions) DeleteOthers(ctx context.Context, userID, keepID models.UUID)
 // ListForUser returns a user's sessions, newest first, expired ones
 // included (a purge removes those).
 func (r *Sessions) ListForUser(ctx context.Context, userID models.UUID) ([]models.Session, error) {
+	if !userID.Valid() {
+		return nil, nil // no such user, so no session
+	}
 	var out []models.Session
 	err := r.conn(ctx).Where("user_id = ?", userID).Order("created_at DESC, id").Find(&out).Error
 	return out, Translate("list sessions", err)

@@ -157,6 +157,9 @@ func (r *Users) UpdateProfile(ctx context.Context, id models.UUID, in ProfileUpd
 		if err := models.RecordActivity(tx, &id, hooks.EventProfileUpdated, map[string]any{"fields": fields}); err != nil {
 			return err
 		}
+		// Reload into a zero value: Take leaves a field whose column is NULL
+		// (email_verified_at, just cleared) as it was.
+		*u = models.User{}
 		return tx.Where("id = ?", id).Take(u).Error
 	})
 	if err != nil {
@@ -232,6 +235,9 @@ func revokeUserTokens(tx *gorm.DB, id models.UUID) error {
 // MarkEmailVerified records that the user's current email is verified and
 // writes an email.verified activity row. Returns ErrNotFound.
 func (r *Users) MarkEmailVerified(ctx context.Context, id models.UUID) error {
+	if !id.Valid() {
+		return fmt.Errorf("mark email verified: %w", ErrNotFound)
+	}
 	err := r.transaction(ctx, func(tx *gorm.DB) error { return markVerified(tx, id, r.now()) })
 	return Translate("mark email verified", err)
 }
