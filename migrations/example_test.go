@@ -1,0 +1,47 @@
+package migrations_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+
+	"github.com/forgeauth/authstore/migrations"
+	_ "github.com/mattn/go-sqlite3"
+)
+
+// Example applies the embedded migrations to a SQLite file, reports the
+// status, and rolls one back.
+func Example() {
+	dir, _ := os.MkdirTemp("", "authstore-migrations")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+
+	db, err := sql.Open("sqlite3", filepath.Join(dir, "app.db")+"?_foreign_keys=1")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	m, err := migrations.New(ctx, db, migrations.SQLite)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+
+	if err := m.Up(ctx); err != nil {
+		log.Fatal(err)
+	}
+	st, _ := m.Status(ctx)
+	fmt.Println("version", st.Version, "of", st.Latest(), "pending", len(st.Pending()))
+
+	if err := m.Down(ctx, 1); err != nil {
+		log.Fatal(err)
+	}
+	st, _ = m.Status(ctx)
+	fmt.Println("version", st.Version, "pending", st.Pending()[0].Name)
+	// Output:
+	// version 2 of 2 pending 0
+	// version 1 pending create_oauth_tables
+}
