@@ -33,7 +33,7 @@ func TestMultiStepChangesAreAtomic(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s := openMigrated(t, b)
 		ctx := authCtx()
-		fdb := authSeparateDB(t, s)
+		fdb := separateDB(t, s)
 		faults := authInjectFaults(t, fdb)
 		opts := repositories.Options{Config: s.Config}
 		users := repositories.NewUsers(fdb, opts)

@@ -20,10 +20,7 @@ import (
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/stretchr/testify/require"
-	"gorm.io/driver/postgres"
-	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 )
 
 const (
@@ -207,25 +204,6 @@ func authRowCounts(t *testing.T, db *gorm.DB) map[string]int64 {
 		out[table] = authCount(t, db, table, "")
 	}
 	return out
-}
-
-// authSeparateDB opens a second *gorm.DB over the store's connection pool.
-// It has its own callbacks, so a test may register callbacks on it without
-// affecting the store, and it shares the store's clock. Its logger is
-// silent.
-func authSeparateDB(t *testing.T, s *authstore.Store) *gorm.DB {
-	t.Helper()
-	sqlDB, err := s.DB.DB()
-	require.NoError(t, err)
-	var dial gorm.Dialector
-	if s.DB.Dialector.Name() == "postgres" {
-		dial = postgres.New(postgres.Config{Conn: sqlDB})
-	} else {
-		dial = sqlite.New(sqlite.Config{Conn: sqlDB})
-	}
-	db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard, TranslateError: true, NowFunc: s.DB.NowFunc})
-	require.NoError(t, err)
-	return db
 }
 
 // authErrInjected is the fault authFaults injects.

@@ -16,7 +16,9 @@ import (
 	"github.com/forgeauth/authstore/migrations"
 	"github.com/stretchr/testify/require"
 	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 )
 
 // Backend is one database the shared suite runs against.
@@ -192,4 +194,23 @@ func barrier(n int, fn func(i int)) {
 	ready.Wait()
 	close(start)
 	done.Wait()
+}
+
+// separateDB opens a second *gorm.DB over the store's connection pool.
+// It has its own callbacks, so a test may register callbacks (faults) on it
+// without affecting the store, and it shares the store's clock. Its logger
+// is silent. Repositories use it through WithTx or their constructors.
+func separateDB(t *testing.T, s *authstore.Store) *gorm.DB {
+	t.Helper()
+	sqlDB, err := s.DB.DB()
+	require.NoError(t, err)
+	var dial gorm.Dialector
+	if s.DB.Dialector.Name() == "postgres" {
+		dial = postgres.New(postgres.Config{Conn: sqlDB})
+	} else {
+		dial = sqlite.New(sqlite.Config{Conn: sqlDB})
+	}
+	db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard, TranslateError: true, NowFunc: s.DB.NowFunc})
+	require.NoError(t, err)
+	return db
 }

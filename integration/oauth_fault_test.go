@@ -23,7 +23,7 @@ var oauthErrInjected = errors.New("oauth test: injected fault")
 // the fault hits a step in the middle of their transaction.
 func oauthFailOn(t *testing.T, e *oauthEnv, table string) *gorm.DB {
 	t.Helper()
-	db := oauthSeparateDB(t, e.s)
+	db := separateDB(t, e.s)
 	require.NoError(t, db.Callback().Create().Before("gorm:create").Register("oauth:fail_"+table, func(tx *gorm.DB) {
 		if tx.Statement.Table == table {
 			tx.AddError(oauthErrInjected)
@@ -263,7 +263,7 @@ func TestOAuthSecurity08ReuseWaitsForRotation(t *testing.T) {
 		// The rotation pauses before its first insert, after its
 		// conditional update locked the child.
 		paused, release := make(chan struct{}), make(chan struct{})
-		slow := oauthSeparateDB(t, e.s)
+		slow := separateDB(t, e.s)
 		require.NoError(t, slow.Callback().Create().Before("gorm:create").Register("oauth:pause", func(tx *gorm.DB) {
 			if tx.Statement.Table == "oauth_access_tokens" {
 				close(paused)

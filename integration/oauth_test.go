@@ -23,10 +23,7 @@ import (
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/stretchr/testify/require"
-	"gorm.io/driver/postgres"
-	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 )
 
 const (
@@ -208,24 +205,6 @@ func oauthSnapshot(t *testing.T, db *gorm.DB) map[string][]string {
 		require.NoError(t, rows.Close())
 	}
 	return out
-}
-
-// oauthSeparateDB opens a second *gorm.DB over the store's connection pool,
-// with its own callbacks (so a test can install faults on it alone) and the
-// store's clock. Repositories use it through WithTx.
-func oauthSeparateDB(t *testing.T, s *authstore.Store) *gorm.DB {
-	t.Helper()
-	sqlDB, err := s.DB.DB()
-	require.NoError(t, err)
-	var dial gorm.Dialector
-	if s.DB.Dialector.Name() == "postgres" {
-		dial = postgres.New(postgres.Config{Conn: sqlDB})
-	} else {
-		dial = sqlite.New(sqlite.Config{Conn: sqlDB})
-	}
-	db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard, TranslateError: true, NowFunc: s.DB.NowFunc})
-	require.NoError(t, err)
-	return db
 }
 
 // oauthFreshDB returns a handle on the same database through a new

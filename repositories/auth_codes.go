@@ -222,12 +222,11 @@ func (r *AuthCodes) Exchange(ctx context.Context, code string, clientID models.U
 			if err != nil {
 				return err
 			}
-			res := tx.Model(&models.AuthorizationCode{}).Where("id = ?", row.ID).Where("used_at IS NULL").
-				Where("revoked = ?", false).Update("used_at", now)
-			if res.Error != nil {
-				return res.Error
+			won, err := markUsed(tx, &models.AuthorizationCode{}, row.ID, now)
+			if err != nil {
+				return err
 			}
-			if res.RowsAffected == 1 {
+			if won {
 				g := grant{client: client, userID: &row.UserID, scopes: row.Scopes, familyID: row.ID}
 				pair, err = issuePair(tx, r.cfg(), now, g, refresh)
 				return err

@@ -276,3 +276,12 @@ func newSecretToken() (string, error) {
 	}
 	return t, nil
 }
+
+// markUsed is the single-use step of codes and refresh tokens: a
+// conditional update that exactly one of any number of concurrent callers
+// wins (on PostgreSQL the losers wait for the winner's commit, then match
+// nothing). It reports whether this caller won.
+func markUsed(tx *gorm.DB, model any, id models.UUID, now time.Time) (bool, error) {
+	res := tx.Model(model).Where("id = ?", id).Where("used_at IS NULL").Where("revoked = ?", false).Update("used_at", now)
+	return res.RowsAffected == 1, res.Error
+}

@@ -172,12 +172,11 @@ func (r *RefreshTokens) Rotate(ctx context.Context, token string, clientID model
 			if err != nil {
 				return err
 			}
-			res := tx.Model(&models.RefreshToken{}).Where("id = ?", row.ID).Where("used_at IS NULL").
-				Where("revoked = ?", false).Update("used_at", now)
-			if res.Error != nil {
-				return res.Error
+			won, err := markUsed(tx, &models.RefreshToken{}, row.ID, now)
+			if err != nil {
+				return err
 			}
-			if res.RowsAffected == 1 {
+			if won {
 				g := grant{client: client, userID: row.UserID, scopes: scopes, familyID: row.FamilyID, parentID: &row.ID}
 				if pair, err = issuePair(tx, r.cfg(), now, g, next); err != nil {
 					return err
