@@ -28,7 +28,7 @@ type authGrant struct {
 
 func authInsertGrant(t *testing.T, s *authstore.Store, userID models.UUID) authGrant {
 	t.Helper()
-	db := s.DB.WithContext(authCtx())
+	db := s.DB.WithContext(requestCtx())
 	now := s.Now()
 	c := &models.Client{Name: "app", RedirectURIs: models.Strings{"https://app.example.com/cb"},
 		GrantTypes: models.Strings{"authorization_code", "refresh_token"}, Scopes: models.Strings{"read"}}
@@ -62,7 +62,7 @@ func (g authGrant) revoked(t *testing.T, s *authstore.Store) (refresh, access bo
 func TestPasswordChangeEndsAccess(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s := openMigrated(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		const next = "a brand new passphrase"
 
 		// setup gives a user three sessions, a grant and an outstanding
@@ -94,10 +94,10 @@ func TestPasswordChangeEndsAccess(t *testing.T) {
 			return f
 		}
 		checkBystander := func(t *testing.T, f fixture) {
-			require.EqualValues(t, 1, authCount(t, s.DB, "sessions", "id = ?", f.bystanderSessID), "another user's session ended")
+			require.EqualValues(t, 1, countRows(t, s.DB, "sessions", "id = ?", f.bystanderSessID), "another user's session ended")
 			rt, at := f.bystanderGrant.revoked(t, s)
 			require.False(t, rt || at, "another user's tokens were revoked")
-			require.EqualValues(t, 1, authCount(t, s.DB, "password_resets", "token_hash = ? AND used_at IS NULL", hooks.Digest(f.bystanderReset)), "another user's reset was voided")
+			require.EqualValues(t, 1, countRows(t, s.DB, "password_resets", "token_hash = ? AND used_at IS NULL", hooks.Digest(f.bystanderReset)), "another user's reset was voided")
 		}
 
 		t.Run("ChangePassword", func(t *testing.T) {
@@ -152,7 +152,7 @@ func TestResetTokenSingleUse(t *testing.T) {
 		// Let every goroutine hash at once, so that they reach the database
 		// together instead of one hash slot apart.
 		s, clock := authClockStore(t, b, authstore.WithHasher(hooks.DefaultHasher().WithConcurrency(20)))
-		ctx := authCtx()
+		ctx := requestCtx()
 
 		t.Run("OKExactlyOnceUnderConcurrency", func(t *testing.T) {
 			u := authInsertUser(t, s, "race@example.com")
@@ -173,8 +173,8 @@ func TestResetTokenSingleUse(t *testing.T) {
 				require.ErrorIs(t, err, repositories.ErrUsed, "Reset(goroutine %d) = %v; want nil or ErrUsed", i, err)
 			}
 			require.NotEqual(t, -1, winner, "no Reset succeeded")
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventPasswordResetCompleted), "password_reset.completed rows")
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventPasswordChanged), "password.changed rows")
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventPasswordResetCompleted, &u.ID), "password_reset.completed rows")
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventPasswordChanged, &u.ID), "password.changed rows")
 			ok, err := hooks.DefaultHasher().Verify(authStoredHash(t, s.DB, u.ID), fmt.Sprintf("concurrent passphrase %02d", winner))
 			require.NoError(t, err)
 			require.True(t, ok, "the stored password is not the winner's")
@@ -213,7 +213,7 @@ func TestResetTokenSingleUse(t *testing.T) {
 func TestVerificationBoundToAddress(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s, clock := authClockStore(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 
 		t.Run("ErrRevokedAfterEmailChange", func(t *testing.T) {
 			u := authInsertUser(t, s, "before@example.com")
@@ -253,7 +253,7 @@ func TestVerificationBoundToAddress(t *testing.T) {
 			require.NoError(t, err)
 			_, err = s.EmailVerifications.Consume(ctx, token)
 			require.ErrorIs(t, err, repositories.ErrUsed, "Consume twice = %v; want ErrUsed", err)
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventEmailVerified))
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventEmailVerified, &u.ID))
 		})
 
 		t.Run("OKSetsEmailVerifiedAt", func(t *testing.T) {
@@ -283,7 +283,7 @@ func TestVerificationBoundToAddress(t *testing.T) {
 				require.ErrorIs(t, err, repositories.ErrUsed, "Consume(goroutine %d) = %v; want nil or ErrUsed", i, err)
 			}
 			require.Equal(t, 1, ok, "%d concurrent Consume calls succeeded; want 1", ok)
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventEmailVerified))
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventEmailVerified, &u.ID))
 		})
 	})
 }
@@ -294,7 +294,7 @@ func TestVerificationBoundToAddress(t *testing.T) {
 func TestNoAccountEnumeration(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s := openMigrated(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		u := authInsertUser(t, s, "known@example.com")
 
 		t.Run("ResetRequest", func(t *testing.T) {
@@ -312,8 +312,8 @@ func TestNoAccountEnumeration(t *testing.T) {
 
 		t.Run("LoginVerifierRunsOnce", func(t *testing.T) {
 			var unknownErr, wrongErr error
-			unknown := authAllocated(func() { _, unknownErr = s.Users.Authenticate(ctx, "unknown@example.com", authPassword) })
-			wrong := authAllocated(func() { _, wrongErr = s.Users.Authenticate(ctx, u.Email, authPassword+"!") })
+			unknown := allocatedBytes(func() { _, unknownErr = s.Users.Authenticate(ctx, "unknown@example.com", authPassword) })
+			wrong := allocatedBytes(func() { _, wrongErr = s.Users.Authenticate(ctx, u.Email, authPassword+"!") })
 			require.ErrorIs(t, unknownErr, repositories.ErrInvalidCredentials)
 			require.ErrorIs(t, wrongErr, repositories.ErrInvalidCredentials)
 			require.Equal(t, wrongErr.Error(), unknownErr.Error(), "an unknown email and a wrong password must fail alike")
@@ -336,7 +336,7 @@ func TestFailedLoginsCountedAtomically(t *testing.T) {
 		// Let every goroutine verify at once, so that the failures reach the
 		// database together instead of one hash slot apart.
 		s := openMigrated(t, b, authstore.WithHasher(hooks.DefaultHasher().WithConcurrency(50)))
-		ctx := authCtx()
+		ctx := requestCtx()
 		u := authInsertUser(t, s, "counted@example.com")
 
 		t.Run("OK", func(t *testing.T) {
@@ -351,7 +351,7 @@ func TestFailedLoginsCountedAtomically(t *testing.T) {
 			got, err := s.Users.FindByID(ctx, u.ID)
 			require.NoError(t, err)
 			require.EqualValues(t, n, got.FailedLogins, "failed_logins = %d; want %d", got.FailedLogins, n)
-			require.EqualValues(t, n, authEvents(t, s.DB, &u.ID, hooks.EventLoginFailed), "login.failed rows")
+			require.EqualValues(t, n, countEvents(t, s.DB, hooks.EventLoginFailed, &u.ID), "login.failed rows")
 			require.Equal(t, u.PasswordHash, authStoredHash(t, s.DB, u.ID))
 
 			_, err = s.Users.Authenticate(ctx, u.Email, authPassword)

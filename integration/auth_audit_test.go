@@ -32,7 +32,7 @@ import (
 func TestMultiStepChangesAreAtomic(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s := openMigrated(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		fdb := separateDB(t, s)
 		faults := authInjectFaults(t, fdb)
 		opts := repositories.Options{Config: s.Config}
@@ -64,7 +64,7 @@ func TestMultiStepChangesAreAtomic(t *testing.T) {
 		allOrNothing := func(t *testing.T, name string, op func() error) int {
 			t.Helper()
 			for k := 1; k <= 40; k++ {
-				before := authSnapshot(t, s.DB)
+				before := snapshotTables(t, s.DB)
 				faults.arm(k)
 				err := op()
 				fired := faults.fired.Load()
@@ -76,7 +76,7 @@ func TestMultiStepChangesAreAtomic(t *testing.T) {
 					return k - 1
 				}
 				require.ErrorIs(t, err, authErrInjected, "%s with a fault at statement %d = %v; want the fault", name, k, err)
-				require.Equal(t, before, authSnapshot(t, s.DB), "%s with a fault at statement %d left a partial change", name, k)
+				require.Equal(t, before, snapshotTables(t, s.DB), "%s with a fault at statement %d left a partial change", name, k)
 			}
 			t.Fatalf("%s never succeeded", name)
 			return 0
@@ -88,13 +88,13 @@ func TestMultiStepChangesAreAtomic(t *testing.T) {
 			ok, err := hooks.DefaultHasher().Verify(authStoredHash(t, s.DB, u.ID), next)
 			require.NoError(t, err)
 			require.True(t, ok)
-			require.Zero(t, authCount(t, s.DB, "sessions", "user_id = ?", u.ID))
+			require.Zero(t, countRows(t, s.DB, "sessions", "user_id = ?", u.ID))
 		})
 
 		t.Run("PasswordResetsReset", func(t *testing.T) {
 			u, _, reset, _ := fixture(t, "atomic-reset@example.com")
 			allOrNothing(t, "Reset", func() error { _, err := resets.Reset(ctx, reset, next, next); return err })
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventPasswordResetCompleted))
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventPasswordResetCompleted, &u.ID))
 		})
 
 		t.Run("PasswordResetsRequest", func(t *testing.T) {
@@ -202,7 +202,7 @@ type authLogRepos struct {
 // (passwords, tokens, their digests, password hashes) and the errors.
 func authLogFlows(t *testing.T, s *authstore.Store, clock *Clock, r authLogRepos, email string) (map[string]string, []error) {
 	t.Helper()
-	ctx := authCtx()
+	ctx := requestCtx()
 	const p1, p2, p3, wrong = "first log passphrase", "second log passphrase", "third log passphrase", "wrong log passphrase"
 	secrets := map[string]string{"password 1": p1, "password 2": p2, "password 3": p3, "wrong password": wrong}
 	addToken := func(name, tok string) {
@@ -329,7 +329,7 @@ func TestNoSecretInLogs(t *testing.T) {
 		// check above can fail.
 		t.Run("BoundValuesWouldLeak", func(t *testing.T) {
 			var leak authSyncBuffer
-			_, err := repositories.NewSessions(authLogDB(s.DB, &leak, false), opts).Find(authCtx(), infoSecrets["session"])
+			_, err := repositories.NewSessions(authLogDB(s.DB, &leak, false), opts).Find(requestCtx(), infoSecrets["session"])
 			require.ErrorIs(t, err, repositories.ErrNotFound, "the password change ended the session")
 			require.Contains(t, leak.String(), infoSecrets["session digest"])
 			require.Regexp(t, authDigestRE, leak.String())
@@ -344,7 +344,7 @@ func TestNoSecretInLogs(t *testing.T) {
 func TestActivityLogRecordsEvents(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s, clock := authClockStore(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		const next, last = "a brand new passphrase", "the last passphrase"
 		at := map[hooks.Event]time.Time{}
 		step := func(e hooks.Event) {
@@ -392,26 +392,26 @@ func TestActivityLogRecordsEvents(t *testing.T) {
 				a := got[len(got)-1] // the oldest: password.changed is also written by the reset
 				require.NotNil(t, a.UserID)
 				require.Equal(t, u.ID, *a.UserID, "%s user_id", e)
-				require.Equal(t, authIP, a.IPAddress, "%s ip_address", e)
-				require.Equal(t, authUA, a.UserAgent, "%s user_agent", e)
+				require.Equal(t, requestIP, a.IPAddress, "%s ip_address", e)
+				require.Equal(t, requestUA, a.UserAgent, "%s user_agent", e)
 				require.True(t, a.CreatedAt.Equal(when), "%s created_at = %v; want %v", e, a.CreatedAt, when)
 				require.Equal(t, authFmt(when), authUTCText(t, s.DB, "user_activity_log", "created_at", a.ID), "%s created_at as stored", e)
 			}
 		})
 
 		t.Run("FailedChangeWritesNoActivity", func(t *testing.T) {
-			before := authCount(t, s.DB, "user_activity_log", "")
+			before := countRows(t, s.DB, "user_activity_log", "")
 			_, err := s.Users.Create(ctx, repositories.NewUser{Name: "Eve", Email: "AUDIT@example.com", Password: authPassword, PasswordConfirmation: authPassword})
 			require.ErrorIs(t, err, repositories.ErrDuplicate)
 			_, _, err = s.Sessions.Create(ctx, models.NewUUID(), repositories.NewSession{})
 			require.ErrorIs(t, err, repositories.ErrNotFound)
 			_, err = s.PasswordResets.Reset(ctx, reset, "yet another passphrase", "yet another passphrase")
 			require.ErrorIs(t, err, repositories.ErrUsed)
-			require.Equal(t, before, authCount(t, s.DB, "user_activity_log", ""), "a failed change wrote an activity row")
+			require.Equal(t, before, countRows(t, s.DB, "user_activity_log", ""), "a failed change wrote an activity row")
 		})
 
 		t.Run("RolledBackWithTheChange", func(t *testing.T) {
-			before := authSnapshot(t, s.DB)
+			before := snapshotTables(t, s.DB)
 			abort := errors.New("abort")
 			err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 				if _, _, err := s.Sessions.WithTx(tx).Create(ctx, u.ID, repositories.NewSession{}); err != nil {
@@ -420,7 +420,7 @@ func TestActivityLogRecordsEvents(t *testing.T) {
 				return abort
 			})
 			require.ErrorIs(t, err, abort)
-			require.Equal(t, before, authSnapshot(t, s.DB), "session.created survived the rollback of its session")
+			require.Equal(t, before, snapshotTables(t, s.DB), "session.created survived the rollback of its session")
 		})
 	})
 }
@@ -430,14 +430,14 @@ func TestActivityLogRecordsEvents(t *testing.T) {
 func TestActivityAppendOnly(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s, clock := authClockStore(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		u := authInsertUser(t, s, "append-only@example.com")
 		var a models.Activity
 		require.NoError(t, s.DB.Where("user_id = ?", u.ID).Take(&a).Error)
 		db := s.DB.WithContext(ctx)
 
 		t.Run("ErrAppendOnly", func(t *testing.T) {
-			before := authSnapshot(t, s.DB)
+			before := snapshotTables(t, s.DB)
 			edited := a
 			edited.Event = string(hooks.EventLoginSucceeded)
 			attempts := map[string]func() error{
@@ -459,7 +459,7 @@ func TestActivityAppendOnly(t *testing.T) {
 				err := attempt()
 				require.ErrorIs(t, err, models.ErrAppendOnly, "%s(activity row) = %v; want ErrAppendOnly", name, err)
 			}
-			require.Equal(t, before, authSnapshot(t, s.DB), "an activity row changed")
+			require.Equal(t, before, snapshotTables(t, s.DB), "an activity row changed")
 		})
 
 		t.Run("OKPurge", func(t *testing.T) {
@@ -468,8 +468,8 @@ func TestActivityAppendOnly(t *testing.T) {
 			n, err := s.Activity.Purge(ctx, clock.Now())
 			require.NoError(t, err)
 			require.EqualValues(t, 1, n, "Purge = %d; want 1", n)
-			require.Zero(t, authCount(t, s.DB, "user_activity_log", "id = ?", a.ID))
-			require.EqualValues(t, 1, authCount(t, s.DB, "user_activity_log", ""))
+			require.Zero(t, countRows(t, s.DB, "user_activity_log", "id = ?", a.ID))
+			require.EqualValues(t, 1, countRows(t, s.DB, "user_activity_log", ""))
 		})
 	})
 }
@@ -481,7 +481,7 @@ func TestActivityAppendOnly(t *testing.T) {
 func TestModelHooksThroughGORM(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s := openMigrated(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		db := s.DB.WithContext(ctx)
 		const pw, next = "host code passphrase", "host code new passphrase"
 		u := &models.User{Name: "Host", Email: "Host@Example.com", Password: pw}
@@ -496,8 +496,8 @@ func TestModelHooksThroughGORM(t *testing.T) {
 			ok, err := hooks.DefaultHasher().Verify(stored, pw)
 			require.NoError(t, err)
 			require.True(t, ok, "the hook's hash does not verify the password")
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventRegistered))
-			found, _ := authScan(t, s.DB, map[string]string{"password": pw})
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventRegistered, &u.ID))
+			found, _ := scanForSecrets(t, s.DB, map[string]string{"password": pw})
 			require.Empty(t, found)
 		})
 
@@ -508,7 +508,7 @@ func TestModelHooksThroughGORM(t *testing.T) {
 			loaded.Name = "Host Renamed"
 			require.NoError(t, db.Save(&loaded).Error)
 			require.Equal(t, before, authStoredHash(t, s.DB, u.ID), "db.Save of a loaded user changed users.password")
-			require.Zero(t, authEvents(t, s.DB, &u.ID, hooks.EventPasswordChanged))
+			require.Zero(t, countEvents(t, s.DB, hooks.EventPasswordChanged, &u.ID))
 			got, err := s.Users.FindByID(ctx, u.ID)
 			require.NoError(t, err)
 			require.Equal(t, "Host Renamed", got.Name)
@@ -526,7 +526,7 @@ func TestModelHooksThroughGORM(t *testing.T) {
 			ok, err := hooks.DefaultHasher().Verify(stored, next)
 			require.NoError(t, err)
 			require.True(t, ok, "the saved password does not verify")
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventPasswordChanged))
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventPasswordChanged, &u.ID))
 			_, err = s.Users.Authenticate(ctx, "host@example.com", next)
 			require.NoError(t, err)
 		})
@@ -539,7 +539,7 @@ func TestModelHooksThroughGORM(t *testing.T) {
 func TestAuthenticateRequiresVerifiedEmail(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s := openMigrated(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		cfg := s.Config
 		cfg.RequireEmailVerification = true
 		users := repositories.NewUsers(s.DB, repositories.Options{Config: cfg})
@@ -554,7 +554,7 @@ func TestAuthenticateRequiresVerifiedEmail(t *testing.T) {
 		t.Run("ErrEmailNotVerified", func(t *testing.T) {
 			_, err := users.Authenticate(ctx, u.Email, authPassword)
 			require.ErrorIs(t, err, repositories.ErrEmailNotVerified, "Authenticate(unverified, right password) = %v; want ErrEmailNotVerified", err)
-			require.Zero(t, authEvents(t, s.DB, &u.ID, hooks.EventLoginSucceeded))
+			require.Zero(t, countEvents(t, s.DB, hooks.EventLoginSucceeded, &u.ID))
 		})
 
 		t.Run("OK", func(t *testing.T) {

@@ -5,11 +5,8 @@ package integration
 // password length.
 
 import (
-	"database/sql"
 	"encoding/base64"
-	"fmt"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -20,41 +17,7 @@ import (
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
-	"gorm.io/gorm"
 )
-
-// authAllocated returns the bytes allocated while f ran.
-func authAllocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
-// authScan returns, for each column of each table (every column, text or
-// not, read as text), the needles found in it. It also returns how many
-// columns it read.
-func authScan(t *testing.T, db *gorm.DB, needles map[string]string) (found []string, columns int) {
-	t.Helper()
-	for _, table := range authTables(t, db) {
-		for _, col := range authColumns(t, db, table) {
-			columns++
-			var vals []sql.NullString
-			require.NoError(t, db.Raw(fmt.Sprintf(`SELECT CAST(%q AS TEXT) FROM %q`, col.Name, table)).Scan(&vals).Error,
-				"read %s.%s", table, col.Name)
-			for _, v := range vals {
-				for name, needle := range needles {
-					if v.Valid && strings.Contains(v.String, needle) {
-						found = append(found, fmt.Sprintf("%s in %s.%s", name, table, col.Name))
-					}
-				}
-			}
-		}
-	}
-	return found, columns
-}
 
 // TestNoPlaintextSecretAtRest proves SECURITY 1 for the authentication
 // tables: after a password, a session, a completed and an outstanding
@@ -63,7 +26,7 @@ func authScan(t *testing.T, db *gorm.DB, needles map[string]string) (found []str
 func TestNoPlaintextSecretAtRest(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s := openMigrated(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		const first, second = "first secret passphrase", "second secret passphrase"
 		u := authRegister(t, s.Users, "rest@example.com", first)
 		_, session, err := s.Sessions.Create(ctx, u.ID, repositories.NewSession{Remember: true})
@@ -83,7 +46,7 @@ func TestNoPlaintextSecretAtRest(t *testing.T) {
 				"second session token": session2, "used reset token": usedReset,
 				"outstanding reset token": openReset, "verification token": verification,
 			}
-			found, columns := authScan(t, s.DB, secrets)
+			found, columns := scanForSecrets(t, s.DB, secrets)
 			require.Empty(t, found, "plaintext secrets at rest")
 			require.Greater(t, columns, 60, "scanned only %d columns", columns)
 		})
@@ -91,7 +54,7 @@ func TestNoPlaintextSecretAtRest(t *testing.T) {
 		// The scan finds what is there: the digests of the live tokens and
 		// the address.
 		t.Run("ScanFindsStoredValues", func(t *testing.T) {
-			found, _ := authScan(t, s.DB, map[string]string{
+			found, _ := scanForSecrets(t, s.DB, map[string]string{
 				"session digest": hooks.Digest(session2), "reset digest": hooks.Digest(openReset),
 				"verification digest": hooks.Digest(verification), "email": "rest@example.com",
 			})
@@ -112,7 +75,7 @@ var authTokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
 func TestTokenEntropy(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s := openMigrated(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		u := authInsertUser(t, s, "entropy@example.com")
 		const n = 40
 		seen := map[string]bool{}
@@ -153,7 +116,7 @@ func TestTokenEntropy(t *testing.T) {
 func TestNearMissTokensNotFound(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s := openMigrated(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		u := authInsertUser(t, s, "near-miss@example.com")
 		_, session, err := s.Sessions.Create(ctx, u.ID, repositories.NewSession{})
 		require.NoError(t, err)
@@ -162,20 +125,20 @@ func TestNearMissTokensNotFound(t *testing.T) {
 		require.NoError(t, err)
 
 		t.Run("ErrNotFound", func(t *testing.T) {
-			for name, m := range authMutations(session) {
+			for name, m := range tokenMutations(session) {
 				_, err := s.Sessions.Find(ctx, m)
 				require.ErrorIs(t, err, repositories.ErrNotFound, "Sessions.Find(session token, %s) = %v; want ErrNotFound", name, err)
 				err = s.Sessions.Delete(ctx, m)
 				require.ErrorIs(t, err, repositories.ErrNotFound, "Sessions.Delete(session token, %s) = %v; want ErrNotFound", name, err)
 			}
-			for name, m := range authMutations(reset) {
+			for name, m := range tokenMutations(reset) {
 				_, err := s.PasswordResets.Consume(ctx, m)
 				require.ErrorIs(t, err, repositories.ErrNotFound, "PasswordResets.Consume(reset token, %s) = %v; want ErrNotFound", name, err)
 			}
-			m := authMutations(reset)["upper case"]
+			m := tokenMutations(reset)["upper case"]
 			_, err := s.PasswordResets.Reset(ctx, m, "another passphrase", "another passphrase")
 			require.ErrorIs(t, err, repositories.ErrNotFound, "PasswordResets.Reset(upper-cased token) = %v; want ErrNotFound", err)
-			for name, m := range authMutations(verification) {
+			for name, m := range tokenMutations(verification) {
 				_, err := s.EmailVerifications.Consume(ctx, m)
 				require.ErrorIs(t, err, repositories.ErrNotFound, "EmailVerifications.Consume(verification token, %s) = %v; want ErrNotFound", name, err)
 			}
@@ -243,7 +206,7 @@ func TestRehashOnLogin(t *testing.T) {
 		weak := authWeakHasher(t)
 		s := openMigrated(t, b, authstore.WithHasher(weak))
 		current := repositories.NewUsers(s.DB, repositories.Options{Config: s.Config}) // default parameters
-		ctx := authCtx()
+		ctx := requestCtx()
 		def := hooks.DefaultParams()
 
 		t.Run("WeakArgon2idUpgraded", func(t *testing.T) {
@@ -304,7 +267,7 @@ func TestRehashOnLogin(t *testing.T) {
 			require.NoError(t, s.DB.Exec("UPDATE users SET password = ? WHERE id = ?", hostile, u.ID).Error)
 			var err error
 			var took time.Duration
-			alloc := authAllocated(func() {
+			alloc := allocatedBytes(func() {
 				start := time.Now()
 				_, err = current.Authenticate(ctx, u.Email, authPassword)
 				took = time.Since(start)
@@ -323,7 +286,7 @@ func TestRehashOnLogin(t *testing.T) {
 func TestPasswordNotTruncated(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s := openMigrated(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		long := strings.Repeat("0123456789", 10) // 100 bytes
 		changed := long[:99] + "X"
 
@@ -347,7 +310,7 @@ func TestPasswordNotTruncated(t *testing.T) {
 			u := authInsertUser(t, s, "too-long@example.com")
 			token := authRequestReset(t, s.PasswordResets, u.Email)
 			tooLong := strings.Repeat("x", hooks.MaxPasswordLength+1)
-			before := authSnapshot(t, s.DB)
+			before := snapshotTables(t, s.DB)
 			calls := map[string]func() error{
 				"Users.Create": func() error {
 					_, err := s.Users.Create(ctx, repositories.NewUser{Name: "Ada", Email: "new@example.com", Password: tooLong, PasswordConfirmation: tooLong})
@@ -363,16 +326,16 @@ func TestPasswordNotTruncated(t *testing.T) {
 			}
 			for name, call := range calls {
 				var err error
-				alloc := authAllocated(func() { err = call() })
+				alloc := allocatedBytes(func() { err = call() })
 				require.ErrorIs(t, err, repositories.ErrInvalidInput, "%s(%d-byte password) = %v; want ErrInvalidInput", name, len(tooLong), err)
 				require.Less(t, alloc, uint64(4<<20), "%s(%d-byte password) allocated %d bytes: it hashed before refusing", name, len(tooLong), alloc)
 			}
-			require.Equal(t, before, authSnapshot(t, s.DB))
+			require.Equal(t, before, snapshotTables(t, s.DB))
 
 			// The hook refuses it too, for host code writing users itself.
 			err := s.DB.WithContext(ctx).Create(&models.User{Name: "Ada", Email: "hook@example.com", Password: tooLong}).Error
 			require.ErrorIs(t, err, hooks.ErrPasswordTooLong, "db.Create(user with %d-byte password) = %v; want ErrPasswordTooLong", len(tooLong), err)
-			require.Equal(t, before, authSnapshot(t, s.DB))
+			require.Equal(t, before, snapshotTables(t, s.DB))
 		})
 	})
 }

@@ -16,7 +16,7 @@ import (
 func TestSessionTimeouts(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s, clock := authClockStore(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		u := authInsertUser(t, s, "timeouts@example.com")
 		idle := s.Config.SessionLifetime
 		require.Less(t, idle, s.Sessions.AbsoluteLifetime, "the test needs idle < absolute")
@@ -28,7 +28,7 @@ func TestSessionTimeouts(t *testing.T) {
 			var stored string
 			require.NoError(t, s.DB.Raw("SELECT token_hash FROM sessions WHERE id = ?", sess.ID).Scan(&stored).Error)
 			require.Equal(t, hooks.Digest(token), stored, "sessions.token_hash = %q; want the SHA-256 of the token", stored)
-			require.Zero(t, authCount(t, s.DB, "sessions", "token_hash = ?", token), "a session row holds the plaintext token")
+			require.Zero(t, countRows(t, s.DB, "sessions", "token_hash = ?", token), "a session row holds the plaintext token")
 		})
 
 		t.Run("ErrExpiredWhenIdle", func(t *testing.T) {

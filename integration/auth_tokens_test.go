@@ -20,7 +20,7 @@ import (
 func TestSessionsCreate(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s, clock := authClockStore(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		u := authInsertUser(t, s, "session@example.com")
 
 		t.Run("OK", func(t *testing.T) {
@@ -31,12 +31,12 @@ func TestSessionsCreate(t *testing.T) {
 			require.Equal(t, u.ID, sess.UserID)
 			require.Empty(t, sess.Token, "Create(...).Token = %q; want the plaintext cleared from the row value", sess.Token)
 			require.Equal(t, hooks.Digest(token), sess.TokenHash)
-			require.Equal(t, authIP, sess.IPAddress, "IPAddress from the request metadata")
-			require.Equal(t, authUA, sess.UserAgent, "UserAgent from the request metadata")
+			require.Equal(t, requestIP, sess.IPAddress, "IPAddress from the request metadata")
+			require.Equal(t, requestUA, sess.UserAgent, "UserAgent from the request metadata")
 			require.False(t, sess.Remember)
 			require.True(t, sess.LastActivityAt.Equal(clock.Now()))
 			require.True(t, sess.ExpiresAt.Equal(clock.Now().Add(s.Sessions.AbsoluteLifetime)), "ExpiresAt = %v; want now + AbsoluteLifetime", sess.ExpiresAt)
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventSessionCreated))
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventSessionCreated, &u.ID))
 		})
 
 		t.Run("OKExplicitMeta", func(t *testing.T) {
@@ -49,13 +49,13 @@ func TestSessionsCreate(t *testing.T) {
 		})
 
 		t.Run("ErrNotFound", func(t *testing.T) {
-			before := authSnapshot(t, s.DB)
+			before := snapshotTables(t, s.DB)
 			for _, id := range []models.UUID{models.NewUUID(), "not-a-uuid", ""} {
 				_, token, err := s.Sessions.Create(ctx, id, repositories.NewSession{})
 				require.ErrorIs(t, err, repositories.ErrNotFound, "Create(%q) = %v; want ErrNotFound", id, err)
 				require.Empty(t, token)
 			}
-			require.Equal(t, before, authSnapshot(t, s.DB), "a refused session wrote rows")
+			require.Equal(t, before, snapshotTables(t, s.DB), "a refused session wrote rows")
 		})
 	})
 }
@@ -63,7 +63,7 @@ func TestSessionsCreate(t *testing.T) {
 func TestSessionsFind(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s, clock := authClockStore(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		u := authInsertUser(t, s, "find-session@example.com")
 		sess, token, err := s.Sessions.Create(ctx, u.ID, repositories.NewSession{})
 		require.NoError(t, err)
@@ -93,7 +93,7 @@ func TestSessionsFind(t *testing.T) {
 func TestSessionsTouch(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s, clock := authClockStore(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		u := authInsertUser(t, s, "touch@example.com")
 		sess, _, err := s.Sessions.Create(ctx, u.ID, repositories.NewSession{})
 		require.NoError(t, err)
@@ -117,7 +117,7 @@ func TestSessionsTouch(t *testing.T) {
 func TestSessionsDelete(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s := openMigrated(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		u := authInsertUser(t, s, "logout@example.com")
 		sess, token, err := s.Sessions.Create(ctx, u.ID, repositories.NewSession{})
 		require.NoError(t, err)
@@ -130,9 +130,9 @@ func TestSessionsDelete(t *testing.T) {
 			require.ErrorIs(t, err, repositories.ErrNotFound, "Find after Delete = %v; want ErrNotFound", err)
 			_, err = s.Sessions.Find(ctx, keep)
 			require.NoError(t, err, "Delete ended another session")
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventLogout))
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventSessionDeleted))
-			require.Zero(t, authCount(t, s.DB, "sessions", "id = ?", sess.ID))
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventLogout, &u.ID))
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventSessionDeleted, &u.ID))
+			require.Zero(t, countRows(t, s.DB, "sessions", "id = ?", sess.ID))
 		})
 
 		t.Run("ErrNotFound", func(t *testing.T) {
@@ -140,7 +140,7 @@ func TestSessionsDelete(t *testing.T) {
 				err := s.Sessions.Delete(ctx, tok)
 				require.ErrorIs(t, err, repositories.ErrNotFound, "Delete(%q) = %v; want ErrNotFound", tok, err)
 			}
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventLogout), "a failed logout was logged")
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventLogout, &u.ID), "a failed logout was logged")
 		})
 	})
 }
@@ -148,7 +148,7 @@ func TestSessionsDelete(t *testing.T) {
 func TestSessionsDeleteOthersAndList(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s, clock := authClockStore(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		u := authInsertUser(t, s, "others@example.com")
 		other := authInsertUser(t, s, "bystander@example.com")
 		var ids []models.UUID
@@ -183,8 +183,8 @@ func TestSessionsDeleteOthersAndList(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, got, 1)
 			require.Equal(t, ids[1], got[0].ID, "DeleteOthers ended the kept session")
-			require.EqualValues(t, 1, authCount(t, s.DB, "sessions", "user_id = ?", other.ID), "DeleteOthers reached another user")
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventSessionDeleted))
+			require.EqualValues(t, 1, countRows(t, s.DB, "sessions", "user_id = ?", other.ID), "DeleteOthers reached another user")
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventSessionDeleted, &u.ID))
 
 			n, err = s.Sessions.DeleteOthers(ctx, u.ID, "")
 			require.NoError(t, err)
@@ -192,11 +192,11 @@ func TestSessionsDeleteOthersAndList(t *testing.T) {
 		})
 
 		t.Run("OKNone", func(t *testing.T) {
-			before := authSnapshot(t, s.DB)
+			before := snapshotTables(t, s.DB)
 			n, err := s.Sessions.DeleteOthers(ctx, u.ID, "")
 			require.NoError(t, err)
 			require.Zero(t, n, "DeleteOthers with no session = %d; want 0", n)
-			require.Equal(t, before, authSnapshot(t, s.DB), "DeleteOthers of nothing wrote a row")
+			require.Equal(t, before, snapshotTables(t, s.DB), "DeleteOthers of nothing wrote a row")
 		})
 	})
 }
@@ -204,7 +204,7 @@ func TestSessionsDeleteOthersAndList(t *testing.T) {
 func TestPasswordResetsRequest(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s, clock := authClockStore(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		u := authInsertUser(t, s, "Reset.Me@example.com")
 
 		t.Run("OK", func(t *testing.T) {
@@ -225,17 +225,17 @@ func TestPasswordResetsRequest(t *testing.T) {
 			require.Equal(t, u.Email, pr.Email)
 			require.Nil(t, pr.UsedAt)
 			require.True(t, pr.ExpiresAt.Equal(clock.Now().Add(s.Config.PasswordResetLifetime)), "ExpiresAt = %v; want now + AUTH_PASSWORD_RESET_LIFETIME", pr.ExpiresAt)
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventPasswordResetRequested))
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventPasswordResetRequested, &u.ID))
 		})
 
 		t.Run("OKUnknownEmail", func(t *testing.T) {
-			before := authSnapshot(t, s.DB)
+			before := snapshotTables(t, s.DB)
 			err := s.PasswordResets.Request(ctx, "nobody@example.com", func(context.Context, string, string) error {
 				t.Error("deliver called for an unknown email")
 				return nil
 			})
 			require.NoError(t, err, "Request(unknown) = %v; want nil", err)
-			require.Equal(t, before, authSnapshot(t, s.DB))
+			require.Equal(t, before, snapshotTables(t, s.DB))
 		})
 
 		t.Run("ErrDeliver", func(t *testing.T) {
@@ -249,7 +249,7 @@ func TestPasswordResetsRequest(t *testing.T) {
 func TestPasswordResetsReset(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s, clock := authClockStore(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		h := hooks.DefaultHasher()
 		const next = "a brand new passphrase"
 
@@ -267,19 +267,19 @@ func TestPasswordResetsReset(t *testing.T) {
 			var prID string
 			require.NoError(t, s.DB.Raw("SELECT id FROM password_resets WHERE token_hash = ?", hooks.Digest(token)).Scan(&prID).Error)
 			require.Equal(t, authFmt(clock.Now()), authUTCText(t, s.DB, "password_resets", "used_at", prID), "password_resets.used_at")
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventPasswordResetCompleted))
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventPasswordChanged))
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventPasswordResetCompleted, &u.ID))
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventPasswordChanged, &u.ID))
 		})
 
 		t.Run("ErrInvalidInput", func(t *testing.T) {
 			u := authInsertUser(t, s, "reset-invalid@example.com")
 			token := authRequestReset(t, s.PasswordResets, u.Email)
-			before := authSnapshot(t, s.DB)
+			before := snapshotTables(t, s.DB)
 			for _, c := range []struct{ pw, confirm string }{{"short", "short"}, {next, next + "!"}} {
 				_, err := s.PasswordResets.Reset(ctx, token, c.pw, c.confirm)
 				require.ErrorIs(t, err, repositories.ErrInvalidInput, "Reset(%q, %q) = %v; want ErrInvalidInput", c.pw, c.confirm, err)
 			}
-			require.Equal(t, before, authSnapshot(t, s.DB), "a refused reset consumed the token or wrote rows")
+			require.Equal(t, before, snapshotTables(t, s.DB), "a refused reset consumed the token or wrote rows")
 		})
 
 		t.Run("ErrNotFound", func(t *testing.T) {
@@ -292,20 +292,20 @@ func TestPasswordResetsReset(t *testing.T) {
 			token := authRequestReset(t, s.PasswordResets, u.Email)
 			_, err := s.PasswordResets.Consume(ctx, token)
 			require.NoError(t, err)
-			before := authSnapshot(t, s.DB)
+			before := snapshotTables(t, s.DB)
 			_, err = s.PasswordResets.Reset(ctx, token, next, next)
 			require.ErrorIs(t, err, repositories.ErrUsed, "Reset(used) = %v; want ErrUsed", err)
-			require.Equal(t, before, authSnapshot(t, s.DB))
+			require.Equal(t, before, snapshotTables(t, s.DB))
 		})
 
 		t.Run("ErrExpired", func(t *testing.T) {
 			u := authInsertUser(t, s, "reset-expired@example.com")
 			token := authRequestReset(t, s.PasswordResets, u.Email)
 			clock.Advance(s.Config.PasswordResetLifetime)
-			before := authSnapshot(t, s.DB)
+			before := snapshotTables(t, s.DB)
 			_, err := s.PasswordResets.Reset(ctx, token, next, next)
 			require.ErrorIs(t, err, repositories.ErrExpired, "Reset(expired) = %v; want ErrExpired", err)
-			require.Equal(t, before, authSnapshot(t, s.DB), "an expired reset changed something")
+			require.Equal(t, before, snapshotTables(t, s.DB), "an expired reset changed something")
 		})
 	})
 }
@@ -313,7 +313,7 @@ func TestPasswordResetsReset(t *testing.T) {
 func TestPasswordResetsConsume(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s, clock := authClockStore(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		u := authInsertUser(t, s, "consume@example.com")
 
 		t.Run("OK", func(t *testing.T) {
@@ -349,7 +349,7 @@ func TestPasswordResetsConsume(t *testing.T) {
 func TestEmailVerificationsIssue(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s, clock := authClockStore(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		u := authInsertUser(t, s, "Issue@example.com")
 
 		t.Run("OK", func(t *testing.T) {
@@ -363,17 +363,17 @@ func TestEmailVerificationsIssue(t *testing.T) {
 			require.Equal(t, u.Email, v.Email, "the token must be bound to the address it was sent to")
 			require.Nil(t, v.VerifiedAt)
 			require.True(t, v.ExpiresAt.Equal(clock.Now().Add(s.Config.EmailVerificationLifetime)), "ExpiresAt = %v", v.ExpiresAt)
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventEmailVerificationSent))
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventEmailVerificationSent, &u.ID))
 		})
 
 		t.Run("ErrNotFound", func(t *testing.T) {
-			before := authSnapshot(t, s.DB)
+			before := snapshotTables(t, s.DB)
 			for _, id := range []models.UUID{models.NewUUID(), "not-a-uuid", ""} {
 				token, _, err := s.EmailVerifications.Issue(ctx, id)
 				require.ErrorIs(t, err, repositories.ErrNotFound, "Issue(%q) = %v; want ErrNotFound", id, err)
 				require.Empty(t, token)
 			}
-			require.Equal(t, before, authSnapshot(t, s.DB))
+			require.Equal(t, before, snapshotTables(t, s.DB))
 		})
 	})
 }
@@ -381,7 +381,7 @@ func TestEmailVerificationsIssue(t *testing.T) {
 func TestEmailVerificationsConsume(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s, clock := authClockStore(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		u := authInsertUser(t, s, "consume-verify@example.com")
 
 		t.Run("OK", func(t *testing.T) {
@@ -394,7 +394,7 @@ func TestEmailVerificationsConsume(t *testing.T) {
 			require.NotNil(t, got.EmailVerifiedAt)
 			require.True(t, got.EmailVerifiedAt.Equal(clock.Now()))
 			require.Equal(t, authFmt(clock.Now()), authUTCText(t, s.DB, "users", "email_verified_at", u.ID))
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventEmailVerified))
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventEmailVerified, &u.ID))
 		})
 
 		t.Run("ErrNotFound", func(t *testing.T) {
@@ -409,10 +409,10 @@ func TestEmailVerificationsConsume(t *testing.T) {
 			require.NoError(t, err)
 			_, err = s.EmailVerifications.Consume(ctx, token)
 			require.NoError(t, err)
-			before := authSnapshot(t, s.DB)
+			before := snapshotTables(t, s.DB)
 			_, err = s.EmailVerifications.Consume(ctx, token)
 			require.ErrorIs(t, err, repositories.ErrUsed, "Consume twice = %v; want ErrUsed", err)
-			require.Equal(t, before, authSnapshot(t, s.DB))
+			require.Equal(t, before, snapshotTables(t, s.DB))
 		})
 
 		t.Run("ErrExpired", func(t *testing.T) {
@@ -432,7 +432,7 @@ func TestEmailVerificationsConsume(t *testing.T) {
 func TestActivityLogRecordAndList(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s, clock := authClockStore(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		u := authInsertUser(t, s, "activity@example.com") // writes user.registered
 		start := clock.Now()
 
@@ -450,18 +450,18 @@ func TestActivityLogRecordAndList(t *testing.T) {
 			require.Equal(t, "{}", last.Metadata, "nil metadata is stored as {}")
 			require.Empty(t, last.IPAddress, "no request metadata in the context")
 			require.Equal(t, string(hooks.EventTokenRevoked), prev.Event)
-			require.Equal(t, authIP, prev.IPAddress)
-			require.Equal(t, authUA, prev.UserAgent)
+			require.Equal(t, requestIP, prev.IPAddress)
+			require.Equal(t, requestUA, prev.UserAgent)
 			var meta map[string]any
 			require.NoError(t, json.Unmarshal([]byte(prev.Metadata), &meta))
 			require.Equal(t, map[string]any{"token_id": "t-1"}, meta)
 		})
 
 		t.Run("RecordErrInvalidInput", func(t *testing.T) {
-			before := authSnapshot(t, s.DB)
+			before := snapshotTables(t, s.DB)
 			err := s.Activity.Record(ctx, &u.ID, hooks.Event("made.up"), nil)
 			require.ErrorIs(t, err, repositories.ErrInvalidInput, "Record(made.up) = %v; want ErrInvalidInput", err)
-			require.Equal(t, before, authSnapshot(t, s.DB))
+			require.Equal(t, before, snapshotTables(t, s.DB))
 		})
 
 		t.Run("ListOK", func(t *testing.T) {
@@ -496,14 +496,14 @@ func TestActivityLogRecordAndList(t *testing.T) {
 		})
 
 		t.Run("PurgeOK", func(t *testing.T) {
-			total := authCount(t, s.DB, "user_activity_log", "")
-			older := authCount(t, s.DB, "user_activity_log", "created_at < ?", start.Add(2*time.Second))
+			total := countRows(t, s.DB, "user_activity_log", "")
+			older := countRows(t, s.DB, "user_activity_log", "created_at < ?", start.Add(2*time.Second))
 			require.NotZero(t, older)
 			require.Less(t, older, total)
 			n, err := s.Activity.Purge(ctx, start.Add(2*time.Second))
 			require.NoError(t, err)
 			require.Equal(t, older, n, "Purge = %d; want %d", n, older)
-			require.Equal(t, total-older, authCount(t, s.DB, "user_activity_log", ""))
+			require.Equal(t, total-older, countRows(t, s.DB, "user_activity_log", ""))
 			n, err = s.Activity.Purge(ctx, start.Add(2*time.Second))
 			require.NoError(t, err)
 			require.Zero(t, n, "a second Purge deleted %d rows", n)

@@ -20,7 +20,7 @@ import (
 func TestUsersCreate(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s, clock := authClockStore(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 
 		t.Run("OK", func(t *testing.T) {
 			in := repositories.NewUser{Name: "  Ada Lovelace ", Email: " Ada@Example.COM ", Password: authPassword, PasswordConfirmation: authPassword}
@@ -40,7 +40,7 @@ func TestUsersCreate(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, authUTC(*u), authUTC(*got), "FindByID after Create: the round trip changed the user")
 			require.Equal(t, u.PasswordHash, authStoredHash(t, s.DB, u.ID))
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventRegistered), "user.registered rows")
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventRegistered, &u.ID), "user.registered rows")
 		})
 
 		t.Run("ErrInvalidInput", func(t *testing.T) {
@@ -81,7 +81,7 @@ func TestUsersCreate(t *testing.T) {
 func TestUsersFind(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s := openMigrated(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		u := authInsertUser(t, s, "Find.Me@Example.com")
 
 		t.Run("OK", func(t *testing.T) {
@@ -111,7 +111,7 @@ func TestUsersFind(t *testing.T) {
 func TestUsersListAndCount(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s, clock := authClockStore(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		var ids []models.UUID
 		for _, e := range []string{"c@example.com", "a@example.com", "b@example.com"} {
 			ids = append(ids, authInsertUser(t, s, e).ID)
@@ -148,7 +148,7 @@ func TestUsersListAndCount(t *testing.T) {
 func TestUsersUpdateProfile(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s, clock := authClockStore(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		ptr := func(s string) *string { return &s }
 
 		t.Run("OKName", func(t *testing.T) {
@@ -160,7 +160,7 @@ func TestUsersUpdateProfile(t *testing.T) {
 			require.Equal(t, u.Email, got.Email)
 			require.True(t, got.UpdatedAt.Equal(clock.Now()), "UpdatedAt = %v; want %v", got.UpdatedAt, clock.Now())
 			require.Equal(t, u.PasswordHash, authStoredHash(t, s.DB, u.ID), "a profile update touched the password")
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventProfileUpdated), "user.updated rows")
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventProfileUpdated, &u.ID), "user.updated rows")
 		})
 
 		t.Run("OKEmailClearsVerification", func(t *testing.T) {
@@ -189,11 +189,11 @@ func TestUsersUpdateProfile(t *testing.T) {
 
 		t.Run("OKNoChangeWritesNothing", func(t *testing.T) {
 			u := authInsertUser(t, s, "same@example.com")
-			before := authSnapshot(t, s.DB)
+			before := snapshotTables(t, s.DB)
 			got, err := s.Users.UpdateProfile(ctx, u.ID, repositories.ProfileUpdate{Name: ptr(u.Name), Email: ptr(u.Email)})
 			require.NoError(t, err)
 			require.Equal(t, u.ID, got.ID)
-			require.Equal(t, before, authSnapshot(t, s.DB), "an update that changes nothing wrote rows")
+			require.Equal(t, before, snapshotTables(t, s.DB), "an update that changes nothing wrote rows")
 		})
 
 		t.Run("ErrNotFound", func(t *testing.T) {
@@ -205,21 +205,21 @@ func TestUsersUpdateProfile(t *testing.T) {
 
 		t.Run("ErrInvalidInput", func(t *testing.T) {
 			u := authInsertUser(t, s, "invalid@example.com")
-			before := authSnapshot(t, s.DB)
+			before := snapshotTables(t, s.DB)
 			for _, in := range []repositories.ProfileUpdate{{Name: ptr("")}, {Email: ptr("nope")}, {Email: ptr("")}} {
 				_, err := s.Users.UpdateProfile(ctx, u.ID, in)
 				require.ErrorIs(t, err, repositories.ErrInvalidInput, "UpdateProfile(%+v) = %v; want ErrInvalidInput", in, err)
 			}
-			require.Equal(t, before, authSnapshot(t, s.DB))
+			require.Equal(t, before, snapshotTables(t, s.DB))
 		})
 
 		t.Run("ErrDuplicate", func(t *testing.T) {
 			authInsertUser(t, s, "first@example.com")
 			u := authInsertUser(t, s, "second@example.com")
-			before := authSnapshot(t, s.DB)
+			before := snapshotTables(t, s.DB)
 			_, err := s.Users.UpdateProfile(ctx, u.ID, repositories.ProfileUpdate{Email: ptr("FIRST@example.com")})
 			require.ErrorIs(t, err, repositories.ErrDuplicate, "UpdateProfile(taken email) = %v; want ErrDuplicate", err)
-			require.Equal(t, before, authSnapshot(t, s.DB))
+			require.Equal(t, before, snapshotTables(t, s.DB))
 		})
 	})
 }
@@ -227,7 +227,7 @@ func TestUsersUpdateProfile(t *testing.T) {
 func TestUsersChangePassword(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s := openMigrated(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		h := hooks.DefaultHasher()
 		const next = "a brand new passphrase"
 
@@ -240,25 +240,25 @@ func TestUsersChangePassword(t *testing.T) {
 			require.NoError(t, err)
 			require.True(t, ok, "the new password does not verify against users.password")
 			require.NotEqual(t, u.PasswordHash, stored)
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventPasswordChanged), "password.changed rows")
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventPasswordChanged, &u.ID), "password.changed rows")
 		})
 
 		t.Run("ErrInvalidCredentials", func(t *testing.T) {
 			u := authInsertUser(t, s, "wrong-current@example.com")
-			before := authSnapshot(t, s.DB)
+			before := snapshotTables(t, s.DB)
 			err := s.Users.ChangePassword(ctx, u.ID, authPassword+"x", next, next, "")
 			require.ErrorIs(t, err, repositories.ErrInvalidCredentials, "ChangePassword(wrong current) = %v; want ErrInvalidCredentials", err)
-			require.Equal(t, before, authSnapshot(t, s.DB), "a refused ChangePassword wrote rows")
+			require.Equal(t, before, snapshotTables(t, s.DB), "a refused ChangePassword wrote rows")
 		})
 
 		t.Run("ErrInvalidInput", func(t *testing.T) {
 			u := authInsertUser(t, s, "invalid-next@example.com")
-			before := authSnapshot(t, s.DB)
+			before := snapshotTables(t, s.DB)
 			for _, c := range []struct{ next, confirm string }{{"short", "short"}, {next, next + "!"}, {"", ""}} {
 				err := s.Users.ChangePassword(ctx, u.ID, authPassword, c.next, c.confirm, "")
 				require.ErrorIs(t, err, repositories.ErrInvalidInput, "ChangePassword(%q, %q) = %v; want ErrInvalidInput", c.next, c.confirm, err)
 			}
-			require.Equal(t, before, authSnapshot(t, s.DB))
+			require.Equal(t, before, snapshotTables(t, s.DB))
 		})
 
 		t.Run("ErrNotFound", func(t *testing.T) {
@@ -273,7 +273,7 @@ func TestUsersChangePassword(t *testing.T) {
 func TestUsersMarkEmailVerified(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s, clock := authClockStore(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 
 		t.Run("OK", func(t *testing.T) {
 			u := authInsertUser(t, s, "verify@example.com")
@@ -283,16 +283,16 @@ func TestUsersMarkEmailVerified(t *testing.T) {
 			require.NoError(t, err)
 			require.NotNil(t, got.EmailVerifiedAt)
 			require.True(t, got.EmailVerifiedAt.Equal(clock.Now()), "EmailVerifiedAt = %v; want %v", got.EmailVerifiedAt, clock.Now())
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventEmailVerified))
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventEmailVerified, &u.ID))
 		})
 
 		t.Run("ErrNotFound", func(t *testing.T) {
-			before := authSnapshot(t, s.DB)
+			before := snapshotTables(t, s.DB)
 			for _, id := range []models.UUID{models.NewUUID(), "not-a-uuid", ""} {
 				err := s.Users.MarkEmailVerified(ctx, id)
 				require.ErrorIs(t, err, repositories.ErrNotFound, "MarkEmailVerified(%q) = %v; want ErrNotFound", id, err)
 			}
-			require.Equal(t, before, authSnapshot(t, s.DB))
+			require.Equal(t, before, snapshotTables(t, s.DB))
 		})
 	})
 }
@@ -300,7 +300,7 @@ func TestUsersMarkEmailVerified(t *testing.T) {
 func TestUsersDelete(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s := openMigrated(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 
 		t.Run("OK", func(t *testing.T) {
 			u := authInsertUser(t, s, "delete@example.com")
@@ -312,20 +312,20 @@ func TestUsersDelete(t *testing.T) {
 				require.NoError(t, err)
 			}
 			authRequestReset(t, s.PasswordResets, u.Email)
-			trail := authCount(t, s.DB, "user_activity_log", "user_id = ?", u.ID)
+			trail := countRows(t, s.DB, "user_activity_log", "user_id = ?", u.ID)
 			require.NotZero(t, trail)
 
 			require.NoError(t, s.Users.Delete(ctx, u.ID), "Delete(%s)", u.ID)
 			_, err := s.Users.FindByID(ctx, u.ID)
 			require.ErrorIs(t, err, repositories.ErrNotFound)
 			for _, table := range []string{"sessions", "password_resets", "email_verifications"} {
-				require.Zero(t, authCount(t, s.DB, table, "user_id = ?", u.ID), "%s rows of a deleted user remain", table)
+				require.Zero(t, countRows(t, s.DB, table, "user_id = ?", u.ID), "%s rows of a deleted user remain", table)
 			}
 			for _, table := range []string{"sessions", "email_verifications"} {
-				require.EqualValues(t, 1, authCount(t, s.DB, table, "user_id = ?", other.ID), "%s rows of another user went", table)
+				require.EqualValues(t, 1, countRows(t, s.DB, table, "user_id = ?", other.ID), "%s rows of another user went", table)
 			}
-			require.Zero(t, authCount(t, s.DB, "user_activity_log", "user_id = ?", u.ID))
-			require.EqualValues(t, trail+1, authCount(t, s.DB, "user_activity_log", "user_id IS NULL"),
+			require.Zero(t, countRows(t, s.DB, "user_activity_log", "user_id = ?", u.ID))
+			require.EqualValues(t, trail+1, countRows(t, s.DB, "user_activity_log", "user_id IS NULL"),
 				"the activity trail must outlive the user (user_id NULL) plus one user.deleted row")
 			var meta string
 			require.NoError(t, s.DB.Raw("SELECT metadata FROM user_activity_log WHERE event = ?", string(hooks.EventUserDeleted)).Scan(&meta).Error)
@@ -346,7 +346,7 @@ func TestUsersDelete(t *testing.T) {
 func TestUsersAuthenticate(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s, clock := authClockStore(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		u := authInsertUser(t, s, "login@example.com")
 
 		t.Run("ErrInvalidCredentials", func(t *testing.T) {
@@ -362,8 +362,8 @@ func TestUsersAuthenticate(t *testing.T) {
 			require.EqualValues(t, 1, got.FailedLogins, "FailedLogins after one wrong password")
 			require.NotNil(t, got.LastFailedLoginAt)
 			require.True(t, got.LastFailedLoginAt.Equal(clock.Now()))
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventLoginFailed))
-			require.EqualValues(t, 1, authEvents(t, s.DB, nil, hooks.EventLoginFailed), "login.failed without a user for the unknown email")
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventLoginFailed, &u.ID))
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventLoginFailed, nil), "login.failed without a user for the unknown email")
 		})
 
 		t.Run("OK", func(t *testing.T) {
@@ -372,7 +372,7 @@ func TestUsersAuthenticate(t *testing.T) {
 			require.Equal(t, u.ID, got.ID)
 			require.Zero(t, got.FailedLogins)
 			require.Equal(t, u.PasswordHash, authStoredHash(t, s.DB, u.ID), "a current hash was rehashed")
-			require.EqualValues(t, 1, authEvents(t, s.DB, &u.ID, hooks.EventLoginSucceeded))
+			require.EqualValues(t, 1, countEvents(t, s.DB, hooks.EventLoginSucceeded, &u.ID))
 			stored, err := s.Users.FindByID(ctx, u.ID)
 			require.NoError(t, err)
 			require.Zero(t, stored.FailedLogins, "failed_logins after a success")
@@ -385,7 +385,7 @@ func TestUsersAuthenticate(t *testing.T) {
 func TestRepositoriesWithTx(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s := openMigrated(t, b)
-		ctx := authCtx()
+		ctx := requestCtx()
 		u := authInsertUser(t, s, "tx@example.com")
 		abort := errors.New("abort")
 
@@ -414,15 +414,15 @@ func TestRepositoriesWithTx(t *testing.T) {
 		}
 
 		t.Run("RolledBack", func(t *testing.T) {
-			before := authSnapshot(t, s.DB)
+			before := snapshotTables(t, s.DB)
 			require.ErrorIs(t, run(false), abort)
-			require.Equal(t, before, authSnapshot(t, s.DB), "a rolled-back transaction left rows")
+			require.Equal(t, before, snapshotTables(t, s.DB), "a rolled-back transaction left rows")
 		})
 
 		t.Run("OK", func(t *testing.T) {
 			require.NoError(t, run(true))
 			for _, table := range []string{"sessions", "email_verifications", "password_resets"} {
-				require.EqualValues(t, 1, authCount(t, s.DB, table, "user_id = ?", u.ID), "%s rows after commit", table)
+				require.EqualValues(t, 1, countRows(t, s.DB, table, "user_id = ?", u.ID), "%s rows after commit", table)
 			}
 			got, err := s.Users.FindByID(ctx, u.ID)
 			require.NoError(t, err)

@@ -129,12 +129,12 @@ func TestPurge(t *testing.T) {
 		delete(want, "user_activity_log")
 
 		t.Run("DryRunCountsAndDeletesNothing", func(t *testing.T) {
-			before := authSnapshot(t, s.DB)
+			before := snapshotTables(t, s.DB)
 			res, err := cleanup.Purge(ctx, repositories.PurgeOptions{DryRun: true})
 			require.NoError(t, err)
 			require.True(t, res.DryRun)
 			require.Equal(t, want, res.Tables)
-			require.Equal(t, before, authSnapshot(t, s.DB), "a dry run changed the database")
+			require.Equal(t, before, snapshotTables(t, s.DB), "a dry run changed the database")
 		})
 
 		t.Run("StatsReportBacklogAndLag", func(t *testing.T) {
@@ -232,7 +232,7 @@ func TestPurgeCancelledMidway(t *testing.T) {
 		}})
 		require.True(t, errors.Is(err, context.Canceled), "Purge after cancel = %v; want context.Canceled", err)
 		require.Equal(t, int64(10), res.Tables["sessions"], "batches done before the cancel")
-		require.Equal(t, int64(40), authCount(t, s.DB, "sessions", "1 = 1"), "every reported deletion committed, nothing more")
+		require.Equal(t, int64(40), countRows(t, s.DB, "sessions", "1 = 1"), "every reported deletion committed, nothing more")
 
 		res, err = cleanup.Purge(context.Background(), repositories.PurgeOptions{BatchSize: 5})
 		require.NoError(t, err)

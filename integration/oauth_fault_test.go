@@ -39,7 +39,7 @@ func oauthFailOn(t *testing.T, e *oauthEnv, table string) *gorm.DB {
 func TestOAuthSecurity09ConcurrentRotation(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		pub := e.publicClient(t)
 		oauthWarmPool(t, e)
@@ -52,7 +52,7 @@ func TestOAuthSecurity09ConcurrentRotation(t *testing.T) {
 					require.NoError(t, err)
 					p = next
 				}
-				reusedBefore := oauthEvents(t, e.s.DB, hooks.EventRefreshTokenReused)
+				reusedBefore := countEvents(t, e.s.DB, hooks.EventRefreshTokenReused)
 
 				const n = 50
 				pairs := make([]*repositories.TokenPair, n)
@@ -70,12 +70,12 @@ func TestOAuthSecurity09ConcurrentRotation(t *testing.T) {
 					require.ErrorIs(t, err, repositories.ErrReused, "goroutine %d", i)
 				}
 				require.Equal(t, 1, winners, "%d rotations succeeded; want exactly 1", winners)
-				require.EqualValues(t, depth+2, oauthCount(t, e.s.DB, "oauth_refresh_tokens", "family_id = ?", p.FamilyID), "one child per rotation")
-				require.EqualValues(t, depth+2, oauthCount(t, e.s.DB, "oauth_access_tokens", "family_id = ?", p.FamilyID))
+				require.EqualValues(t, depth+2, countRows(t, e.s.DB, "oauth_refresh_tokens", "family_id = ?", p.FamilyID), "one child per rotation")
+				require.EqualValues(t, depth+2, countRows(t, e.s.DB, "oauth_access_tokens", "family_id = ?", p.FamilyID))
 				// The concurrent presentations were reuse: the family is revoked.
-				require.Zero(t, oauthCount(t, e.s.DB, "oauth_refresh_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false))
-				require.Zero(t, oauthCount(t, e.s.DB, "oauth_access_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false))
-				require.EqualValues(t, reusedBefore+n-1, oauthEvents(t, e.s.DB, hooks.EventRefreshTokenReused))
+				require.Zero(t, countRows(t, e.s.DB, "oauth_refresh_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false))
+				require.Zero(t, countRows(t, e.s.DB, "oauth_access_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false))
+				require.EqualValues(t, reusedBefore+n-1, countEvents(t, e.s.DB, hooks.EventRefreshTokenReused))
 			})
 		}
 	})
@@ -88,7 +88,7 @@ func TestOAuthSecurity09ConcurrentRotation(t *testing.T) {
 func TestOAuthSecurity08ReuseRacesRotation(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		pub := e.publicClient(t)
 		oauthWarmPool(t, e)
@@ -119,8 +119,8 @@ func TestOAuthSecurity08ReuseRacesRotation(t *testing.T) {
 				}
 			}
 			require.LessOrEqual(t, winners, 1, "round %d: %d rotations of one token succeeded", round, winners)
-			require.Zero(t, oauthCount(t, e.s.DB, "oauth_refresh_tokens", "family_id = ? AND revoked = ?", parent.FamilyID, false), "round %d: a token of a reused family is still active", round)
-			require.Zero(t, oauthCount(t, e.s.DB, "oauth_access_tokens", "family_id = ? AND revoked = ?", parent.FamilyID, false), "round %d", round)
+			require.Zero(t, countRows(t, e.s.DB, "oauth_refresh_tokens", "family_id = ? AND revoked = ?", parent.FamilyID, false), "round %d: a token of a reused family is still active", round)
+			require.Zero(t, countRows(t, e.s.DB, "oauth_access_tokens", "family_id = ? AND revoked = ?", parent.FamilyID, false), "round %d", round)
 		}
 	})
 }
@@ -130,7 +130,7 @@ func TestOAuthSecurity08ReuseRacesRotation(t *testing.T) {
 func TestOAuthSecurity13ConcurrentExchange(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		pub := e.publicClient(t)
 		code, verifier := e.code(t, pub.ID, uid)
@@ -153,10 +153,10 @@ func TestOAuthSecurity13ConcurrentExchange(t *testing.T) {
 			require.ErrorIs(t, err, repositories.ErrCodeReplayed, "goroutine %d", i)
 		}
 		require.Equal(t, 1, winners, "%d exchanges succeeded; want exactly 1", winners)
-		require.EqualValues(t, 1, oauthCount(t, e.s.DB, "oauth_refresh_tokens", "family_id = ?", family), "refresh tokens issued")
-		require.EqualValues(t, 1, oauthCount(t, e.s.DB, "oauth_access_tokens", "family_id = ?", family), "access tokens issued")
-		require.EqualValues(t, 1, oauthCount(t, e.s.DB, "oauth_refresh_tokens", ""))
-		require.EqualValues(t, 1, oauthCount(t, e.s.DB, "oauth_access_tokens", ""))
+		require.EqualValues(t, 1, countRows(t, e.s.DB, "oauth_refresh_tokens", "family_id = ?", family), "refresh tokens issued")
+		require.EqualValues(t, 1, countRows(t, e.s.DB, "oauth_access_tokens", "family_id = ?", family), "access tokens issued")
+		require.EqualValues(t, 1, countRows(t, e.s.DB, "oauth_refresh_tokens", ""))
+		require.EqualValues(t, 1, countRows(t, e.s.DB, "oauth_access_tokens", ""))
 	})
 }
 
@@ -167,20 +167,20 @@ func TestOAuthSecurity13ConcurrentExchange(t *testing.T) {
 func TestOAuthSecurity29RotationAllOrNothing(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		pub := e.publicClient(t)
 
 		for _, table := range []string{"oauth_access_tokens", "oauth_refresh_tokens"} {
 			t.Run("FailInsertInto_"+table, func(t *testing.T) {
 				p := e.pair(t, pub.ID, &uid)
-				before := oauthSnapshot(t, e.s.DB)
+				before := snapshotTables(t, e.s.DB)
 				_, err := e.refresh.WithTx(oauthFailOn(t, e, table)).Rotate(ctx, p.RefreshToken, pub.ID, nil)
 				require.ErrorIs(t, err, oauthErrInjected)
-				require.Equal(t, before, oauthSnapshot(t, e.s.DB), "a failed rotation changed the tables")
+				require.Equal(t, before, snapshotTables(t, e.s.DB), "a failed rotation changed the tables")
 				_, err = e.refresh.Rotate(ctx, p.RefreshToken, pub.ID, nil)
 				require.NoError(t, err, "the failed rotation burned the token")
-				require.NotEqual(t, before, oauthSnapshot(t, e.s.DB), "the snapshot does not see a rotation")
+				require.NotEqual(t, before, snapshotTables(t, e.s.DB), "the snapshot does not see a rotation")
 			})
 		}
 
@@ -188,11 +188,11 @@ func TestOAuthSecurity29RotationAllOrNothing(t *testing.T) {
 			p := e.pair(t, pub.ID, &uid)
 			child, err := e.refresh.Rotate(ctx, p.RefreshToken, pub.ID, nil)
 			require.NoError(t, err)
-			before := oauthSnapshot(t, e.s.DB)
+			before := snapshotTables(t, e.s.DB)
 			_, err = e.refresh.WithTx(oauthFailOn(t, e, "user_activity_log")).Rotate(ctx, p.RefreshToken, pub.ID, nil)
 			require.ErrorIs(t, err, oauthErrInjected)
 			require.False(t, errors.Is(err, repositories.ErrReused), "ErrReused reported for a revocation that did not commit")
-			require.Equal(t, before, oauthSnapshot(t, e.s.DB), "a failed reuse revocation was half applied")
+			require.Equal(t, before, snapshotTables(t, e.s.DB), "a failed reuse revocation was half applied")
 			_, err = e.access.Validate(ctx, child.AccessToken)
 			require.NoError(t, err)
 		})
@@ -205,17 +205,17 @@ func TestOAuthSecurity29RotationAllOrNothing(t *testing.T) {
 func TestOAuthSecurity29ExchangeAllOrNothing(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		pub := e.publicClient(t)
 
 		for _, table := range []string{"oauth_access_tokens", "oauth_refresh_tokens"} {
 			t.Run("FailInsertInto_"+table, func(t *testing.T) {
 				code, verifier := e.code(t, pub.ID, uid)
-				before := oauthSnapshot(t, e.s.DB)
+				before := snapshotTables(t, e.s.DB)
 				_, err := e.codes.WithTx(oauthFailOn(t, e, table)).Exchange(ctx, code, pub.ID, oauthRedirect, verifier)
 				require.ErrorIs(t, err, oauthErrInjected)
-				require.Equal(t, before, oauthSnapshot(t, e.s.DB), "a failed exchange changed the tables")
+				require.Equal(t, before, snapshotTables(t, e.s.DB), "a failed exchange changed the tables")
 				_, err = e.codes.Exchange(ctx, code, pub.ID, oauthRedirect, verifier)
 				require.NoError(t, err, "the failed exchange burned the code")
 			})
@@ -225,20 +225,20 @@ func TestOAuthSecurity29ExchangeAllOrNothing(t *testing.T) {
 			code, verifier := e.code(t, pub.ID, uid)
 			p, err := e.codes.Exchange(ctx, code, pub.ID, oauthRedirect, verifier)
 			require.NoError(t, err)
-			before := oauthSnapshot(t, e.s.DB)
+			before := snapshotTables(t, e.s.DB)
 			_, err = e.codes.WithTx(oauthFailOn(t, e, "user_activity_log")).Exchange(ctx, code, pub.ID, oauthRedirect, verifier)
 			require.ErrorIs(t, err, oauthErrInjected)
-			require.Equal(t, before, oauthSnapshot(t, e.s.DB), "a failed replay revocation was half applied")
+			require.Equal(t, before, snapshotTables(t, e.s.DB), "a failed replay revocation was half applied")
 			_, err = e.access.Validate(ctx, p.AccessToken)
 			require.NoError(t, err)
 		})
 
 		t.Run("FailClientRevocation", func(t *testing.T) {
 			p := e.pair(t, pub.ID, &uid)
-			before := oauthSnapshot(t, e.s.DB)
+			before := snapshotTables(t, e.s.DB)
 			err := e.clients.WithTx(oauthFailOn(t, e, "user_activity_log")).Revoke(ctx, pub.ID)
 			require.ErrorIs(t, err, oauthErrInjected)
-			require.Equal(t, before, oauthSnapshot(t, e.s.DB), "a failed client revocation was half applied")
+			require.Equal(t, before, snapshotTables(t, e.s.DB), "a failed client revocation was half applied")
 			_, err = e.access.Validate(ctx, p.AccessToken)
 			require.NoError(t, err)
 		})
@@ -253,7 +253,7 @@ func TestOAuthSecurity29ExchangeAllOrNothing(t *testing.T) {
 func TestOAuthSecurity08ReuseWaitsForRotation(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		pub := e.publicClient(t)
 		parent := e.pair(t, pub.ID, &uid)
@@ -302,7 +302,7 @@ func TestOAuthSecurity08ReuseWaitsForRotation(t *testing.T) {
 		} else {
 			require.ErrorIs(t, rotErr, repositories.ErrRevoked)
 		}
-		require.Zero(t, oauthCount(t, e.s.DB, "oauth_refresh_tokens", "family_id = ? AND revoked = ?", parent.FamilyID, false), "a token of a reused family is still active")
-		require.Zero(t, oauthCount(t, e.s.DB, "oauth_access_tokens", "family_id = ? AND revoked = ?", parent.FamilyID, false))
+		require.Zero(t, countRows(t, e.s.DB, "oauth_refresh_tokens", "family_id = ? AND revoked = ?", parent.FamilyID, false), "a token of a reused family is still active")
+		require.Zero(t, countRows(t, e.s.DB, "oauth_access_tokens", "family_id = ? AND revoked = ?", parent.FamilyID, false))
 	})
 }

@@ -25,56 +25,6 @@ import (
 	"gorm.io/gorm"
 )
 
-// oauthAllTables lists every base table, from the catalogue.
-func oauthAllTables(t *testing.T, db *gorm.DB) []string {
-	t.Helper()
-	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`
-	if db.Dialector.Name() == "postgres" {
-		q = `SELECT table_name FROM information_schema.tables
-			WHERE table_schema = CURRENT_SCHEMA() AND table_type = 'BASE TABLE' ORDER BY table_name`
-	}
-	var out []string
-	require.NoError(t, db.Raw(q).Scan(&out).Error)
-	require.Subset(t, out, wantTables)
-	return out
-}
-
-// oauthColumnNames lists a table's columns, from the catalogue.
-func oauthColumnNames(t *testing.T, db *gorm.DB, table string) []string {
-	t.Helper()
-	q := `SELECT name FROM pragma_table_info(?) ORDER BY cid`
-	if db.Dialector.Name() == "postgres" {
-		q = `SELECT column_name FROM information_schema.columns
-			WHERE table_schema = CURRENT_SCHEMA() AND table_name = ? ORDER BY ordinal_position`
-	}
-	var out []string
-	require.NoError(t, db.Raw(q, table).Scan(&out).Error)
-	require.NotEmpty(t, out, "table %s has no columns", table)
-	return out
-}
-
-// oauthScan returns "table.column" for every column of every table whose
-// text form contains needle.
-func oauthScan(t *testing.T, db *gorm.DB, needle string) []string {
-	t.Helper()
-	find := "instr(CAST(%q AS TEXT), ?) > 0"
-	if db.Dialector.Name() == "postgres" {
-		find = "strpos(CAST(%q AS TEXT), ?) > 0"
-	}
-	var hits []string
-	for _, table := range oauthAllTables(t, db) {
-		for _, col := range oauthColumnNames(t, db, table) {
-			var n int64
-			q := fmt.Sprintf("SELECT count(*) FROM %q WHERE "+find, table, col)
-			require.NoError(t, db.Raw(q, needle).Scan(&n).Error, "scan %s.%s", table, col)
-			if n > 0 {
-				hits = append(hits, table+"."+col)
-			}
-		}
-	}
-	return hits
-}
-
 // oauthUniqueIndex reports whether table has a unique index on exactly
 // column.
 func oauthUniqueIndex(t *testing.T, db *gorm.DB, table, column string) bool {
@@ -89,42 +39,6 @@ func oauthUniqueIndex(t *testing.T, db *gorm.DB, table, column string) bool {
 		AND (SELECT count(*) FROM pragma_index_info(il.name)) = 1
 		AND (SELECT name FROM pragma_index_info(il.name)) = ?`, table, column).Scan(&n).Error)
 	return n > 0
-}
-
-// oauthMutations returns tokens that differ from tok by one character or in
-// case only.
-func oauthMutations(tok string) map[string]string {
-	flip := func(i int) string {
-		b := []byte(tok)
-		if b[i] == 'A' {
-			b[i] = 'B'
-		} else {
-			b[i] = 'A'
-		}
-		return string(b)
-	}
-	out := map[string]string{
-		"first character changed":  flip(0),
-		"middle character changed": flip(len(tok) / 2),
-		"last character changed":   flip(len(tok) - 1),
-		"last character dropped":   tok[:len(tok)-1],
-		"character appended":       tok + "A",
-		"upper case":               strings.ToUpper(tok),
-		"lower case":               strings.ToLower(tok),
-	}
-	for i := len(tok) - 1; i >= 0; i-- {
-		c := tok[i]
-		if 'a' <= c && c <= 'z' {
-			out["one letter's case swapped"] = tok[:i] + string(c-'a'+'A') + tok[i+1:]
-			break
-		}
-	}
-	for name, m := range out {
-		if m == tok {
-			delete(out, name)
-		}
-	}
-	return out
 }
 
 // oauthSign signs claims with method and key, with the given typ header
@@ -159,7 +73,7 @@ func oauthClaims(t *testing.T, token string) *repositories.Claims {
 func TestOAuthSecurity01NoPlaintextAtRest(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "scan@example.com")
 		c, secret := e.confidentialClient(t, &uid)
 		rotated, err := e.clients.RotateSecret(ctx, c.ID)
@@ -198,12 +112,19 @@ func TestOAuthSecurity01NoPlaintextAtRest(t *testing.T) {
 			"personal token body":   strings.TrimPrefix(pat, repositories.PersonalTokenPrefix),
 		}
 		for name, v := range raw {
-			require.Empty(t, oauthScan(t, e.s.DB, v), "the %s is stored in plaintext", name)
+			found, _ := scanForSecrets(t, e.s.DB, map[string]string{name: v})
+			require.Empty(t, found, "the %s is stored in plaintext", name)
 		}
-		// Positive control: the same scan finds the digests.
-		require.Equal(t, []string{"oauth_refresh_tokens.token_hash"}, oauthScan(t, e.s.DB, hooks.Digest(next.RefreshToken)))
-		require.Equal(t, []string{"oauth_authorization_codes.code_hash"}, oauthScan(t, e.s.DB, hooks.Digest(unused)))
-		require.Equal(t, []string{"oauth_personal_access_tokens.token_hash"}, oauthScan(t, e.s.DB, hooks.Digest(pat)))
+		// Positive control: the same scan finds the digests, each in exactly
+		// one column.
+		for _, tc := range []struct{ needle, want string }{
+			{hooks.Digest(next.RefreshToken), "oauth_refresh_tokens.token_hash"},
+			{hooks.Digest(unused), "oauth_authorization_codes.code_hash"},
+			{hooks.Digest(pat), "oauth_personal_access_tokens.token_hash"},
+		} {
+			found, _ := scanForSecrets(t, e.s.DB, map[string]string{"digest": tc.needle})
+			require.Equal(t, []string{"digest in " + tc.want}, found)
+		}
 	})
 }
 
@@ -213,7 +134,7 @@ func TestOAuthSecurity01NoPlaintextAtRest(t *testing.T) {
 func TestOAuthSecurity02TokenEntropy(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		c, secret := e.confidentialClient(t, &uid)
 		pub := e.publicClient(t)
@@ -240,7 +161,7 @@ func TestOAuthSecurity02TokenEntropy(t *testing.T) {
 			saved := rand.Reader
 			rand.Reader = iotest.ErrReader(errors.New("entropy exhausted"))
 			defer func() { rand.Reader = saved }()
-			before := oauthSnapshot(t, e.s.DB)
+			before := snapshotTables(t, e.s.DB)
 			_, _, err := e.clients.Create(ctx, repositories.ClientInput{Name: "x", RedirectURIs: []string{oauthRedirect}, Confidential: true})
 			require.ErrorIs(t, err, hooks.ErrRandom, "Clients.Create")
 			_, err = e.clients.RotateSecret(ctx, c.ID)
@@ -256,7 +177,7 @@ func TestOAuthSecurity02TokenEntropy(t *testing.T) {
 			require.ErrorIs(t, err, hooks.ErrRandom, "Exchange")
 			_, _, err = e.pats.Create(ctx, uid, "x", nil, nil)
 			require.ErrorIs(t, err, hooks.ErrRandom, "PersonalTokens.Create")
-			require.Equal(t, before, oauthSnapshot(t, e.s.DB), "a failed random source wrote rows")
+			require.Equal(t, before, snapshotTables(t, e.s.DB), "a failed random source wrote rows")
 		})
 		// With the source back, the untouched code and token still work.
 		_, err = e.codes.Exchange(ctx, code, pub.ID, oauthRedirect, verifier)
@@ -272,7 +193,7 @@ func TestOAuthSecurity02TokenEntropy(t *testing.T) {
 func TestOAuthSecurity03LookupsAreExact(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		pub := e.publicClient(t)
 
@@ -305,7 +226,7 @@ func TestOAuthSecurity03LookupsAreExact(t *testing.T) {
 
 		t.Run("RefreshToken", func(t *testing.T) {
 			p := e.pair(t, pub.ID, &uid)
-			for name, m := range oauthMutations(p.RefreshToken) {
+			for name, m := range tokenMutations(p.RefreshToken) {
 				_, err := e.refresh.Rotate(ctx, m, pub.ID, nil)
 				require.ErrorIs(t, err, repositories.ErrNotFound, "refresh token, %s", name)
 				require.NoError(t, e.refresh.Revoke(ctx, m, pub.ID), "revoking a near miss is a no-op")
@@ -316,7 +237,7 @@ func TestOAuthSecurity03LookupsAreExact(t *testing.T) {
 
 		t.Run("AuthorizationCode", func(t *testing.T) {
 			code, verifier := e.code(t, pub.ID, uid)
-			for name, m := range oauthMutations(code) {
+			for name, m := range tokenMutations(code) {
 				_, err := e.codes.Exchange(ctx, m, pub.ID, oauthRedirect, verifier)
 				require.ErrorIs(t, err, repositories.ErrNotFound, "code, %s", name)
 			}
@@ -327,7 +248,7 @@ func TestOAuthSecurity03LookupsAreExact(t *testing.T) {
 		t.Run("PersonalToken", func(t *testing.T) {
 			pat, _, err := e.pats.Create(ctx, uid, "x", nil, nil)
 			require.NoError(t, err)
-			for name, m := range oauthMutations(pat) {
+			for name, m := range tokenMutations(pat) {
 				_, err := e.pats.Find(ctx, m)
 				require.ErrorIs(t, err, repositories.ErrNotFound, "personal token, %s", name)
 			}
@@ -337,7 +258,7 @@ func TestOAuthSecurity03LookupsAreExact(t *testing.T) {
 
 		t.Run("ClientSecret", func(t *testing.T) {
 			c, secret := e.confidentialClient(t, nil)
-			for name, m := range oauthMutations(secret) {
+			for name, m := range tokenMutations(secret) {
 				_, err := e.clients.ValidateCredentials(ctx, c.ID, m)
 				require.ErrorIs(t, err, repositories.ErrInvalidCredentials, "client secret, %s", name)
 			}
@@ -382,7 +303,7 @@ var phcRE = regexp.MustCompile(`^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9
 func TestOAuthSecurity04ClientSecretsAreArgon2id(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		c, _ := e.confidentialClient(t, nil)
 		check := func(hash string) hooks.Params {
 			t.Helper()
@@ -426,12 +347,12 @@ func TestOAuthSecurity04ClientSecretsAreArgon2id(t *testing.T) {
 func TestOAuthSecurity07RotationMarksUsed(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		pub := e.publicClient(t)
 		p := e.pair(t, pub.ID, &uid)
 		active := func() int64 {
-			return oauthCount(t, e.s.DB, "oauth_refresh_tokens", "family_id = ? AND used_at IS NULL AND revoked = ?", p.FamilyID, false)
+			return countRows(t, e.s.DB, "oauth_refresh_tokens", "family_id = ? AND used_at IS NULL AND revoked = ?", p.FamilyID, false)
 		}
 		require.EqualValues(t, 1, active())
 		seen := map[string]bool{p.RefreshToken: true}
@@ -449,7 +370,7 @@ func TestOAuthSecurity07RotationMarksUsed(t *testing.T) {
 			require.EqualValues(t, 1, active(), "after rotation %d the family has %d active tokens", i, active())
 			cur = next
 		}
-		require.EqualValues(t, 5, oauthCount(t, e.s.DB, "oauth_refresh_tokens", "family_id = ?", p.FamilyID))
+		require.EqualValues(t, 5, countRows(t, e.s.DB, "oauth_refresh_tokens", "family_id = ?", p.FamilyID))
 	})
 }
 
@@ -460,7 +381,7 @@ func TestOAuthSecurity07RotationMarksUsed(t *testing.T) {
 func TestOAuthSecurity08ReuseRevokesFamily(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		pub := e.publicClient(t)
 		p := e.pair(t, pub.ID, &uid)
@@ -474,11 +395,11 @@ func TestOAuthSecurity08ReuseRevokesFamily(t *testing.T) {
 		require.ErrorIs(t, err, repositories.ErrReused)
 
 		fresh := oauthFreshDB(t, e)
-		require.EqualValues(t, 3, oauthCount(t, fresh, "oauth_refresh_tokens", "family_id = ?", p.FamilyID))
-		require.Zero(t, oauthCount(t, fresh, "oauth_refresh_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false), "refresh tokens of the family survived")
-		require.EqualValues(t, 3, oauthCount(t, fresh, "oauth_access_tokens", "family_id = ? AND revoked = ?", p.FamilyID, true))
-		require.Zero(t, oauthCount(t, fresh, "oauth_access_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false), "access tokens of the family survived")
-		require.EqualValues(t, 1, oauthCount(t, fresh, "user_activity_log", "event = ? AND user_id = ?", string(hooks.EventRefreshTokenReused), uid))
+		require.EqualValues(t, 3, countRows(t, fresh, "oauth_refresh_tokens", "family_id = ?", p.FamilyID))
+		require.Zero(t, countRows(t, fresh, "oauth_refresh_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false), "refresh tokens of the family survived")
+		require.EqualValues(t, 3, countRows(t, fresh, "oauth_access_tokens", "family_id = ? AND revoked = ?", p.FamilyID, true))
+		require.Zero(t, countRows(t, fresh, "oauth_access_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false), "access tokens of the family survived")
+		require.EqualValues(t, 1, countRows(t, fresh, "user_activity_log", "event = ? AND user_id = ?", string(hooks.EventRefreshTokenReused), uid))
 
 		for _, at := range []string{p.AccessToken, p2.AccessToken, p3.AccessToken} {
 			_, err := e.access.Validate(ctx, at)
@@ -503,7 +424,7 @@ func TestOAuthSecurity08ReuseRevokesFamily(t *testing.T) {
 func TestOAuthSecurity10GraceWindow(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		pub := e.publicClient(t)
 
@@ -522,19 +443,19 @@ func TestOAuthSecurity10GraceWindow(t *testing.T) {
 			child, err := grace.Rotate(ctx, p.RefreshToken, pub.ID, nil)
 			require.NoError(t, err)
 			e.clock.Advance(10 * time.Second)
-			before := oauthSnapshot(t, e.s.DB)
+			before := snapshotTables(t, e.s.DB)
 			again, err := grace.Rotate(ctx, p.RefreshToken, pub.ID, nil)
 			require.NoError(t, err)
 			require.Equal(t, child.RefreshToken, again.RefreshToken, "the retry got another child")
 			require.Equal(t, child.AccessToken, again.AccessToken)
-			require.Equal(t, before, oauthSnapshot(t, e.s.DB), "the retry wrote rows")
+			require.Equal(t, before, snapshotTables(t, e.s.DB), "the retry wrote rows")
 			// The child works normally.
 			_, err = grace.Rotate(ctx, child.RefreshToken, pub.ID, nil)
 			require.NoError(t, err)
 			// Now that the child is used, a retry of the parent is reuse.
 			_, err = grace.Rotate(ctx, p.RefreshToken, pub.ID, nil)
 			require.ErrorIs(t, err, repositories.ErrReused)
-			require.Zero(t, oauthCount(t, e.s.DB, "oauth_refresh_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false))
+			require.Zero(t, countRows(t, e.s.DB, "oauth_refresh_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false))
 		})
 
 		t.Run("PastWindow", func(t *testing.T) {
@@ -562,7 +483,7 @@ func TestOAuthSecurity10GraceWindow(t *testing.T) {
 				require.NoError(t, errs[i], "goroutine %d", i)
 				require.Equal(t, pairs[0].RefreshToken, pairs[i].RefreshToken, "goroutine %d got another child", i)
 			}
-			require.EqualValues(t, 2, oauthCount(t, e.s.DB, "oauth_refresh_tokens", "family_id = ?", p.FamilyID))
+			require.EqualValues(t, 2, countRows(t, e.s.DB, "oauth_refresh_tokens", "family_id = ?", p.FamilyID))
 		})
 	})
 }
@@ -573,20 +494,20 @@ func TestOAuthSecurity10GraceWindow(t *testing.T) {
 func TestOAuthSecurity11BindingAndScope(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		pub := e.publicClient(t)
 		thief := e.publicClient(t)
 		p := e.pair(t, pub.ID, &uid, "read", "write")
 
-		before := oauthSnapshot(t, e.s.DB)
+		before := snapshotTables(t, e.s.DB)
 		_, err := e.refresh.Rotate(ctx, p.RefreshToken, thief.ID, nil)
 		require.ErrorIs(t, err, repositories.ErrInvalidCredentials)
 		require.ErrorIs(t, e.refresh.Revoke(ctx, p.RefreshToken, thief.ID), repositories.ErrInvalidCredentials, "another client revoked the token")
 		_, err = e.refresh.Rotate(ctx, p.RefreshToken, pub.ID, []string{"read", "admin"})
 		require.ErrorIs(t, err, repositories.ErrInvalidInput, "refresh widened the scope")
 		require.Contains(t, err.Error(), `"admin"`)
-		require.Equal(t, before, oauthSnapshot(t, e.s.DB), "a refused refresh burned or changed the token")
+		require.Equal(t, before, snapshotTables(t, e.s.DB), "a refused refresh burned or changed the token")
 
 		narrow, err := e.refresh.Rotate(ctx, p.RefreshToken, pub.ID, []string{"read"})
 		require.NoError(t, err)
@@ -608,7 +529,7 @@ func TestOAuthSecurity11BindingAndScope(t *testing.T) {
 func TestOAuthSecurity12CleanupKeepsReuseDetection(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		pub := e.publicClient(t)
 		cleanup := repositories.NewCleanup(e.s.DB, e.opts)
@@ -621,8 +542,8 @@ func TestOAuthSecurity12CleanupKeepsReuseDetection(t *testing.T) {
 
 		_, err = cleanup.Purge(ctx, repositories.PurgeOptions{})
 		require.NoError(t, err)
-		require.Zero(t, oauthCount(t, e.s.DB, "oauth_refresh_tokens", "family_id = ?", dead.FamilyID), "the purge kept an expired family")
-		require.EqualValues(t, 2, oauthCount(t, e.s.DB, "oauth_refresh_tokens", "family_id = ?", live.FamilyID), "the purge deleted a used token of a live family")
+		require.Zero(t, countRows(t, e.s.DB, "oauth_refresh_tokens", "family_id = ?", dead.FamilyID), "the purge kept an expired family")
+		require.EqualValues(t, 2, countRows(t, e.s.DB, "oauth_refresh_tokens", "family_id = ?", live.FamilyID), "the purge deleted a used token of a live family")
 
 		_, err = e.refresh.Rotate(ctx, live.RefreshToken, pub.ID, nil)
 		require.ErrorIs(t, err, repositories.ErrReused, "reuse was not detected after a purge")
@@ -638,7 +559,7 @@ func TestOAuthSecurity12CleanupKeepsReuseDetection(t *testing.T) {
 func TestOAuthSecurity14CodeReplay(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		pub := e.publicClient(t)
 		code, verifier := e.code(t, pub.ID, uid)
@@ -653,9 +574,9 @@ func TestOAuthSecurity14CodeReplay(t *testing.T) {
 		require.ErrorIs(t, err, repositories.ErrUsed)
 
 		fresh := oauthFreshDB(t, e)
-		require.Zero(t, oauthCount(t, fresh, "oauth_refresh_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false))
-		require.Zero(t, oauthCount(t, fresh, "oauth_access_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false))
-		require.EqualValues(t, 1, oauthCount(t, fresh, "user_activity_log", "event = ? AND user_id = ?", string(hooks.EventAuthCodeReplayed), uid))
+		require.Zero(t, countRows(t, fresh, "oauth_refresh_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false))
+		require.Zero(t, countRows(t, fresh, "oauth_access_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false))
+		require.EqualValues(t, 1, countRows(t, fresh, "user_activity_log", "event = ? AND user_id = ?", string(hooks.EventAuthCodeReplayed), uid))
 		for _, at := range []string{p.AccessToken, p2.AccessToken} {
 			_, err := e.access.Validate(ctx, at)
 			require.ErrorIs(t, err, repositories.ErrRevoked)
@@ -680,7 +601,7 @@ func TestOAuthSecurity14CodeReplay(t *testing.T) {
 func TestOAuthSecurity15CodeExpiryAndBinding(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		pub := e.publicClient(t)
 		other := e.publicClient(t)
@@ -692,14 +613,14 @@ func TestOAuthSecurity15CodeExpiryAndBinding(t *testing.T) {
 		require.NoError(t, e.s.DB.Where("code_hash = ?", hooks.Digest(expiring)).Take(&row).Error)
 		require.LessOrEqual(t, row.ExpiresAt.Sub(row.CreatedAt), 600*time.Second)
 
-		before := oauthSnapshot(t, e.s.DB)
+		before := snapshotTables(t, e.s.DB)
 		_, err := e.codes.Exchange(ctx, almost, other.ID, oauthRedirect, v2)
 		require.ErrorIs(t, err, repositories.ErrInvalidCredentials, "another client exchanged the code")
 		for _, uri := range []string{oauthRedirect + "/", oauthRedirect + "?x=1", "https://app.example.com/CB", oauthLoopback, ""} {
 			_, err = e.codes.Exchange(ctx, almost, pub.ID, uri, v2)
 			require.ErrorIs(t, err, repositories.ErrInvalidInput, "redirect uri %q accepted", uri)
 		}
-		require.Equal(t, before, oauthSnapshot(t, e.s.DB), "a refused exchange burned the code")
+		require.Equal(t, before, snapshotTables(t, e.s.DB), "a refused exchange burned the code")
 
 		e.clock.Advance(599 * time.Second)
 		_, err = e.codes.Exchange(ctx, almost, pub.ID, oauthRedirect, v2)
@@ -718,7 +639,7 @@ func TestOAuthSecurity15CodeExpiryAndBinding(t *testing.T) {
 func TestOAuthSecurity16PKCE(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		pub := e.publicClient(t)
 		conf, _ := e.confidentialClient(t, nil)
@@ -728,7 +649,7 @@ func TestOAuthSecurity16PKCE(t *testing.T) {
 		}
 
 		t.Run("CreateRefuses", func(t *testing.T) {
-			before := oauthSnapshot(t, e.s.DB)
+			before := snapshotTables(t, e.s.DB)
 			for name, x := range map[string]repositories.AuthCodeInput{
 				"plain":                     in(pub.ID, rfcVerifier, "plain"),
 				"plain on confidential":     in(conf.ID, rfcVerifier, "plain"),
@@ -743,7 +664,7 @@ func TestOAuthSecurity16PKCE(t *testing.T) {
 				_, _, err := e.codes.Create(ctx, x)
 				require.ErrorIs(t, err, repositories.ErrInvalidInput, "%s: Create = %v; want ErrInvalidInput", name, err)
 			}
-			require.Equal(t, before, oauthSnapshot(t, e.s.DB))
+			require.Equal(t, before, snapshotTables(t, e.s.DB))
 		})
 
 		t.Run("RFC7636AppendixB", func(t *testing.T) {
@@ -755,7 +676,7 @@ func TestOAuthSecurity16PKCE(t *testing.T) {
 
 		t.Run("ExchangeRefuses", func(t *testing.T) {
 			code, verifier := e.code(t, pub.ID, uid)
-			before := oauthSnapshot(t, e.s.DB)
+			before := snapshotTables(t, e.s.DB)
 			other, _ := hooks.NewPKCEVerifier()
 			for name, tc := range map[string]struct {
 				v    string
@@ -773,7 +694,7 @@ func TestOAuthSecurity16PKCE(t *testing.T) {
 				_, err := e.codes.Exchange(ctx, code, pub.ID, oauthRedirect, tc.v)
 				require.ErrorIs(t, err, tc.want, "%s: Exchange = %v; want %v", name, err, tc.want)
 			}
-			require.Equal(t, before, oauthSnapshot(t, e.s.DB), "a refused verifier burned the code")
+			require.Equal(t, before, snapshotTables(t, e.s.DB), "a refused verifier burned the code")
 			_, err := e.codes.Exchange(ctx, code, pub.ID, oauthRedirect, verifier)
 			require.NoError(t, err)
 		})
@@ -811,7 +732,7 @@ func TestOAuthSecurity16PKCE(t *testing.T) {
 func TestOAuthSecurity17RedirectURIsMatchExactly(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		for _, bad := range []string{"https://a.example/cb#f", "http://a.example/cb", "javascript:alert(1)", "/cb", "https://u:p@a.example/cb", "myapp:/cb"} {
 			_, _, err := e.clients.Create(ctx, repositories.ClientInput{Name: "x", RedirectURIs: []string{oauthRedirect, bad}})
@@ -854,7 +775,7 @@ func TestOAuthSecurity17RedirectURIsMatchExactly(t *testing.T) {
 func TestOAuthSecurity18ClientSecrets(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		c, secret := e.confidentialClient(t, nil)
 		revoked, revokedSecret := e.confidentialClient(t, nil)
 		require.NoError(t, e.clients.Revoke(ctx, revoked.ID))
@@ -894,7 +815,7 @@ func TestOAuthSecurity18ClientSecrets(t *testing.T) {
 				"other's secret":  {c.ID, revokedSecret},
 			} {
 				var err error
-				n := oauthAllocated(func() { _, err = e.clients.ValidateCredentials(ctx, tc.id, tc.secret) })
+				n := allocatedBytes(func() { _, err = e.clients.ValidateCredentials(ctx, tc.id, tc.secret) })
 				require.ErrorIs(t, err, repositories.ErrInvalidCredentials, name)
 				msgs = append(msgs, err.Error())
 				// One Argon2id run allocates the hasher's memory once.
@@ -906,7 +827,7 @@ func TestOAuthSecurity18ClientSecrets(t *testing.T) {
 			}
 			var n uint64
 			var err error
-			n = oauthAllocated(func() { _, err = e.clients.ValidateCredentials(ctx, c.ID, secret) })
+			n = allocatedBytes(func() { _, err = e.clients.ValidateCredentials(ctx, c.ID, secret) })
 			require.NoError(t, err)
 			require.GreaterOrEqual(t, n, mem, "the first good verification")
 		})
@@ -918,7 +839,7 @@ func TestOAuthSecurity18ClientSecrets(t *testing.T) {
 func TestOAuthSecurity19RevokeOrDeleteKillsTokens(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		type grantOf struct {
 			pair     *repositories.TokenPair
@@ -954,7 +875,7 @@ func TestOAuthSecurity19RevokeOrDeleteKillsTokens(t *testing.T) {
 			_, err := e.clients.ValidateCredentials(ctx, c.ID, secret)
 			require.ErrorIs(t, err, repositories.ErrInvalidCredentials)
 			for _, table := range []string{"oauth_access_tokens", "oauth_refresh_tokens", "oauth_authorization_codes"} {
-				require.Zero(t, oauthCount(t, e.s.DB, table, "client_id = ? AND revoked = ?", c.ID, false), "%s of a revoked client", table)
+				require.Zero(t, countRows(t, e.s.DB, table, "client_id = ? AND revoked = ?", c.ID, false), "%s of a revoked client", table)
 			}
 			_, _, err = e.access.Issue(ctx, c.ID, nil, nil, nil)
 			require.ErrorIs(t, err, repositories.ErrRevoked)
@@ -973,7 +894,7 @@ func TestOAuthSecurity19RevokeOrDeleteKillsTokens(t *testing.T) {
 			require.NoError(t, e.clients.Delete(ctx, c.ID))
 			dead(g, c.ID, repositories.ErrNotFound)
 			for _, table := range []string{"oauth_access_tokens", "oauth_refresh_tokens", "oauth_authorization_codes"} {
-				require.Zero(t, oauthCount(t, e.s.DB, table, "client_id = ?", c.ID), "%s rows of a deleted client", table)
+				require.Zero(t, countRows(t, e.s.DB, table, "client_id = ?", c.ID), "%s rows of a deleted client", table)
 			}
 		})
 
@@ -1014,7 +935,7 @@ func TestOAuthSecurity19RevokeOrDeleteKillsTokens(t *testing.T) {
 func TestOAuthSecurity20RevokeRefreshToken(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		pub := e.publicClient(t)
 		p := e.pair(t, pub.ID, &uid)
@@ -1029,14 +950,14 @@ func TestOAuthSecurity20RevokeRefreshToken(t *testing.T) {
 		}
 		_, err = e.refresh.Rotate(ctx, p2.RefreshToken, pub.ID, nil)
 		require.ErrorIs(t, err, repositories.ErrRevoked)
-		require.EqualValues(t, 1, oauthEvents(t, e.s.DB, hooks.EventTokenRevoked))
+		require.EqualValues(t, 1, countEvents(t, e.s.DB, hooks.EventTokenRevoked))
 
-		snap := oauthSnapshot(t, e.s.DB)
+		snap := snapshotTables(t, e.s.DB)
 		require.NoError(t, e.refresh.Revoke(ctx, p2.RefreshToken, pub.ID), "revoking twice")
 		require.NoError(t, e.refresh.Revoke(ctx, p.RefreshToken, pub.ID), "revoking an older token of a revoked grant")
 		require.NoError(t, e.refresh.Revoke(ctx, "unknown-token", pub.ID), "revoking an unknown token")
 		require.NoError(t, e.refresh.Revoke(ctx, "", pub.ID), "revoking an empty token")
-		require.Equal(t, snap, oauthSnapshot(t, e.s.DB), "a no-op revocation wrote rows")
+		require.Equal(t, snap, snapshotTables(t, e.s.DB), "a no-op revocation wrote rows")
 
 		_, err = e.access.Validate(ctx, other.AccessToken)
 		require.NoError(t, err, "another grant was revoked")
@@ -1050,7 +971,7 @@ func TestOAuthSecurity20RevokeRefreshToken(t *testing.T) {
 func TestOAuthSecurity21JWTValidation(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		pub := e.publicClient(t)
 		good, row, err := e.access.Issue(ctx, pub.ID, &uid, []string{"read"}, nil)
@@ -1121,7 +1042,7 @@ func TestOAuthSecurity21JWTValidation(t *testing.T) {
 			// The first token, never revoked, is refused after exp as well.
 			_, err = e.access.Validate(ctx, good)
 			require.ErrorIs(t, err, repositories.ErrExpired)
-			require.EqualValues(t, 1, oauthCount(t, e.s.DB, "oauth_access_tokens", "id = ?", row.ID))
+			require.EqualValues(t, 1, countRows(t, e.s.DB, "oauth_access_tokens", "id = ?", row.ID))
 		})
 
 		t.Run("MissingRow", func(t *testing.T) {
@@ -1140,7 +1061,7 @@ func TestOAuthSecurity21JWTValidation(t *testing.T) {
 func TestOAuthSecurity22PersonalTokens(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		var updates int
 		require.NoError(t, e.s.DB.Callback().Update().After("gorm:update").Register("oauth:count_pat_updates", func(tx *gorm.DB) {
@@ -1197,6 +1118,6 @@ func TestOAuthSecurity22PersonalTokens(t *testing.T) {
 		require.ErrorIs(t, err, repositories.ErrRevoked)
 		a := oauthLastEvent(t, e.s.DB, hooks.EventPersonalTokenRevoked)
 		require.Equal(t, &uid, a.UserID)
-		require.Equal(t, oauthIP, a.IPAddress)
+		require.Equal(t, requestIP, a.IPAddress)
 	})
 }

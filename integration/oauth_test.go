@@ -5,14 +5,12 @@ package integration
 // success and error paths. The SECURITY.md properties have their own named
 // tests in oauth_security_test.go; concurrency and fault injection are in
 // oauth_fault_test.go. Helpers here start with "oauth" so that they do not
-// collide with the authentication suite's.
+// collide with the authentication suite's; helpers both suites use are in
+// helpers_test.go.
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -29,20 +27,12 @@ import (
 const (
 	// oauthJWTSecret signs the test access tokens (at least 32 bytes).
 	oauthJWTSecret = "integration-test-jwt-secret-0123456789abcdef"
-	oauthIP        = "198.51.100.23"
-	oauthUA        = "authstore-oauth-test/1.0"
 	// oauthUserHash is a well-formed Argon2id PHC string for user rows made
 	// directly (no hashing work; nobody logs in with it).
 	oauthUserHash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
 	oauthRedirect = "https://app.example.com/cb"
 	oauthLoopback = "http://127.0.0.1:8080/cb"
 )
-
-// oauthCtx returns a context carrying request metadata, as an HTTP handler
-// would set it.
-func oauthCtx() context.Context {
-	return hooks.WithRequestMeta(context.Background(), hooks.RequestMeta{IP: oauthIP, UserAgent: oauthUA})
-}
 
 // oauthEnv is a migrated store on a fake clock with every OAuth repository.
 type oauthEnv struct {
@@ -85,7 +75,7 @@ func newOAuthEnvAt(t *testing.T, b Backend, clock *Clock, mutate ...func(*config
 func (e *oauthEnv) user(t *testing.T, email string) models.UUID {
 	t.Helper()
 	u := &models.User{Name: "Grace Hopper", Email: email, PasswordHash: oauthUserHash}
-	require.NoError(t, e.s.DB.WithContext(oauthCtx()).Create(u).Error, "insert user %s", email)
+	require.NoError(t, e.s.DB.WithContext(requestCtx()).Create(u).Error, "insert user %s", email)
 	return u.ID
 }
 
@@ -93,7 +83,7 @@ func (e *oauthEnv) user(t *testing.T, email string) models.UUID {
 // redirect URIs and scopes read, write and admin.
 func (e *oauthEnv) publicClient(t *testing.T) *models.Client {
 	t.Helper()
-	c, secret, err := e.clients.Create(oauthCtx(), repositories.ClientInput{
+	c, secret, err := e.clients.Create(requestCtx(), repositories.ClientInput{
 		Name: "Public app", RedirectURIs: []string{oauthRedirect, oauthLoopback}, Scopes: []string{"read", "write", "admin"},
 	})
 	require.NoError(t, err, "Create(public client) = %v; want nil", err)
@@ -105,7 +95,7 @@ func (e *oauthEnv) publicClient(t *testing.T) *models.Client {
 // and returns it with its secret.
 func (e *oauthEnv) confidentialClient(t *testing.T, owner *models.UUID) (*models.Client, string) {
 	t.Helper()
-	c, secret, err := e.clients.Create(oauthCtx(), repositories.ClientInput{
+	c, secret, err := e.clients.Create(requestCtx(), repositories.ClientInput{
 		Name: "Server app", RedirectURIs: []string{oauthRedirect}, Confidential: true, UserID: owner,
 		GrantTypes: []string{repositories.GrantAuthorizationCode, repositories.GrantRefreshToken, repositories.GrantClientCredentials},
 	})
@@ -120,7 +110,7 @@ func (e *oauthEnv) code(t *testing.T, clientID, userID models.UUID, scopes ...st
 	t.Helper()
 	verifier, err := hooks.NewPKCEVerifier()
 	require.NoError(t, err)
-	code, row, err := e.codes.Create(oauthCtx(), repositories.AuthCodeInput{
+	code, row, err := e.codes.Create(requestCtx(), repositories.AuthCodeInput{
 		ClientID: clientID, UserID: userID, RedirectURI: oauthRedirect, Scopes: scopes,
 		CodeChallenge: hooks.S256Challenge(verifier), CodeChallengeMethod: repositories.PKCEMethodS256,
 	})
@@ -132,27 +122,9 @@ func (e *oauthEnv) code(t *testing.T, clientID, userID models.UUID, scopes ...st
 // pair starts a grant with RefreshTokens.Issue.
 func (e *oauthEnv) pair(t *testing.T, clientID models.UUID, userID *models.UUID, scopes ...string) *repositories.TokenPair {
 	t.Helper()
-	p, err := e.refresh.Issue(oauthCtx(), clientID, userID, scopes)
+	p, err := e.refresh.Issue(requestCtx(), clientID, userID, scopes)
 	require.NoError(t, err, "RefreshTokens.Issue = %v; want nil", err)
 	return p
-}
-
-// oauthCount counts the rows of table matching where.
-func oauthCount(t *testing.T, db *gorm.DB, table, where string, args ...any) int64 {
-	t.Helper()
-	var n int64
-	q := db.Table(table)
-	if where != "" {
-		q = q.Where(where, args...)
-	}
-	require.NoError(t, q.Count(&n).Error, "count %s where %s", table, where)
-	return n
-}
-
-// oauthEvents counts the activity rows with event.
-func oauthEvents(t *testing.T, db *gorm.DB, event hooks.Event) int64 {
-	t.Helper()
-	return oauthCount(t, db, "user_activity_log", "event = ?", string(event))
 }
 
 // oauthLastEvent returns the newest activity row with event.
@@ -161,50 +133,6 @@ func oauthLastEvent(t *testing.T, db *gorm.DB, event hooks.Event) models.Activit
 	var a models.Activity
 	require.NoError(t, db.Where("event = ?", string(event)).Order("id DESC").Take(&a).Error, "no %s activity row", event)
 	return a
-}
-
-// oauthTables are the tables an OAuth operation may write.
-var oauthTables = []string{
-	"oauth_clients", "oauth_access_tokens", "oauth_refresh_tokens", "oauth_authorization_codes",
-	"oauth_personal_access_tokens", "user_activity_log", "users",
-}
-
-// oauthSnapshot renders every row of the OAuth tables, the users and the
-// activity log as text, ordered by id: equal snapshots mean nothing was
-// written in between.
-func oauthSnapshot(t *testing.T, db *gorm.DB) map[string][]string {
-	t.Helper()
-	out := map[string][]string{}
-	for _, table := range oauthTables {
-		rows, err := db.Raw(fmt.Sprintf("SELECT * FROM %s ORDER BY id", table)).Rows()
-		require.NoError(t, err, "snapshot %s", table)
-		cols, err := rows.Columns()
-		require.NoError(t, err)
-		out[table] = []string{}
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			require.NoError(t, rows.Scan(ptrs...))
-			var sb strings.Builder
-			for i, c := range cols {
-				v := vals[i]
-				switch x := v.(type) {
-				case []byte:
-					v = string(x)
-				case time.Time:
-					v = x.UTC().Format(time.RFC3339Nano)
-				}
-				fmt.Fprintf(&sb, "%s=%v;", c, v)
-			}
-			out[table] = append(out[table], sb.String())
-		}
-		require.NoError(t, rows.Err())
-		require.NoError(t, rows.Close())
-	}
-	return out
 }
 
 // oauthFreshDB returns a handle on the same database through a new
@@ -255,20 +183,10 @@ func oauthWarmPool(t *testing.T, e *oauthEnv) {
 	require.Equal(t, n, sqlDB.Stats().Idle, "the pool did not stay warm")
 }
 
-// oauthAllocated returns the bytes allocated while fn ran.
-func oauthAllocated(fn func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	fn()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
 func TestClientsCreate(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		owner := e.user(t, "owner@example.com")
 
 		t.Run("Confidential", func(t *testing.T) {
@@ -300,19 +218,19 @@ func TestClientsCreate(t *testing.T) {
 
 			// client.created is written once, by the model hook, with the
 			// owner and the request metadata.
-			require.EqualValues(t, 1, oauthCount(t, e.s.DB, "user_activity_log", "event = ? AND user_id = ?", string(hooks.EventClientCreated), owner))
+			require.EqualValues(t, 1, countRows(t, e.s.DB, "user_activity_log", "event = ? AND user_id = ?", string(hooks.EventClientCreated), owner))
 			a := oauthLastEvent(t, e.s.DB, hooks.EventClientCreated)
-			require.Equal(t, oauthIP, a.IPAddress)
-			require.Equal(t, oauthUA, a.UserAgent)
+			require.Equal(t, requestIP, a.IPAddress)
+			require.Equal(t, requestUA, a.UserAgent)
 			require.Contains(t, a.Metadata, string(c.ID))
 		})
 
 		t.Run("Public", func(t *testing.T) {
-			before := oauthEvents(t, e.s.DB, hooks.EventClientCreated)
+			before := countEvents(t, e.s.DB, hooks.EventClientCreated)
 			c := e.publicClient(t)
 			require.False(t, c.Confidential)
 			require.Nil(t, c.SecretHash)
-			require.EqualValues(t, before+1, oauthEvents(t, e.s.DB, hooks.EventClientCreated))
+			require.EqualValues(t, before+1, countEvents(t, e.s.DB, hooks.EventClientCreated))
 		})
 
 		t.Run("PersonalAccessClient", func(t *testing.T) {
@@ -339,20 +257,20 @@ func TestClientsCreate(t *testing.T) {
 				"bad scope":               {repositories.ClientInput{Name: "x", RedirectURIs: []string{oauthRedirect}, Scopes: []string{"a b"}}, "scope 0"},
 				"malformed owner":         {repositories.ClientInput{Name: "x", RedirectURIs: []string{oauthRedirect}, UserID: &bad}, "owner user id"},
 			} {
-				before := oauthSnapshot(t, e.s.DB)
+				before := snapshotTables(t, e.s.DB)
 				_, _, err := e.clients.Create(ctx, tc.in)
 				require.ErrorIs(t, err, repositories.ErrInvalidInput, "%s: Create = %v; want ErrInvalidInput", name, err)
 				require.Contains(t, err.Error(), tc.want, name)
-				require.Equal(t, before, oauthSnapshot(t, e.s.DB), "%s: a refused Create wrote rows", name)
+				require.Equal(t, before, snapshotTables(t, e.s.DB), "%s: a refused Create wrote rows", name)
 			}
 		})
 
 		t.Run("ErrConflict", func(t *testing.T) {
 			ghost := models.NewUUID()
-			before := oauthSnapshot(t, e.s.DB)
+			before := snapshotTables(t, e.s.DB)
 			_, _, err := e.clients.Create(ctx, repositories.ClientInput{Name: "x", RedirectURIs: []string{oauthRedirect}, UserID: &ghost})
 			require.ErrorIs(t, err, repositories.ErrConflict, "Create(owner that does not exist) = %v; want ErrConflict", err)
-			require.Equal(t, before, oauthSnapshot(t, e.s.DB))
+			require.Equal(t, before, snapshotTables(t, e.s.DB))
 		})
 	})
 }
@@ -363,7 +281,7 @@ func uuidOf(s string) models.UUID { return models.UUID(s) }
 func TestClientsFindListUpdate(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		var ids []models.UUID
 		for range 3 {
 			ids = append(ids, e.publicClient(t).ID)
@@ -432,7 +350,7 @@ func TestClientsFindListUpdate(t *testing.T) {
 func TestClientsSecretLifecycle(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		owner := e.user(t, "owner@example.com")
 		c, secret := e.confidentialClient(t, &owner)
 
@@ -441,7 +359,7 @@ func TestClientsSecretLifecycle(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, c.ID, got.ID)
 			// The second call is served by the cache: no Argon2id run.
-			n := oauthAllocated(func() {
+			n := allocatedBytes(func() {
 				_, err = e.clients.ValidateCredentials(ctx, c.ID, secret)
 			})
 			require.NoError(t, err)
@@ -457,7 +375,7 @@ func TestClientsSecretLifecycle(t *testing.T) {
 			require.ErrorIs(t, err, repositories.ErrInvalidCredentials, "the old secret still works after rotation")
 			_, err = e.clients.ValidateCredentials(ctx, c.ID, next)
 			require.NoError(t, err)
-			require.EqualValues(t, 1, oauthCount(t, e.s.DB, "user_activity_log", "event = ? AND user_id = ?", string(hooks.EventClientSecretRotated), owner))
+			require.EqualValues(t, 1, countRows(t, e.s.DB, "user_activity_log", "event = ? AND user_id = ?", string(hooks.EventClientSecretRotated), owner))
 			secret = next
 
 			pub := e.publicClient(t)
@@ -476,7 +394,7 @@ func TestClientsSecretLifecycle(t *testing.T) {
 			require.NoError(t, err)
 			require.True(t, got.Revoked)
 			require.NoError(t, e.clients.Revoke(ctx, c.ID), "revoking twice is a no-op")
-			require.EqualValues(t, 1, oauthEvents(t, e.s.DB, hooks.EventClientRevoked))
+			require.EqualValues(t, 1, countEvents(t, e.s.DB, hooks.EventClientRevoked))
 			_, err = e.clients.RotateSecret(ctx, c.ID)
 			require.ErrorIs(t, err, repositories.ErrRevoked)
 			require.ErrorIs(t, e.clients.Revoke(ctx, models.NewUUID()), repositories.ErrNotFound)
@@ -486,7 +404,7 @@ func TestClientsSecretLifecycle(t *testing.T) {
 			require.NoError(t, e.clients.Delete(ctx, c.ID))
 			_, err := e.clients.Find(ctx, c.ID)
 			require.ErrorIs(t, err, repositories.ErrNotFound)
-			require.EqualValues(t, 1, oauthCount(t, e.s.DB, "user_activity_log", "event = ? AND user_id = ?", string(hooks.EventClientDeleted), owner))
+			require.EqualValues(t, 1, countRows(t, e.s.DB, "user_activity_log", "event = ? AND user_id = ?", string(hooks.EventClientDeleted), owner))
 			require.ErrorIs(t, e.clients.Delete(ctx, c.ID), repositories.ErrNotFound)
 			require.ErrorIs(t, e.clients.Delete(ctx, "junk"), repositories.ErrNotFound)
 		})
@@ -496,7 +414,7 @@ func TestClientsSecretLifecycle(t *testing.T) {
 func TestAccessTokensIssueValidateRevoke(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		c := e.publicClient(t)
 
@@ -528,7 +446,7 @@ func TestAccessTokensIssueValidateRevoke(t *testing.T) {
 
 		t.Run("IssueErrors", func(t *testing.T) {
 			ghost := models.NewUUID()
-			before := oauthSnapshot(t, e.s.DB)
+			before := snapshotTables(t, e.s.DB)
 			_, _, err := e.access.Issue(ctx, models.NewUUID(), &uid, nil, nil)
 			require.ErrorIs(t, err, repositories.ErrNotFound, "unknown client")
 			_, _, err = e.access.Issue(ctx, "bad", &uid, nil, nil)
@@ -538,7 +456,7 @@ func TestAccessTokensIssueValidateRevoke(t *testing.T) {
 			_, _, err = e.access.Issue(ctx, c.ID, &uid, []string{"delete"}, nil)
 			require.ErrorIs(t, err, repositories.ErrInvalidInput, "scope the client did not register")
 			require.Contains(t, err.Error(), `"delete"`)
-			require.Equal(t, before, oauthSnapshot(t, e.s.DB))
+			require.Equal(t, before, snapshotTables(t, e.s.DB))
 
 			nokey := e.opts
 			nokey.Config.JWTSecret = ""
@@ -548,20 +466,20 @@ func TestAccessTokensIssueValidateRevoke(t *testing.T) {
 			require.ErrorIs(t, err, repositories.ErrNoSigningKey)
 			_, err = repositories.NewRefreshTokens(e.s.DB, nokey).Issue(ctx, c.ID, &uid, nil)
 			require.ErrorIs(t, err, repositories.ErrNoSigningKey)
-			require.Equal(t, before, oauthSnapshot(t, e.s.DB))
+			require.Equal(t, before, snapshotTables(t, e.s.DB))
 		})
 
 		t.Run("Revoke", func(t *testing.T) {
 			jwtStr, row, err := e.access.Issue(ctx, c.ID, &uid, nil, nil)
 			require.NoError(t, err)
-			before := oauthEvents(t, e.s.DB, hooks.EventTokenRevoked)
+			before := countEvents(t, e.s.DB, hooks.EventTokenRevoked)
 			require.NoError(t, e.access.Revoke(ctx, row.ID))
 			_, err = e.access.Validate(ctx, jwtStr)
 			require.ErrorIs(t, err, repositories.ErrRevoked)
 			require.NoError(t, e.access.Revoke(ctx, row.ID), "revoking twice")
 			require.NoError(t, e.access.Revoke(ctx, models.NewUUID()), "revoking an unknown jti")
 			require.NoError(t, e.access.Revoke(ctx, "not-a-jti"), "revoking a malformed jti")
-			require.EqualValues(t, before+1, oauthEvents(t, e.s.DB, hooks.EventTokenRevoked), "one token.revoked row")
+			require.EqualValues(t, before+1, countEvents(t, e.s.DB, hooks.EventTokenRevoked), "one token.revoked row")
 			a := oauthLastEvent(t, e.s.DB, hooks.EventTokenRevoked)
 			require.Equal(t, &uid, a.UserID)
 		})
@@ -609,7 +527,7 @@ func TestAccessTokensIssueValidateRevoke(t *testing.T) {
 func TestRefreshTokensIssueRotateRevoke(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		c := e.publicClient(t)
 
@@ -648,7 +566,7 @@ func TestRefreshTokensIssueRotateRevoke(t *testing.T) {
 
 		t.Run("Errors", func(t *testing.T) {
 			p := e.pair(t, c.ID, &uid)
-			before := oauthSnapshot(t, e.s.DB)
+			before := snapshotTables(t, e.s.DB)
 			for name, tok := range map[string]string{"unknown": "nope", "empty": "", "huge": strings.Repeat("a", 10000)} {
 				_, err := e.refresh.Rotate(ctx, tok, c.ID, nil)
 				require.ErrorIs(t, err, repositories.ErrNotFound, name)
@@ -657,12 +575,12 @@ func TestRefreshTokensIssueRotateRevoke(t *testing.T) {
 			require.ErrorIs(t, err, repositories.ErrInvalidCredentials)
 			_, err = e.refresh.Rotate(ctx, p.RefreshToken, c.ID, []string{"bad scope"})
 			require.ErrorIs(t, err, repositories.ErrInvalidInput)
-			require.Equal(t, before, oauthSnapshot(t, e.s.DB), "a refused rotation wrote rows")
+			require.Equal(t, before, snapshotTables(t, e.s.DB), "a refused rotation wrote rows")
 
 			e.clock.Advance(30 * 24 * time.Hour)
 			_, err = e.refresh.Rotate(ctx, p.RefreshToken, c.ID, nil)
 			require.ErrorIs(t, err, repositories.ErrExpired)
-			require.Equal(t, before, oauthSnapshot(t, e.s.DB), "an expired token was burned")
+			require.Equal(t, before, snapshotTables(t, e.s.DB), "an expired token was burned")
 		})
 
 		t.Run("RevokeForUser", func(t *testing.T) {
@@ -690,7 +608,7 @@ func TestRefreshTokensIssueRotateRevoke(t *testing.T) {
 func TestAuthCodesCreateExchange(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 		c := e.publicClient(t)
 
@@ -729,7 +647,7 @@ func TestAuthCodesCreateExchange(t *testing.T) {
 			require.NoError(t, err)
 			revoked := e.publicClient(t)
 			require.NoError(t, e.clients.Revoke(ctx, revoked.ID))
-			before := oauthSnapshot(t, e.s.DB)
+			before := snapshotTables(t, e.s.DB)
 			for name, tc := range map[string]struct {
 				in   repositories.AuthCodeInput
 				want error
@@ -746,19 +664,19 @@ func TestAuthCodesCreateExchange(t *testing.T) {
 				_, _, err := e.codes.Create(ctx, tc.in)
 				require.ErrorIs(t, err, tc.want, "%s: Create = %v; want %v", name, err, tc.want)
 			}
-			require.Equal(t, before, oauthSnapshot(t, e.s.DB), "a refused Create wrote rows")
+			require.Equal(t, before, snapshotTables(t, e.s.DB), "a refused Create wrote rows")
 		})
 
 		t.Run("ExchangeErrors", func(t *testing.T) {
 			code, verifier := e.code(t, c.ID, uid)
-			before := oauthSnapshot(t, e.s.DB)
+			before := snapshotTables(t, e.s.DB)
 			_, err := e.codes.Exchange(ctx, "unknown", c.ID, oauthRedirect, verifier)
 			require.ErrorIs(t, err, repositories.ErrNotFound)
 			_, err = e.codes.Exchange(ctx, "", c.ID, oauthRedirect, verifier)
 			require.ErrorIs(t, err, repositories.ErrNotFound)
 			_, err = e.codes.Exchange(ctx, code, "x", oauthRedirect, verifier)
 			require.ErrorIs(t, err, repositories.ErrInvalidCredentials)
-			require.Equal(t, before, oauthSnapshot(t, e.s.DB))
+			require.Equal(t, before, snapshotTables(t, e.s.DB))
 			nokey := e.opts
 			nokey.Config.JWTSecret = ""
 			_, err = repositories.NewAuthCodes(e.s.DB, nokey).Exchange(ctx, code, c.ID, oauthRedirect, verifier)
@@ -772,7 +690,7 @@ func TestAuthCodesCreateExchange(t *testing.T) {
 func TestPersonalTokens(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
 
 		t.Run("CreateFindList", func(t *testing.T) {
@@ -788,7 +706,7 @@ func TestPersonalTokens(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, list, 1)
 			require.Equal(t, row.ID, list[0].ID)
-			require.EqualValues(t, 1, oauthCount(t, e.s.DB, "user_activity_log", "event = ? AND user_id = ?", string(hooks.EventPersonalTokenCreated), uid))
+			require.EqualValues(t, 1, countRows(t, e.s.DB, "user_activity_log", "event = ? AND user_id = ?", string(hooks.EventPersonalTokenCreated), uid))
 			b, err := json.Marshal(got)
 			require.NoError(t, err)
 			require.NotContains(t, string(b), got.TokenHash, "the digest serialises to JSON")
@@ -797,7 +715,7 @@ func TestPersonalTokens(t *testing.T) {
 		t.Run("Errors", func(t *testing.T) {
 			past := e.clock.Now().Add(-time.Second)
 			now := e.clock.Now()
-			before := oauthSnapshot(t, e.s.DB)
+			before := snapshotTables(t, e.s.DB)
 			for name, tc := range map[string]struct {
 				user    models.UUID
 				name    string
@@ -813,7 +731,7 @@ func TestPersonalTokens(t *testing.T) {
 				_, _, err := e.pats.Create(ctx, tc.user, tc.name, nil, tc.expires)
 				require.ErrorIs(t, err, tc.want, "%s: Create = %v; want %v", name, err, tc.want)
 			}
-			require.Equal(t, before, oauthSnapshot(t, e.s.DB))
+			require.Equal(t, before, snapshotTables(t, e.s.DB))
 			for _, tok := range []string{"", "asp_", "nope", "asp_" + strings.Repeat("A", 43), strings.Repeat("a", 1000)} {
 				_, err := e.pats.Find(ctx, tok)
 				require.ErrorIs(t, err, repositories.ErrNotFound, "Find(%.20q)", tok)
@@ -833,7 +751,7 @@ func TestPersonalTokens(t *testing.T) {
 			_, err = e.pats.Find(ctx, tok)
 			require.ErrorIs(t, err, repositories.ErrRevoked)
 			require.NoError(t, e.pats.Revoke(ctx, uid, row.ID), "revoking twice is a no-op")
-			require.EqualValues(t, 1, oauthEvents(t, e.s.DB, hooks.EventPersonalTokenRevoked))
+			require.EqualValues(t, 1, countEvents(t, e.s.DB, hooks.EventPersonalTokenRevoked))
 			require.ErrorIs(t, e.pats.Revoke(ctx, uid, models.NewUUID()), repositories.ErrNotFound)
 		})
 	})
@@ -844,9 +762,9 @@ func TestPersonalTokens(t *testing.T) {
 func TestOAuthWithTx(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		e := newOAuthEnv(t, b)
-		ctx := oauthCtx()
+		ctx := requestCtx()
 		uid := e.user(t, "u@example.com")
-		before := oauthSnapshot(t, e.s.DB)
+		before := snapshotTables(t, e.s.DB)
 		stop := errors.New("roll back")
 		err := e.s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			c, _, err := e.clients.WithTx(tx).Create(ctx, repositories.ClientInput{Name: "tx", RedirectURIs: []string{oauthRedirect}})
@@ -863,6 +781,6 @@ func TestOAuthWithTx(t *testing.T) {
 			return stop
 		})
 		require.ErrorIs(t, err, stop)
-		require.Equal(t, before, oauthSnapshot(t, e.s.DB), "the caller's rollback left rows behind")
+		require.Equal(t, before, snapshotTables(t, e.s.DB), "the caller's rollback left rows behind")
 	})
 }

@@ -55,7 +55,7 @@ func TestSQLiteSettingsAndTwoWriters(t *testing.T) {
 		}
 	})
 	require.Zero(t, failures.Load(), "first error: %v", first.Load())
-	require.Equal(t, int64(n), authCount(t, a.DB, "sessions", "user_id = ?", u.ID))
+	require.Equal(t, int64(n), countRows(t, a.DB, "sessions", "user_id = ?", u.ID))
 }
 
 // SECURITY 31: after pg_terminate_backend of every pooled connection, at
@@ -97,5 +97,5 @@ func TestPostgresSurvivesTerminatedConnections(t *testing.T) {
 	}
 	t.Logf("%d connections terminated; %d of 20 calls failed", killed, failed)
 	require.LessOrEqual(t, failed, 1, "calls failed after the connections were terminated")
-	require.Equal(t, int64(ok), authCount(t, s.DB, "user_activity_log", "event = ?", "logout"), "every success written once")
+	require.Equal(t, int64(ok), countRows(t, s.DB, "user_activity_log", "event = ?", "logout"), "every success written once")
 }
