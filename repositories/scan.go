@@ -30,11 +30,21 @@ func sessionFields(s *models.Session) []any {
 	return []any{&s.ID, &s.UserID, &s.TokenHash, &s.IPAddress, &s.UserAgent, &s.Remember, &s.LastActivityAt, &s.ExpiresAt, &s.CreatedAt}
 }
 
-// takeOne runs query (one bound argument) and scans its single row into
-// fields. No row is gorm.ErrRecordNotFound, as Take reports it.
+// takeOne runs query, which ends where its one bound argument goes, and
+// scans the single row into fields. No row is gorm.ErrRecordNotFound, as
+// Take reports it. The statement is written straight into GORM's builder
+// (the dialect writes the placeholder), which spares Raw its byte-by-byte
+// scan of the column list; GORM's Row callbacks, logger and any host
+// plugins still run.
 func takeOne(ctx context.Context, db *gorm.DB, query string, arg any, fields []any) error {
-	row := db.WithContext(ctx).Raw(query, arg).Row()
+	tx := db.WithContext(ctx).Raw("")
+	tx.Statement.SQL.WriteString(query)
+	tx.Statement.AddVar(&tx.Statement.SQL, arg)
+	row := tx.Row()
 	if row == nil {
+		if tx.Error != nil {
+			return tx.Error
+		}
 		return gorm.ErrInvalidDB
 	}
 	err := row.Scan(fields...)

@@ -106,7 +106,7 @@ func (r *Sessions) idle(s *models.Session) time.Duration {
 // past its absolute limit or has been idle too long.
 func (r *Sessions) Find(ctx context.Context, token string) (*models.Session, error) {
 	var s models.Session
-	err := takeOne(ctx, r.db, "SELECT "+sessionColumns+" FROM sessions WHERE token_hash = ?", hooks.Digest(token), sessionFields(&s))
+	err := takeOne(ctx, r.db, "SELECT "+sessionColumns+" FROM sessions WHERE token_hash = ", hooks.Digest(token), sessionFields(&s))
 	if err != nil {
 		return nil, Translate("find session", err)
 	}

@@ -72,7 +72,7 @@ func (r *Users) FindByID(ctx context.Context, id models.UUID) (*models.User, err
 		return nil, fmt.Errorf("find user: %w", ErrNotFound)
 	}
 	var u models.User
-	if err := takeOne(ctx, r.db, "SELECT "+userColumns+" FROM users WHERE id = ?", id, userFields(&u)); err != nil {
+	if err := takeOne(ctx, r.db, "SELECT "+userColumns+" FROM users WHERE id = ", id, userFields(&u)); err != nil {
 		return nil, Translate("find user", err)
 	}
 	return &u, nil
@@ -82,7 +82,7 @@ func (r *Users) FindByID(ctx context.Context, id models.UUID) (*models.User, err
 // case-insensitively, or ErrNotFound.
 func (r *Users) FindByEmail(ctx context.Context, email string) (*models.User, error) {
 	var u models.User
-	err := takeOne(ctx, r.db, "SELECT "+userColumns+" FROM users WHERE email_normalized = ?", models.NormalizeEmail(email), userFields(&u))
+	err := takeOne(ctx, r.db, "SELECT "+userColumns+" FROM users WHERE email_normalized = ", models.NormalizeEmail(email), userFields(&u))
 	if err != nil {
 		return nil, Translate("find user by email", err)
 	}
