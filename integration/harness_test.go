@@ -123,7 +123,7 @@ var (
 func adminDB(tb testing.TB, base string) *gorm.DB {
 	tb.Helper()
 	adminOnce.Do(func() {
-		admin, adminErr = gorm.Open(postgres.Open(base), &gorm.Config{Logger: authstore.Logger()})
+		admin, adminErr = gorm.Open(postgres.Open(base), &gorm.Config{Logger: logger.Discard})
 	})
 	require.NoError(tb, adminErr, "connect to %s", envPostgresURL)
 	return admin
