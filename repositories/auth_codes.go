@@ -186,20 +186,10 @@ func validChallenge(c string) bool {
 // malformed one.
 func (r *AuthCodes) Exchange(ctx context.Context, code string, clientID models.UUID, redirectURI, verifier string) (*TokenPair, error) {
 	const op = "exchange authorization code"
-	if err := checkPairConfig(r.cfg()); err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	if code == "" || len(code) > maxTokenLength {
-		return nil, fmt.Errorf("%s: authorization code: %w", op, ErrNotFound)
-	}
-	if !clientID.Valid() {
-		return nil, fmt.Errorf("%s: client id is not a uuid: %w", op, ErrInvalidCredentials)
-	}
-	refresh, err := newSecretToken()
+	digest, refresh, err := redeemStart(r.cfg(), "authorization code", code, clientID)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	digest := hooks.Digest(code)
 	now := r.now()
 	var (
 		pair *TokenPair
@@ -242,17 +232,8 @@ func (r *AuthCodes) Exchange(ctx context.Context, code string, clientID models.U
 		used = row
 		return errPresentedAgain
 	})
-	if used != nil && errors.Is(err, errPresentedAgain) {
-		// Replay: the attempt rolled back; revoke in a transaction of its own.
-		if err := r.transaction(ctx, func(tx *gorm.DB) error { return revokeReplayed(tx, used, now) }); err != nil {
-			return nil, Translate(op, err)
-		}
-		return nil, fmt.Errorf("%s: %w", op, ErrCodeReplayed)
-	}
-	if err != nil {
-		return nil, Translate(op, err)
-	}
-	return pair, nil
+	// A replay rolled the attempt back; the revocation commits on its own.
+	return r.redeemEnd(ctx, op, pair, err, func(tx *gorm.DB) error { return revokeReplayed(tx, used, now) }, ErrCodeReplayed)
 }
 
 // revokeReplayed revokes a replayed code and every token issued from it

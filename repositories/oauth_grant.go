@@ -1,6 +1,7 @@
 package repositories
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -284,4 +285,43 @@ func newSecretToken() (string, error) {
 func markUsed(tx *gorm.DB, model any, id models.UUID, now time.Time) (bool, error) {
 	res := tx.Model(model).Where("id = ?", id).Where("used_at IS NULL").Where("revoked = ?", false).Update("used_at", now)
 	return res.RowsAffected == 1, res.Error
+}
+
+// redeemStart checks what a code exchange and a refresh rotation both take
+// (a signing key, a plausible token, a client id), returns the token's
+// digest, and makes the refresh token the grant will hand out, so no
+// randomness is read inside the transaction. what names the token in
+// errors.
+func redeemStart(cfg config.Config, what, token string, clientID models.UUID) (digest, refresh string, err error) {
+	if err := checkPairConfig(cfg); err != nil {
+		return "", "", err
+	}
+	if token == "" || len(token) > maxTokenLength {
+		return "", "", fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	if !clientID.Valid() {
+		return "", "", fmt.Errorf("client id is not a uuid: %w", ErrInvalidCredentials)
+	}
+	if refresh, err = newSecretToken(); err != nil {
+		return "", "", err
+	}
+	return hooks.Digest(token), refresh, nil
+}
+
+// redeemEnd finishes a code exchange or refresh rotation whose transaction
+// returned err. When the token was presented again (errPresentedAgain) the
+// attempt has rolled back, releasing its locks; revoke then runs in a
+// transaction of its own, so the revocation commits although the call fails
+// with sentinel.
+func (b base) redeemEnd(ctx context.Context, op string, pair *TokenPair, err error, revoke func(tx *gorm.DB) error, sentinel error) (*TokenPair, error) {
+	if errors.Is(err, errPresentedAgain) {
+		if err := b.transaction(ctx, revoke); err != nil {
+			return nil, Translate(op, err)
+		}
+		return nil, fmt.Errorf("%s: %w", op, sentinel)
+	}
+	if err != nil {
+		return nil, Translate(op, err)
+	}
+	return pair, nil
 }

@@ -125,24 +125,14 @@ func (r *RefreshTokens) Issue(ctx context.Context, clientID models.UUID, userID 
 // requested scope was not granted, and ErrReused as above.
 func (r *RefreshTokens) Rotate(ctx context.Context, token string, clientID models.UUID, requestedScopes []string) (*TokenPair, error) {
 	const op = "rotate refresh token"
-	if err := checkPairConfig(r.cfg()); err != nil {
+	digest, next, err := redeemStart(r.cfg(), "refresh token", token, clientID)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	if token == "" || len(token) > maxTokenLength {
-		return nil, fmt.Errorf("%s: refresh token: %w", op, ErrNotFound)
-	}
-	if !clientID.Valid() {
-		return nil, fmt.Errorf("%s: client id is not a uuid: %w", op, ErrInvalidCredentials)
 	}
 	requested, err := normalizeScopes(requestedScopes)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	next, err := newSecretToken()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	digest := hooks.Digest(token)
 	now := r.now()
 	var (
 		pair *TokenPair
@@ -202,17 +192,8 @@ func (r *RefreshTokens) Rotate(ctx context.Context, token string, clientID model
 		used = row
 		return errPresentedAgain
 	})
-	if used != nil && errors.Is(err, errPresentedAgain) {
-		// Reuse: the attempt rolled back; revoke in a transaction of its own.
-		if err := r.transaction(ctx, func(tx *gorm.DB) error { return revokeReused(tx, used, now) }); err != nil {
-			return nil, Translate(op, err)
-		}
-		return nil, fmt.Errorf("%s: %w", op, ErrReused)
-	}
-	if err != nil {
-		return nil, Translate(op, err)
-	}
-	return pair, nil
+	// A reuse rolled the attempt back; the revocation commits on its own.
+	return r.redeemEnd(ctx, op, pair, err, func(tx *gorm.DB) error { return revokeReused(tx, used, now) }, ErrReused)
 }
 
 // revokeReused revokes the family of a refresh token presented again after
