@@ -143,7 +143,9 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (*Store, error
 	return s, nil
 }
 
-// New returns a Store over a host application's *gorm.DB. The host's handle
+// New returns a Store over a host application's *gorm.DB. A SQLite handle
+// must have foreign keys on (authstore.SQLiteDSN sets it and the other
+// settings Open uses); New returns ErrUnsafeDatabase otherwise. The host's handle
 // is not modified: the Store works on its own session of it, with the UTC
 // microsecond clock, translated errors and a logger that never prints bound
 // values.
@@ -164,6 +166,17 @@ func New(db *gorm.DB, opts ...Option) (*Store, error) {
 		Logger:  s.logger,
 	})
 	s.DB.Config.TranslateError = true
+	if db.Dialector.Name() == "sqlite" {
+		// Deleting a user or client relies on ON DELETE CASCADE, which
+		// SQLite enforces only with foreign keys on (mattn's default is off).
+		var fk int
+		if err := s.DB.Raw("PRAGMA foreign_keys").Scan(&fk).Error; err != nil {
+			return nil, fmt.Errorf("authstore: read sqlite pragma foreign_keys: %w", err)
+		}
+		if fk != 1 {
+			return nil, fmt.Errorf("%w: sqlite foreign_keys is off; open the database with authstore.SQLiteDSN or _foreign_keys=1", ErrUnsafeDatabase)
+		}
+	}
 	if s.hasher == nil {
 		s.hasher = hooks.DefaultHasher()
 	}

@@ -42,6 +42,10 @@ const (
 // ErrDialect is returned for a database other than PostgreSQL or SQLite.
 var ErrDialect = errors.New("migrations: unsupported dialect")
 
+// ErrStopped is returned by a Migrator whose earlier run was cancelled:
+// make a new one.
+var ErrStopped = errors.New("migrations: migrator was stopped by a cancelled context; make a new one")
+
 // ErrDirty is returned when a previous migration failed half-way: the
 // database must be repaired by hand before migrating again.
 var ErrDirty = errors.New("migrations: database is dirty (a previous migration failed part-way)")
@@ -62,6 +66,7 @@ type Migrator struct {
 	m       *migrate.Migrate
 	conn    *sql.Conn
 	dialect Dialect
+	stopped bool // a cancelled run leaves golang-migrate unusable
 }
 
 // New returns a Migrator for db, which must be a PostgreSQL (pgx or lib/pq)
@@ -154,16 +159,26 @@ func (mg *Migrator) run(ctx context.Context, step func() error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if mg.stopped {
+		return ErrStopped
+	}
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
 		select {
 		case <-ctx.Done():
-			mg.m.GracefulStop <- true
+			select {
+			case mg.m.GracefulStop <- true:
+			default:
+			}
 		case <-done:
 		}
 	}()
 	err := step()
+	if ctx.Err() != nil {
+		// golang-migrate stays stopped after a graceful stop.
+		mg.stopped = true
+	}
 	if errors.Is(err, migrate.ErrNoChange) {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/forgeauth/authstore/hooks"
 	"gorm.io/gorm"
@@ -54,7 +55,11 @@ func RecordActivity(tx *gorm.DB, userID *UUID, event hooks.Event, metadata map[s
 	if userID != nil && *userID == "" {
 		userID = nil
 	}
-	a := &Activity{UserID: userID, Event: string(event), IPAddress: rm.IP, UserAgent: rm.UserAgent, Metadata: meta}
+	// The clock of tx, in UTC at PostgreSQL's resolution: on a host's own
+	// *gorm.DB the default clock is local time, and SQLite compares times
+	// as text.
+	at := tx.NowFunc().UTC().Truncate(time.Microsecond)
+	a := &Activity{UserID: userID, Event: string(event), IPAddress: rm.IP, UserAgent: rm.UserAgent, Metadata: meta, CreatedAt: at}
 	return tx.Session(&gorm.Session{NewDB: true}).Create(a).Error
 }
 
@@ -64,13 +69,20 @@ func ensureID(id *UUID) {
 	}
 }
 
-// digestInto moves a plaintext token into its digest field.
+// digestInto moves a plaintext token, if set, into its digest field. It
+// runs in BeforeSave, which GORM also calls with an empty model value for
+// Model(&T{}).Update(...), so it must accept a value with neither.
 func digestInto(plain *string, digest *string) error {
 	if *plain != "" {
 		*digest = hooks.Digest(*plain)
 		*plain = ""
 	}
-	if *digest == "" {
+	return nil
+}
+
+// requireDigest refuses to insert a token row without its digest.
+func requireDigest(digest string) error {
+	if digest == "" {
 		return ErrMissingSecret
 	}
 	return nil
@@ -119,10 +131,14 @@ func (u *User) AfterUpdate(tx *gorm.DB) error {
 	return RecordActivity(tx, &u.ID, hooks.EventPasswordChanged, nil)
 }
 
-// BeforeCreate assigns the id and digests the token.
+// BeforeSave digests a plaintext token set on the value and clears it. It
+// runs on every save path, including Save's insert with hooks off.
+func (s *Session) BeforeSave(tx *gorm.DB) error { return digestInto(&s.Token, &s.TokenHash) }
+
+// BeforeCreate assigns the id and refuses a row without its digest.
 func (s *Session) BeforeCreate(tx *gorm.DB) error {
 	ensureID(&s.ID)
-	return digestInto(&s.Token, &s.TokenHash)
+	return requireDigest(s.TokenHash)
 }
 
 // AfterCreate records the session's creation.
@@ -138,10 +154,14 @@ func (s *Session) AfterDelete(tx *gorm.DB) error {
 	return RecordActivity(tx, &s.UserID, hooks.EventSessionDeleted, map[string]any{"session_id": s.ID})
 }
 
-// BeforeCreate assigns the id and digests the token.
+// BeforeSave digests a plaintext token set on the value and clears it. It
+// runs on every save path, including Save's insert with hooks off.
+func (r *PasswordReset) BeforeSave(tx *gorm.DB) error { return digestInto(&r.Token, &r.TokenHash) }
+
+// BeforeCreate assigns the id and refuses a row without its digest.
 func (r *PasswordReset) BeforeCreate(tx *gorm.DB) error {
 	ensureID(&r.ID)
-	return digestInto(&r.Token, &r.TokenHash)
+	return requireDigest(r.TokenHash)
 }
 
 // AfterCreate records the reset request.
@@ -149,10 +169,14 @@ func (r *PasswordReset) AfterCreate(tx *gorm.DB) error {
 	return RecordActivity(tx, &r.UserID, hooks.EventPasswordResetRequested, nil)
 }
 
-// BeforeCreate assigns the id and digests the token.
+// BeforeSave digests a plaintext token set on the value and clears it. It
+// runs on every save path, including Save's insert with hooks off.
+func (v *EmailVerification) BeforeSave(tx *gorm.DB) error { return digestInto(&v.Token, &v.TokenHash) }
+
+// BeforeCreate assigns the id and refuses a row without its digest.
 func (v *EmailVerification) BeforeCreate(tx *gorm.DB) error {
 	ensureID(&v.ID)
-	return digestInto(&v.Token, &v.TokenHash)
+	return requireDigest(v.TokenHash)
 }
 
 // AfterCreate records that a verification was issued.
@@ -202,25 +226,39 @@ func (t *AccessToken) BeforeCreate(tx *gorm.DB) error {
 	return nil
 }
 
-// BeforeCreate assigns the id and digests the token.
+// BeforeSave digests a plaintext token set on the value and clears it.
+func (t *RefreshToken) BeforeSave(tx *gorm.DB) error { return digestInto(&t.Token, &t.TokenHash) }
+
+// BeforeCreate assigns the id, and the family of a first token, and
+// refuses a row without its digest.
 func (t *RefreshToken) BeforeCreate(tx *gorm.DB) error {
 	ensureID(&t.ID)
 	if t.FamilyID == "" {
 		t.FamilyID = t.ID
 	}
-	return digestInto(&t.Token, &t.TokenHash)
+	return requireDigest(t.TokenHash)
 }
 
-// BeforeCreate assigns the id and digests the code.
+// BeforeSave digests a plaintext code set on the value and clears it. It
+// runs on every save path, including Save's insert with hooks off.
+func (c *AuthorizationCode) BeforeSave(tx *gorm.DB) error { return digestInto(&c.Code, &c.CodeHash) }
+
+// BeforeCreate assigns the id and refuses a row without its digest.
 func (c *AuthorizationCode) BeforeCreate(tx *gorm.DB) error {
 	ensureID(&c.ID)
-	return digestInto(&c.Code, &c.CodeHash)
+	return requireDigest(c.CodeHash)
 }
 
-// BeforeCreate assigns the id and digests the token.
+// BeforeSave digests a plaintext token set on the value and clears it. It
+// runs on every save path, including Save's insert with hooks off.
+func (t *PersonalAccessToken) BeforeSave(tx *gorm.DB) error {
+	return digestInto(&t.Token, &t.TokenHash)
+}
+
+// BeforeCreate assigns the id and refuses a row without its digest.
 func (t *PersonalAccessToken) BeforeCreate(tx *gorm.DB) error {
 	ensureID(&t.ID)
-	return digestInto(&t.Token, &t.TokenHash)
+	return requireDigest(t.TokenHash)
 }
 
 // AfterCreate records the token's creation.

@@ -327,21 +327,7 @@ func (r *Clients) Revoke(ctx context.Context, id models.UUID) error {
 
 // revokeClientGrants revokes every token and code of a client.
 func revokeClientGrants(tx *gorm.DB, clientID models.UUID, now time.Time) (int64, error) {
-	var n int64
-	// Codes, then refresh tokens, then access tokens: the lock order of
-	// revokeFamily.
-	for _, m := range []any{&models.AuthorizationCode{}, &models.RefreshToken{}, &models.AccessToken{}} {
-		set := map[string]any{"revoked": true}
-		if _, ok := m.(*models.AccessToken); ok {
-			set["updated_at"] = now
-		}
-		res := tx.Model(m).Where("client_id = ?", clientID).Where("revoked = ?", false).Updates(set)
-		if res.Error != nil {
-			return 0, res.Error
-		}
-		n += res.RowsAffected
-	}
-	return n, nil
+	return revokeGrants(tx, "client_id", clientID, now)
 }
 
 // Delete deletes a client; the foreign keys delete its tokens and codes with

@@ -89,7 +89,7 @@ func (r *EmailVerifications) Consume(ctx context.Context, token string) (*models
 		if res.RowsAffected != 1 {
 			return fmt.Errorf("verification token: %w", ErrUsed)
 		}
-		if err := markVerified(tx, u.ID, now); err != nil {
+		if err := markAddressVerified(tx, u.ID, v.Email, now); err != nil {
 			return err
 		}
 		u.EmailVerifiedAt = &now

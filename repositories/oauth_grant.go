@@ -226,7 +226,7 @@ func checkPairConfig(cfg config.Config) error {
 	return checkLifetime("refresh token", cfg.RefreshTokenLifetime)
 }
 
-// maxRevokePasses bounds revokeFamily's passes.
+// maxRevokePasses bounds revokeGrants' passes.
 const maxRevokePasses = 5
 
 // revokeFamily revokes every refresh and access token of a grant and
@@ -240,22 +240,38 @@ const maxRevokePasses = 5
 // concurrent rotation does not see the child that rotation inserted, but
 // the next statement does.
 func revokeFamily(tx *gorm.DB, familyID models.UUID, now time.Time) (int64, error) {
+	return revokeGrants(tx, "family_id", familyID, now)
+}
+
+// revokeGrants revokes every authorization code (when the table has the
+// column), refresh token and access token whose column equals value, in
+// the lock order codes, refresh tokens, access tokens, and repeats until a
+// pass changes nothing: on PostgreSQL an UPDATE that waited on a concurrent
+// rotation or exchange does not see the rows that rotation inserted, so one
+// pass could leave a freshly issued token alive.
+func revokeGrants(tx *gorm.DB, column string, value any, now time.Time) (int64, error) {
+	tables := []any{&models.RefreshToken{}, &models.AccessToken{}}
+	if column != "family_id" {
+		tables = append([]any{&models.AuthorizationCode{}}, tables...)
+	}
 	var total int64
 	for range maxRevokePasses {
-		r := tx.Model(&models.RefreshToken{}).Where("family_id = ?", familyID).Where("revoked = ?", false).
-			Update("revoked", true)
-		if r.Error != nil {
-			return 0, r.Error
+		var pass int64
+		for _, m := range tables {
+			set := map[string]any{"revoked": true}
+			if _, ok := m.(*models.AccessToken); ok {
+				set["updated_at"] = now
+			}
+			res := tx.Model(m).Where(column+" = ?", value).Where("revoked = ?", false).Updates(set)
+			if res.Error != nil {
+				return 0, res.Error
+			}
+			pass += res.RowsAffected
 		}
-		a := tx.Model(&models.AccessToken{}).Where("family_id = ?", familyID).Where("revoked = ?", false).
-			Updates(map[string]any{"revoked": true, "updated_at": now})
-		if a.Error != nil {
-			return 0, a.Error
-		}
-		if r.RowsAffected+a.RowsAffected == 0 {
+		if pass == 0 {
 			break
 		}
-		total += r.RowsAffected + a.RowsAffected
+		total += pass
 	}
 	return total, nil
 }

@@ -74,7 +74,8 @@ func (r *PasswordResets) Request(ctx context.Context, email string, deliver Deli
 // transaction.
 //
 // Returns ErrInvalidInput for a bad password, ErrNotFound for an unknown
-// token, ErrUsed for a consumed or voided one, ErrExpired past
+// or voided token (a newer request or a password change deletes the older
+// ones), ErrUsed for a consumed one, ErrExpired past
 // AUTH_PASSWORD_RESET_LIFETIME.
 func (r *PasswordResets) Reset(ctx context.Context, token, password, confirmation string) (*models.User, error) {
 	if err := validatePassword(password, confirmation); err != nil {
@@ -90,7 +91,7 @@ func (r *PasswordResets) Reset(ctx context.Context, token, password, confirmatio
 		if err != nil {
 			return err
 		}
-		if err := setPassword(tx, pr.UserID, hash, r.now(), ""); err != nil {
+		if err := setPassword(tx, pr.UserID, hash, r.now(), "", ""); err != nil {
 			return err
 		}
 		if err := models.RecordActivity(tx, &pr.UserID, hooks.EventPasswordResetCompleted, nil); err != nil {

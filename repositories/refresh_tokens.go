@@ -282,7 +282,7 @@ func (r *RefreshTokens) Revoke(ctx context.Context, token string, clientID model
 	return Translate(op, err)
 }
 
-// RevokeForUser revokes every refresh and access token of a user (for
+// RevokeForUser revokes every authorization code, refresh and access token of a user (for
 // example after a password change) and returns how many rows it revoked; it
 // records one token.revoked event when it revoked any. It returns
 // ErrInvalidInput for a malformed user id.
@@ -295,18 +295,9 @@ func (r *RefreshTokens) RevokeForUser(ctx context.Context, userID models.UUID) (
 	err := r.transaction(ctx, func(tx *gorm.DB) error {
 		n = 0
 		now := r.now()
-		rt := tx.Model(&models.RefreshToken{}).Where("user_id = ?", userID).Where("revoked = ?", false).
-			Update("revoked", true)
-		if rt.Error != nil {
-			return rt.Error
-		}
-		at := tx.Model(&models.AccessToken{}).Where("user_id = ?", userID).Where("revoked = ?", false).
-			Updates(map[string]any{"revoked": true, "updated_at": now})
-		if at.Error != nil {
-			return at.Error
-		}
-		if n = rt.RowsAffected + at.RowsAffected; n == 0 {
-			return nil
+		var err error
+		if n, err = revokeGrants(tx, "user_id", userID, now); err != nil || n == 0 {
+			return err
 		}
 		return models.RecordActivity(tx, &userID, hooks.EventTokenRevoked, map[string]any{
 			"token_type": "refresh_token", "user_id": userID, "revoked_rows": n,

@@ -111,7 +111,7 @@ func (r *Sessions) Find(ctx context.Context, token string) (*models.Session, err
 		return nil, Translate("find session", err)
 	}
 	now := r.now()
-	if !now.Before(s.ExpiresAt) || now.Sub(s.LastActivityAt) > r.idle(&s) {
+	if r.expired(&s, now) {
 		return nil, fmt.Errorf("find session: %w", ErrExpired)
 	}
 	if now.Sub(s.LastActivityAt) >= r.TouchInterval {
@@ -122,28 +122,34 @@ func (r *Sessions) Find(ctx context.Context, token string) (*models.Session, err
 	return &s, nil
 }
 
-// Touch records activity on a session now. Returns ErrNotFound.
+// Touch records activity on a live session now. Returns ErrNotFound for
+// an unknown session and ErrExpired for one past its idle or absolute
+// limit (touching never revives a session).
 func (r *Sessions) Touch(ctx context.Context, id models.UUID) error {
 	if !id.Valid() {
 		return fmt.Errorf("touch session: %w", ErrNotFound)
 	}
-	if err := r.touch(ctx, &models.Session{ID: id}, r.now()); err != nil {
-		return err
-	}
-	// touch skips a session already touched at this instant, so zero rows
-	// affected does not by itself mean the session is gone.
-	var n int64
-	if err := r.conn(ctx).Model(&models.Session{}).Where("id = ?", id).Count(&n).Error; err != nil {
+	var s models.Session
+	if err := takeOne(ctx, r.db, "SELECT "+sessionColumns+" FROM sessions WHERE id = ", id, sessionFields(&s)); err != nil {
 		return Translate("touch session", err)
 	}
-	if n == 0 {
-		return fmt.Errorf("touch session: %w", ErrNotFound)
+	now := r.now()
+	if r.expired(&s, now) {
+		return fmt.Errorf("touch session: %w", ErrExpired)
 	}
-	return nil
+	return r.touch(ctx, &s, now)
 }
 
+// expired reports whether s is past its absolute limit or idle too long.
+func (r *Sessions) expired(s *models.Session, now time.Time) bool {
+	return !now.Before(s.ExpiresAt) || now.Sub(s.LastActivityAt) > r.idle(s)
+}
+
+// touch moves last activity to now; the conditions keep a concurrent
+// later touch, and the absolute limit, in force.
 func (r *Sessions) touch(ctx context.Context, s *models.Session, now time.Time) error {
-	res := r.conn(ctx).Model(&models.Session{}).Where("id = ? AND last_activity_at < ?", s.ID, now).Update("last_activity_at", now)
+	res := r.conn(ctx).Model(&models.Session{}).Where("id = ? AND last_activity_at < ? AND expires_at > ?", s.ID, now, now).
+		Update("last_activity_at", now)
 	if res.Error != nil {
 		return Translate("touch session", res.Error)
 	}

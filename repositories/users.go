@@ -181,6 +181,9 @@ func (r *Users) ChangePassword(ctx context.Context, id models.UUID, current, nex
 	if err := validatePassword(next, confirmation); err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
+	if keepSessionID != "" && !keepSessionID.Valid() {
+		return fmt.Errorf("change password: session to keep is not a uuid: %w", ErrInvalidInput)
+	}
 	u, err := r.FindByID(ctx, id)
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
@@ -194,17 +197,27 @@ func (r *Users) ChangePassword(ctx context.Context, id models.UUID, current, nex
 		return fmt.Errorf("change password: %w", err)
 	}
 	err = r.transaction(ctx, func(tx *gorm.DB) error {
-		return setPassword(tx, id, hash, r.now(), keepSessionID)
+		return setPassword(tx, id, hash, r.now(), keepSessionID, u.PasswordHash)
 	})
 	return Translate("change password", err)
 }
 
 // setPassword stores a new password hash and ends what the old password
-// opened: other sessions, refresh and access tokens, outstanding resets.
-func setPassword(tx *gorm.DB, id models.UUID, hash string, now time.Time, keepSessionID models.UUID) error {
-	res := tx.Model(&models.User{}).Where("id = ?", id).Updates(map[string]any{"password": hash, "updated_at": now})
+// opened: other sessions, codes, refresh and access tokens, outstanding
+// resets. When verified is set, the update applies only if the stored hash
+// is still the one the current password was verified against, so a
+// concurrent reset is never overwritten by a stale change.
+func setPassword(tx *gorm.DB, id models.UUID, hash string, now time.Time, keepSessionID models.UUID, verified string) error {
+	q := tx.Model(&models.User{}).Where("id = ?", id)
+	if verified != "" {
+		q = q.Where("password = ?", verified)
+	}
+	res := q.Updates(map[string]any{"password": hash, "updated_at": now})
 	if res.Error != nil {
 		return res.Error
+	}
+	if res.RowsAffected != 1 && verified != "" {
+		return fmt.Errorf("password changed concurrently: %w", ErrInvalidCredentials)
 	}
 	if res.RowsAffected != 1 {
 		return ErrNotFound
@@ -216,7 +229,7 @@ func setPassword(tx *gorm.DB, id models.UUID, hash string, now time.Time, keepSe
 	if err := sessions.Delete(&models.Session{}).Error; err != nil {
 		return err
 	}
-	if err := revokeUserTokens(tx, id); err != nil {
+	if err := revokeUserTokens(tx, id, now); err != nil {
 		return err
 	}
 	if err := tx.Where("user_id = ? AND used_at IS NULL", id).Delete(&models.PasswordReset{}).Error; err != nil {
@@ -225,12 +238,11 @@ func setPassword(tx *gorm.DB, id models.UUID, hash string, now time.Time, keepSe
 	return models.RecordActivity(tx, &id, hooks.EventPasswordChanged, nil)
 }
 
-// revokeUserTokens revokes every refresh and access token of a user.
-func revokeUserTokens(tx *gorm.DB, id models.UUID) error {
-	if err := tx.Model(&models.RefreshToken{}).Where("user_id = ? AND revoked = ?", id, false).Update("revoked", true).Error; err != nil {
-		return err
-	}
-	return tx.Model(&models.AccessToken{}).Where("user_id = ? AND revoked = ?", id, false).Update("revoked", true).Error
+// revokeUserTokens revokes every authorization code, refresh token and
+// access token of a user.
+func revokeUserTokens(tx *gorm.DB, id models.UUID, now time.Time) error {
+	_, err := revokeGrants(tx, "user_id", id, now)
+	return err
 }
 
 // MarkEmailVerified records that the user's current email is verified and
@@ -244,9 +256,23 @@ func (r *Users) MarkEmailVerified(ctx context.Context, id models.UUID) error {
 }
 
 func markVerified(tx *gorm.DB, id models.UUID, now time.Time) error {
-	res := tx.Model(&models.User{}).Where("id = ?", id).Updates(map[string]any{"email_verified_at": now, "updated_at": now})
+	return markAddressVerified(tx, id, "", now)
+}
+
+// markAddressVerified sets email_verified_at, only while the user's address
+// is still email (when email is set): a change of address committed in
+// between makes it fail with ErrRevoked.
+func markAddressVerified(tx *gorm.DB, id models.UUID, email string, now time.Time) error {
+	q := tx.Model(&models.User{}).Where("id = ?", id)
+	if email != "" {
+		q = q.Where("email_normalized = ?", models.NormalizeEmail(email))
+	}
+	res := q.Updates(map[string]any{"email_verified_at": now, "updated_at": now})
 	if res.Error != nil {
 		return res.Error
+	}
+	if res.RowsAffected != 1 && email != "" {
+		return fmt.Errorf("verification token: sent to an address the account no longer has: %w", ErrRevoked)
 	}
 	if res.RowsAffected != 1 {
 		return ErrNotFound

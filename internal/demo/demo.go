@@ -127,7 +127,7 @@ func (r *runner) auth(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.step("session lookup", "session %s valid until %s", found.ID, found.ExpiresAt.Format("2006-01-02 15:04:05Z"))
+	r.step("session lookup", "session %s valid until %s", found.ID, found.ExpiresAt.UTC().Format("2006-01-02 15:04:05Z"))
 
 	vtoken, to, err := s.EmailVerifications.Issue(ctx, u.ID)
 	if err != nil {
