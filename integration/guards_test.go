@@ -63,3 +63,38 @@ func TestMigratorAfterCancel(t *testing.T) {
 	require.Error(t, m.Up(ctx))
 	require.NoError(t, s.Migrate(context.Background()), "a new Migrator works")
 }
+
+// No access token outlives its client's revocation: issues racing a revoke
+// either fail with ErrRevoked or are revoked by it.
+func TestClientRevocationRacesIssues(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		ctx := context.Background()
+		cfg := b.Config(t)
+		cfg.JWTSecret = "guards-test-signing-key-0123456789abcdef"
+		s := openWith(t, cfg)
+		require.NoError(t, s.Migrate(ctx))
+		c, _, err := s.Clients.Create(ctx, repositories.ClientInput{Name: "race", RedirectURIs: []string{"https://app.example.com/cb"}, Confidential: true})
+		require.NoError(t, err)
+		var unexpected []error
+		var mu = make(chan struct{}, 1)
+		barrier(21, func(i int) {
+			var err error
+			if i == 0 {
+				err = s.Clients.Revoke(ctx, c.ID)
+			} else {
+				_, _, err = s.AccessTokens.Issue(ctx, c.ID, nil, nil, nil)
+				if errors.Is(err, repositories.ErrRevoked) {
+					err = nil
+				}
+			}
+			if err != nil {
+				mu <- struct{}{}
+				unexpected = append(unexpected, err)
+				<-mu
+			}
+		})
+		require.Empty(t, unexpected)
+		require.Zero(t, countRows(t, s.DB, "oauth_access_tokens", "client_id = ? AND revoked = ?", c.ID, false),
+			"access tokens of a revoked client left unrevoked")
+	})
+}

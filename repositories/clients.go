@@ -10,6 +10,7 @@ import (
 	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/models"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // The grant types a client may register (RFC 6749; "personal_access" is
@@ -222,7 +223,7 @@ func (r *Clients) Update(ctx context.Context, id models.UUID, name string, redir
 	var c *models.Client
 	err = r.transaction(ctx, func(tx *gorm.DB) error {
 		now := r.now()
-		if c, err = activeClient(tx, id); err != nil {
+		if c, err = lockActiveClient(tx, id, clause.LockingStrengthUpdate); err != nil {
 			return err
 		}
 		if c.GrantTypes.Contains(GrantAuthorizationCode) && len(uris) == 0 {
@@ -280,7 +281,7 @@ func (r *Clients) RotateSecret(ctx context.Context, id models.UUID) (string, err
 			return res.Error
 		}
 		if res.RowsAffected != 1 {
-			if _, err := activeClient(tx, id); err != nil {
+			if _, err := lockActiveClient(tx, id, clause.LockingStrengthUpdate); err != nil {
 				return err // deleted or revoked meanwhile
 			}
 			return fmt.Errorf("client changed during the rotation: %w", ErrConflict)

@@ -12,6 +12,7 @@ import (
 	"github.com/forgeauth/authstore/models"
 	"github.com/golang-jwt/jwt/v5"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // TokenPair is what a token endpoint hands back for a grant: a signed JWT
@@ -112,8 +113,20 @@ func validOptionalID(what string, id *models.UUID) error {
 
 // activeClient loads a client that exists and is not revoked.
 func activeClient(tx *gorm.DB, id models.UUID) (*models.Client, error) {
+	// FOR SHARE (PostgreSQL; SQLite runs one writer at a time anyway): a
+	// Clients.Revoke that starts meanwhile waits for this grant to commit
+	// and then revokes what it issued, and a grant that starts after the
+	// revocation sees it, so no token outlives its client's revocation.
+	return lockActiveClient(tx, id, clause.LockingStrengthShare)
+}
+
+// lockActiveClient is activeClient with the given row lock; a caller that
+// goes on to update the client row takes FOR UPDATE from the start, so two
+// such callers queue instead of deadlocking on a lock upgrade.
+func lockActiveClient(tx *gorm.DB, id models.UUID, strength string) (*models.Client, error) {
 	var c models.Client
-	if err := tx.Where("id = ?", id).Take(&c).Error; err != nil {
+	err := tx.Clauses(clause.Locking{Strength: strength}).Where("id = ?", id).Take(&c).Error
+	if err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return nil, fmt.Errorf("client %s: %w", id, ErrNotFound)
 		}
