@@ -24,9 +24,6 @@ const (
 
 var knownGrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantPersonalAccess}
 
-// maxListLimit is the most rows one List call returns.
-const maxListLimit = 1000
-
 // Clients is the repository of OAuth2 clients (table oauth_clients).
 //
 // It keeps a bounded, process-local cache of successful secret
@@ -189,8 +186,8 @@ func (r *Clients) Find(ctx context.Context, id models.UUID) (*models.Client, err
 // range.
 func (r *Clients) List(ctx context.Context, limit, offset int) ([]models.Client, error) {
 	const op = "list clients"
-	if limit < 1 || limit > maxListLimit {
-		return nil, fmt.Errorf("%s: limit must be 1 to %d, got %d: %w", op, maxListLimit, limit, ErrInvalidInput)
+	if limit < 1 || limit > MaxListLimit {
+		return nil, fmt.Errorf("%s: limit must be 1 to %d, got %d: %w", op, MaxListLimit, limit, ErrInvalidInput)
 	}
 	if offset < 0 {
 		return nil, fmt.Errorf("%s: offset must not be negative, got %d: %w", op, offset, ErrInvalidInput)

@@ -16,8 +16,8 @@ import (
 // Limits on user input.
 const (
 	MaxNameLength  = 255
-	MaxEmailLength = 254 // RFC 5321 path limit
-	MaxListLimit   = 1000
+	MaxEmailLength = 254  // RFC 5321 path limit
+	MaxListLimit   = 1000 // the most rows one List call returns (users, clients, activity)
 )
 
 // Users stores accounts (table users).

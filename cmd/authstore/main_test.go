@@ -83,11 +83,18 @@ func (tg target) run(t *testing.T, args ...string) result {
 // alone.
 func run(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
+	return runWithInput(t, dir, env, nil, args...)
+}
+
+// runWithInput is run with stdin (nil for none) as standard input.
+func runWithInput(t *testing.T, dir string, env []string, stdin io.Reader, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Dir = dir
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -2,13 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -151,24 +148,7 @@ func (b backend) rowCounts(t *testing.T) map[string]int64 {
 // runInput runs the binary like tg.run, with stdin as standard input.
 func (tg target) runInput(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, append(slices.Clone(tg.flags), args...)...)
-	cmd.Dir = tg.dir
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, tg.env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		r.code = exit.ExitCode()
-	case err != nil:
-		t.Fatalf("authstore %s: %v", strings.Join(args, " "), err)
-	}
-	return r
+	return runWithInput(t, tg.dir, tg.env, strings.NewReader(stdin), append(slices.Clone(tg.flags), args...)...)
 }
 
 // mustJSON runs the command, which must exit 0 with nothing on stderr, and
