@@ -44,13 +44,15 @@ const (
 	sqliteStmtCacheSize = 64
 )
 
-// Store is an authstore handle: the database and the settings the
-// repositories use.
+// Store is an authstore handle: the database and the repositories over it.
+// Its settings are fixed when it is built (Open, New and their options);
+// Config returns a copy of them.
 type Store struct {
 	// DB is the library's GORM session: UTC microsecond clock, a logger that
-	// never prints bound values, and translated errors.
-	DB     *gorm.DB
-	Config config.Config
+	// never prints bound values, translated errors, and the Store's hasher
+	// for the model hooks (a host saving models.User{Password: ...} through
+	// it hashes with the Store's parameters).
+	DB *gorm.DB
 
 	Users              *repositories.Users
 	Sessions           *repositories.Sessions
@@ -64,6 +66,7 @@ type Store struct {
 	AuthCodes          *repositories.AuthCodes
 	PersonalTokens     *repositories.PersonalTokens
 
+	config config.Config
 	clock  func() time.Time
 	hasher *hooks.Hasher
 	logger logger.Interface
@@ -73,9 +76,10 @@ type Store struct {
 // Option configures New.
 type Option func(*Store)
 
-// WithConfig sets the lifetimes and policies the repositories apply.
-// The default is config.Default().
-func WithConfig(cfg config.Config) Option { return func(s *Store) { s.Config = cfg } }
+// WithConfig sets the lifetimes and policies the repositories apply; New
+// validates it (config.Config.Validate). The default is config.Default().
+// Open passes its own configuration.
+func WithConfig(cfg config.Config) Option { return func(s *Store) { s.config = cfg } }
 
 // WithClock replaces the clock (time.Now). Tests use it to move time without
 // sleeping. Every time it returns is converted to UTC and truncated to
@@ -128,7 +132,7 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (*Store, error
 		sqlDB.Close()
 		return nil, fmt.Errorf("authstore: connect to %s: %s", dial.Name(), cleanErr(err))
 	}
-	if dial.Name() == "sqlite" {
+	if config.Dialect(dial.Name()) == config.DialectSQLite {
 		if err := checkSQLite(ctx, db, memory); err != nil {
 			sqlDB.Close()
 			return nil, err
@@ -147,26 +151,37 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (*Store, error
 // must have foreign keys on (authstore.SQLiteDSN sets it and the other
 // settings Open uses); New returns ErrUnsafeDatabase otherwise. The host's handle
 // is not modified: the Store works on its own session of it, with the UTC
-// microsecond clock, translated errors and a logger that never prints bound
-// values.
+// microsecond clock, translated errors, a logger that never prints bound
+// values and the Store's hasher for the model hooks.
+//
+// It returns an error wrapping config.ErrInvalid, naming every bad key,
+// for an invalid WithConfig.
 func New(db *gorm.DB, opts ...Option) (*Store, error) {
-	switch db.Dialector.Name() {
-	case "postgres", "sqlite":
+	dialect := config.Dialect(db.Dialector.Name())
+	switch dialect {
+	case config.DialectPostgres, config.DialectSQLite:
 	default:
-		return nil, fmt.Errorf("%w: %q", ErrUnsupportedDialect, db.Dialector.Name())
+		return nil, fmt.Errorf("%w: %q", ErrUnsupportedDialect, dialect)
 	}
-	s := &Store{Config: config.Default(), clock: time.Now, logger: Logger()}
+	s := &Store{config: config.Default(), clock: time.Now, logger: Logger()}
 	for _, o := range opts {
 		o(s)
 	}
+	if err := s.config.Validate(); err != nil {
+		return nil, fmt.Errorf("authstore: %w", err)
+	}
+	if s.hasher == nil {
+		s.hasher = hooks.DefaultHasher()
+	}
 	clock := s.clock
-	s.DB = db.Session(&gorm.Session{
+	session := db.Session(&gorm.Session{
 		NewDB:   true,
 		NowFunc: func() time.Time { return clock().UTC().Truncate(time.Microsecond) },
 		Logger:  s.logger,
 	})
-	s.DB.Config.TranslateError = true
-	if db.Dialector.Name() == "sqlite" {
+	session.Config.TranslateError = true
+	s.DB = models.WithHasher(session, s.hasher)
+	if dialect == config.DialectSQLite {
 		// Deleting a user or client relies on ON DELETE CASCADE, which
 		// SQLite enforces only with foreign keys on (mattn's default is off).
 		var fk int
@@ -177,10 +192,7 @@ func New(db *gorm.DB, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("%w: sqlite foreign_keys is off; open the database with authstore.SQLiteDSN or _foreign_keys=1", ErrUnsafeDatabase)
 		}
 	}
-	if s.hasher == nil {
-		s.hasher = hooks.DefaultHasher()
-	}
-	ro := repositories.Options{Config: s.Config, Hasher: s.hasher}
+	ro := repositories.Options{Config: s.config, Hasher: s.hasher}
 	s.Users = repositories.NewUsers(s.DB, ro)
 	s.Sessions = repositories.NewSessions(s.DB, ro)
 	s.PasswordResets = repositories.NewPasswordResets(s.DB, ro)
@@ -197,6 +209,10 @@ func New(db *gorm.DB, opts ...Option) (*Store, error) {
 
 // Now returns the Store's current time: UTC, truncated to microseconds.
 func (s *Store) Now() time.Time { return s.DB.NowFunc() }
+
+// Config returns a copy of the configuration the Store was built with.
+// Changing the copy changes nothing: build a new Store instead.
+func (s *Store) Config() config.Config { return s.config }
 
 // Close closes the database if Open opened it; a Store made by New leaves
 // the host's handle open.
@@ -239,20 +255,15 @@ func Logger() logger.Interface {
 // development; production databases use the SQL migrations, which build
 // the same schema.
 func AutoMigrate(db *gorm.DB) error {
-	d := migrations.Dialect(db.Dialector.Name())
-	views, err := migrations.Views(d)
-	if err != nil {
-		return fmt.Errorf("authstore: automigrate: %w", err)
-	}
 	if err := db.AutoMigrate(models.All()...); err != nil {
 		return fmt.Errorf("authstore: automigrate: %w", err)
 	}
-	for _, v := range views {
+	q := "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = ?"
+	if config.Dialect(db.Dialector.Name()) == config.DialectPostgres {
+		q = "SELECT count(*) FROM information_schema.views WHERE table_schema = CURRENT_SCHEMA() AND table_name = ?"
+	}
+	for _, v := range migrations.Views() {
 		var n int64
-		q := "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = ?"
-		if d == migrations.Postgres {
-			q = "SELECT count(*) FROM information_schema.views WHERE table_schema = CURRENT_SCHEMA() AND table_name = ?"
-		}
 		if err := db.Raw(q, v.Name).Scan(&n).Error; err != nil {
 			return fmt.Errorf("authstore: automigrate: view %s: %w", v.Name, err)
 		}

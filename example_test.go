@@ -10,7 +10,7 @@ import (
 
 	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/config"
-	"github.com/forgeauth/authstore/hooks"
+	"github.com/forgeauth/authstore/protocol"
 	"github.com/forgeauth/authstore/repositories"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -23,11 +23,15 @@ func ExampleNew() {
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
 
+	cfg, err := config.Load() // lifetimes, JWT_SECRET, ... from the environment
+	if err != nil {
+		log.Fatal(err)
+	}
 	db, err := gorm.Open(sqlite.Open(authstore.SQLiteDSN(filepath.Join(dir, "app.db"))), &gorm.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	store, err := authstore.New(db)
+	store, err := authstore.New(db, authstore.WithConfig(cfg)) // your *gorm.DB is not modified
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -35,7 +39,7 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	pw := "correct horse battery staple"
-	user, err := store.Users.Create(ctx, repositories.NewUser{Name: "Ada", Email: "Ada@example.com", Password: pw, PasswordConfirmation: pw})
+	user, err := store.Users.Create(ctx, repositories.UserInput{Name: "Ada", Email: "Ada@example.com", Password: pw, PasswordConfirmation: pw})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -46,7 +50,7 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	_, token, err := store.Sessions.Create(ctx, user.ID, repositories.NewSession{Remember: true})
+	_, token, err := store.Sessions.Create(ctx, user.ID, repositories.SessionInput{Remember: true})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -105,7 +109,7 @@ func Example_oauth() {
 		log.Fatal(err)
 	}
 	pw := "correct horse battery staple"
-	user, err := store.Users.Create(ctx, repositories.NewUser{Name: "Ada", Email: "ada@example.com", Password: pw, PasswordConfirmation: pw})
+	user, err := store.Users.Create(ctx, repositories.UserInput{Name: "Ada", Email: "ada@example.com", Password: pw, PasswordConfirmation: pw})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -115,9 +119,9 @@ func Example_oauth() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	verifier, _ := hooks.NewPKCEVerifier()
-	code, _, err := store.AuthCodes.Create(ctx, repositories.AuthCodeInput{ClientID: client.ID, UserID: user.ID,
-		RedirectURI: "https://app.example.com/cb", CodeChallenge: hooks.S256Challenge(verifier), CodeChallengeMethod: "S256"})
+	verifier, _ := protocol.NewVerifier()
+	_, code, err := store.AuthCodes.Create(ctx, repositories.AuthCodeInput{ClientID: client.ID, UserID: user.ID,
+		RedirectURI: "https://app.example.com/cb", CodeChallenge: protocol.S256Challenge(verifier), CodeChallengeMethod: "S256"})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -72,10 +72,22 @@ type Config struct {
 	AuthCodeLifetime time.Duration `env:"OAUTH_AUTH_CODE_LIFETIME" envDefault:"600"`
 	// EnablePKCE turns on PKCE for the authorization code flow.
 	EnablePKCE bool `env:"OAUTH_ENABLE_PKCE" envDefault:"true"`
+	// RefreshGraceWindow is how long after a rotation a retry with the
+	// rotated refresh token gets the same child instead of counting as
+	// reuse; 0 (the default) turns the window off.
+	RefreshGraceWindow time.Duration `env:"OAUTH_REFRESH_GRACE_WINDOW" envDefault:"0"`
 
 	// SessionLifetime is how long a session may stay idle.
 	SessionLifetime time.Duration `env:"AUTH_SESSION_LIFETIME" envDefault:"7200"`
-	// RememberLifetime is how long a "remember me" login lasts.
+	// SessionAbsoluteLifetime bounds a session that is not remembered,
+	// however active it stays.
+	SessionAbsoluteLifetime time.Duration `env:"AUTH_SESSION_ABSOLUTE_LIFETIME" envDefault:"86400"`
+	// SessionTouchInterval is how stale a session's last activity may get
+	// before a lookup writes it again, so lookups do not write on every
+	// call.
+	SessionTouchInterval time.Duration `env:"AUTH_SESSION_TOUCH_INTERVAL" envDefault:"60"`
+	// RememberLifetime is how long a "remember me" login lasts, idle and
+	// absolute.
 	RememberLifetime time.Duration `env:"AUTH_REMEMBER_LIFETIME" envDefault:"2592000"`
 	// PasswordResetLifetime is how long a password reset token is valid.
 	PasswordResetLifetime time.Duration `env:"AUTH_PASSWORD_RESET_LIFETIME" envDefault:"3600"`
@@ -245,7 +257,11 @@ func (c Config) check(environ map[string]string, failed map[string]bool) error {
 	lifetime("OAUTH_REFRESH_TOKEN_LIFETIME", c.RefreshTokenLifetime)
 	lifetime("OAUTH_AUTH_CODE_LIFETIME", c.AuthCodeLifetime)
 	boolean("OAUTH_ENABLE_PKCE", c.EnablePKCE)
+	field("OAUTH_REFRESH_GRACE_WINDOW", c.RefreshGraceWindow >= 0,
+		"a non-negative number of seconds (0 for none)", seconds(c.RefreshGraceWindow))
 	lifetime("AUTH_SESSION_LIFETIME", c.SessionLifetime)
+	lifetime("AUTH_SESSION_ABSOLUTE_LIFETIME", c.SessionAbsoluteLifetime)
+	lifetime("AUTH_SESSION_TOUCH_INTERVAL", c.SessionTouchInterval)
 	lifetime("AUTH_REMEMBER_LIFETIME", c.RememberLifetime)
 	lifetime("AUTH_PASSWORD_RESET_LIFETIME", c.PasswordResetLifetime)
 	lifetime("AUTH_EMAIL_VERIFICATION_LIFETIME", c.EmailVerificationLifetime)

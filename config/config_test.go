@@ -27,7 +27,10 @@ var everyKey = map[string]string{
 	"OAUTH_REFRESH_TOKEN_LIFETIME":     "86400",
 	"OAUTH_AUTH_CODE_LIFETIME":         "60",
 	"OAUTH_ENABLE_PKCE":                "false",
+	"OAUTH_REFRESH_GRACE_WINDOW":       "5",
 	"AUTH_SESSION_LIFETIME":            "1800",
+	"AUTH_SESSION_ABSOLUTE_LIFETIME":   "43200",
+	"AUTH_SESSION_TOUCH_INTERVAL":      "30",
 	"AUTH_REMEMBER_LIFETIME":           "604800",
 	"AUTH_PASSWORD_RESET_LIFETIME":     "1200",
 	"AUTH_EMAIL_VERIFICATION_LIFETIME": "172800",
@@ -48,7 +51,10 @@ var everyKeyConfig = config.Config{
 	RefreshTokenLifetime:      24 * time.Hour,
 	AuthCodeLifetime:          time.Minute,
 	EnablePKCE:                false,
+	RefreshGraceWindow:        5 * time.Second,
 	SessionLifetime:           30 * time.Minute,
+	SessionAbsoluteLifetime:   12 * time.Hour,
+	SessionTouchInterval:      30 * time.Second,
 	RememberLifetime:          7 * 24 * time.Hour,
 	PasswordResetLifetime:     20 * time.Minute,
 	EmailVerificationLifetime: 48 * time.Hour,
@@ -123,6 +129,8 @@ func TestDefaults(t *testing.T) {
 		AuthCodeLifetime:          10 * time.Minute,
 		EnablePKCE:                true,
 		SessionLifetime:           2 * time.Hour,
+		SessionAbsoluteLifetime:   24 * time.Hour,
+		SessionTouchInterval:      time.Minute,
 		RememberLifetime:          30 * 24 * time.Hour,
 		PasswordResetLifetime:     time.Hour,
 		EmailVerificationLifetime: 24 * time.Hour,
@@ -313,7 +321,8 @@ func TestValidate(t *testing.T) {
 		require.Equal(t, []string{
 			"DATABASE_URL", "OAUTH_STORAGE", "AUTH_SESSION_STORAGE",
 			"OAUTH_ACCESS_TOKEN_LIFETIME", "OAUTH_REFRESH_TOKEN_LIFETIME", "OAUTH_AUTH_CODE_LIFETIME",
-			"AUTH_SESSION_LIFETIME", "AUTH_REMEMBER_LIFETIME", "AUTH_PASSWORD_RESET_LIFETIME",
+			"AUTH_SESSION_LIFETIME", "AUTH_SESSION_ABSOLUTE_LIFETIME", "AUTH_SESSION_TOUCH_INTERVAL",
+			"AUTH_REMEMBER_LIFETIME", "AUTH_PASSWORD_RESET_LIFETIME",
 			"AUTH_EMAIL_VERIFICATION_LIFETIME", "JWT_ISSUER", "DB_MAX_OPEN_CONNS",
 		}, named)
 	})
@@ -419,7 +428,8 @@ func TestConfigPrintingHidesSecrets(t *testing.T) {
 
 	require.Equal(t, "{DatabaseURL:postgres://app:xxxxx@db:5432/auth?sslmode=disable&sslpassword=xxxxx "+
 		"OAuthStorage:memory AuthSessionStorage:memory AccessTokenLifetime:15m0s RefreshTokenLifetime:24h0m0s "+
-		"AuthCodeLifetime:1m0s EnablePKCE:false SessionLifetime:30m0s RememberLifetime:168h0m0s "+
+		"AuthCodeLifetime:1m0s EnablePKCE:false RefreshGraceWindow:5s SessionLifetime:30m0s SessionAbsoluteLifetime:12h0m0s "+
+		"SessionTouchInterval:30s RememberLifetime:168h0m0s "+
 		"PasswordResetLifetime:20m0s EmailVerificationLifetime:48h0m0s RequireEmailVerification:true "+
 		"EnableTwoFactor:true JWTSecret:[redacted] JWTIssuer:https://auth.example.com MaxOpenConns:25 "+
 		"MaxIdleConns:0 ConnMaxLifetime:0s}", cfg.String())

@@ -37,10 +37,3 @@ func ExampleNewToken() {
 	fmt.Println(len(token), len(hooks.Digest(token)))
 	// Output: 43 64
 }
-
-func ExampleS256Challenge() {
-	verifier := "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" // RFC 7636 Appendix B
-	challenge := hooks.S256Challenge(verifier)
-	fmt.Println(challenge, hooks.VerifyS256(challenge, verifier))
-	// Output: E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM true
-}

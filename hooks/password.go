@@ -1,7 +1,11 @@
-// Package hooks holds the primitives that the GORM model hooks in package
-// models call: Argon2id password hashing (which also verifies imported bcrypt
-// hashes), random tokens and their digests, PKCE helpers, the activity event
-// vocabulary, and request metadata carried in a context.
+// Package hooks holds the secret handling that authstore's model hooks
+// (package models) and repositories share: Argon2id password hashing, which
+// also verifies imported bcrypt hashes, with its parameters and limits; and
+// 256-bit random tokens with the SHA-256 digests in which they are stored.
+//
+// The event vocabulary and request metadata of the activity log live with
+// the activity model (package models); PKCE, redirect-URI and scope rules
+// live in package protocol.
 //
 // The package imports neither GORM nor any other package of this module, so
 // it can be tested and reused on its own. No error it returns ever contains a

@@ -3,7 +3,6 @@ package hooks
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -55,41 +54,4 @@ func NewPrefixedToken(prefix string) (string, error) {
 func Digest(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
-}
-
-// NewPKCEVerifier returns a random RFC 7636 code verifier: 43 characters of
-// the unreserved set carrying 256 bits from crypto/rand.
-func NewPKCEVerifier() (string, error) { return NewToken() }
-
-// S256Challenge returns the RFC 7636 S256 code challenge of verifier:
-// unpadded base64url of its SHA-256.
-func S256Challenge(verifier string) string {
-	sum := sha256.Sum256([]byte(verifier))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
-
-// ValidVerifier reports whether v is a well-formed RFC 7636 code verifier:
-// 43 to 128 characters of [A-Za-z0-9-._~].
-func ValidVerifier(v string) bool {
-	if len(v) < 43 || len(v) > 128 {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9',
-			c == '-', c == '.', c == '_', c == '~':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// VerifyS256 reports, comparing in constant time, whether verifier is valid
-// and its S256Challenge equals challenge.
-func VerifyS256(challenge, verifier string) bool {
-	if !ValidVerifier(verifier) {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(S256Challenge(verifier)), []byte(challenge)) == 1
 }

@@ -136,6 +136,44 @@ func BenchmarkUserLookup(b *testing.B) {
 	}
 }
 
+// BenchmarkLookupPaths compares ways of reading one user by email through
+// GORM on the same store: "statement" is Users.FindByEmail (the statement
+// written into GORM's builder once per call, fields scanned directly),
+// "raw" is the same statement through db.Raw (GORM scans it for
+// placeholders on every call), "take" is GORM's Where(...).Take. It is the
+// figure behind the hot-path lookup's choice (BENCHMARKS.md).
+func BenchmarkLookupPaths(b *testing.B) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		for _, path := range []string{"statement", "raw", "take"} {
+			b.Run(backend+"/"+path, func(b *testing.B) {
+				s, _ := benchStore(b, backend)
+				emails := seedUsers(b, s, benchUsers)
+				ctx := context.Background()
+				var lookup func(email string) error
+				switch path {
+				case "statement":
+					lookup = func(email string) error { _, err := s.Users.FindByEmail(ctx, email); return err }
+				case "raw":
+					q := strings.Replace(rawUserQuery("?"), " LIMIT 1", "", 1)
+					lookup = func(email string) error { return scanRawUser(s.DB.WithContext(ctx).Raw(q, email).Row()) }
+				case "take":
+					lookup = func(email string) error {
+						var u models.User
+						return s.DB.WithContext(ctx).Where("email_normalized = ?", email).Take(&u).Error
+					}
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if err := lookup(emails[(i*7919)%len(emails)]); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
 // rawUserQuery is the statement GORM issues for FindByEmail, columns
 // spelled out.
 func rawUserQuery(param string) string {
@@ -234,7 +272,7 @@ func BenchmarkUserRegistration(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				email := fmt.Sprintf("reg%d@example.com", i)
-				if _, err := s.Users.Create(ctx, repositories.NewUser{Name: "Bench", Email: email, Password: "benchmark password", PasswordConfirmation: "benchmark password"}); err != nil {
+				if _, err := s.Users.Create(ctx, repositories.UserInput{Name: "Bench", Email: email, Password: "benchmark password", PasswordConfirmation: "benchmark password"}); err != nil {
 					b.Fatal(err)
 				}
 			}

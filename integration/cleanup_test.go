@@ -1,5 +1,9 @@
 package integration
 
+// Tests of repositories.Cleanup (every table that expires, and the
+// retention of user_activity_log): SECURITY.md 32, and the monitoring
+// views.
+
 import (
 	"context"
 	"errors"
@@ -7,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/stretchr/testify/require"
@@ -41,6 +44,7 @@ func seedCleanup(t *testing.T, db *gorm.DB, now time.Time) *cleanupSeed {
 	sd.user = &models.User{Name: "Purge", Email: "purge@example.com", PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"}
 	create(sd.user)
 	uid := sd.user.ID
+	create(&models.Activity{UserID: &uid, Event: string(models.EventRegistered), Metadata: "{}", CreatedAt: now}) // as Users.Create records it
 	sd.client = &models.Client{Name: "purge", RedirectURIs: models.Strings{"https://app.example.com/cb"}}
 	create(sd.client)
 
@@ -117,13 +121,17 @@ func sorted(s []string) []string {
 	return out
 }
 
-func TestPurge(t *testing.T) {
+// TestCleanupPurge seeds live and expired rows in every table that expires
+// and checks the dry run, the stats, the purge in batches, a second purge,
+// and that a refresh-token family goes only when its newest token expires.
+//
+// SECURITY 32: cleanup is batched, idempotent, and never deletes a row still needed.
+func TestCleanupPurge(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
+		f := newFixture(t, b)
+		s, clock, cleanup := f.s, f.clock, f.s.Cleanup
 		ctx := context.Background()
-		clock := newClock()
-		s := openMigrated(t, b, authstore.WithClock(clock.Now))
 		sd := seedCleanup(t, s.DB, s.Now())
-		cleanup := repositories.NewCleanup(s.DB, repositories.Options{Config: s.Config})
 		want := sd.counts()
 		want["user_activity_log"] = 0
 		delete(want, "user_activity_log")
@@ -185,16 +193,17 @@ func TestPurge(t *testing.T) {
 	})
 }
 
-func TestPurgeActivityRetention(t *testing.T) {
+// TestCleanupPurgeActivityRetention checks that activity rows are kept
+// forever by default and purged past ActivityRetention when it is set.
+func TestCleanupPurgeActivityRetention(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
+		f := newFixture(t, b)
+		s, cleanup := f.s, f.s.Cleanup
 		ctx := context.Background()
-		clock := newClock()
-		s := openMigrated(t, b, authstore.WithClock(clock.Now))
-		u := &models.User{Name: "Old", Email: "old@example.com", PasswordHash: "x"}
-		require.NoError(t, s.DB.Create(u).Error) // user.registered at t0
-		clock.Advance(48 * time.Hour)
+		u := f.user(t, "old@example.com") // user.registered at t0
+		f.clock.Advance(48 * time.Hour)
 		require.NoError(t, s.Activity.Record(ctx, &u.ID, "logout", nil))
-		cleanup := repositories.NewCleanup(s.DB, repositories.Options{Config: s.Config})
+		require.EqualValues(t, 2, countRows(t, s.DB, "user_activity_log", "user_id = ?", u.ID), "user.registered at t0 and logout 48 h later")
 
 		res, err := cleanup.Purge(ctx, repositories.PurgeOptions{})
 		require.NoError(t, err)
@@ -210,18 +219,19 @@ func TestPurgeActivityRetention(t *testing.T) {
 	})
 }
 
-func TestPurgeCancelledMidway(t *testing.T) {
+// TestCleanupPurgeCancelledMidway cancels a purge between batches.
+//
+// SECURITY 32: a cancelled purge commits every batch it reported and nothing more; a later one finishes.
+func TestCleanupPurgeCancelledMidway(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
-		clock := newClock()
-		s := openMigrated(t, b, authstore.WithClock(clock.Now))
-		u := &models.User{Name: "Many", Email: "many@example.com", PasswordHash: "x"}
-		require.NoError(t, s.DB.Create(u).Error)
+		f := newFixture(t, b)
+		s, cleanup := f.s, f.s.Cleanup
+		u := f.user(t, "many@example.com")
 		var rows []models.Session
 		for i := 0; i < 50; i++ {
 			rows = append(rows, models.Session{UserID: u.ID, TokenHash: models.NewUUID().String(), LastActivityAt: s.Now(), ExpiresAt: s.Now().Add(-time.Minute)})
 		}
 		require.NoError(t, s.DB.CreateInBatches(&rows, 25).Error)
-		cleanup := repositories.NewCleanup(s.DB, repositories.Options{Config: s.Config})
 
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -240,14 +250,16 @@ func TestPurgeCancelledMidway(t *testing.T) {
 	})
 }
 
-// TestViewsListWhatPurgeDeletes compares the monitoring views, which use the
+// TestCleanupViewsListWhatPurgeDeletes compares the monitoring views, which use the
 // database's clock, with a dry run at the real time.
-func TestViewsListWhatPurgeDeletes(t *testing.T) {
+func TestCleanupViewsListWhatPurgeDeletes(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		ctx := context.Background()
+		// The real clock, not a fixture's fake one: the views read the
+		// database's own clock.
 		s := openMigrated(t, b)
+		cleanup := s.Cleanup
 		sd := seedCleanup(t, s.DB, time.Now())
-		cleanup := repositories.NewCleanup(s.DB, repositories.Options{Config: s.Config})
 		res, err := cleanup.Purge(ctx, repositories.PurgeOptions{DryRun: true})
 		require.NoError(t, err)
 

@@ -62,9 +62,8 @@ func TestMixedLoad(t *testing.T) {
 		cfg.MaxOpenConns, cfg.MaxIdleConns = loadWorkers, loadWorkers
 		s := openWith(t, cfg, authstore.WithLogger(logger.Discard))
 		require.NoError(t, s.Migrate(ctx))
-		clients := repositories.NewClients(s.DB, repositories.Options{Config: s.Config})
-		refresh := repositories.NewRefreshTokens(s.DB, repositories.Options{Config: s.Config})
-		client, _, err := clients.Create(ctx, repositories.ClientInput{Name: "load", RedirectURIs: []string{"https://app.example.com/cb"}, Confidential: true})
+		refresh := s.RefreshTokens
+		client, _, err := s.Clients.Create(ctx, repositories.ClientInput{Name: "load", RedirectURIs: []string{"https://app.example.com/cb"}, Confidential: true})
 		require.NoError(t, err)
 
 		// Seed users sharing one pre-computed hash, and a session each.
@@ -128,7 +127,7 @@ func TestMixedLoad(t *testing.T) {
 						}
 					case "registration":
 						email := fmt.Sprintf("new-%d-%d@example.com", w, rng.Uint64())
-						_, err = s.Users.Create(ctx, repositories.NewUser{Name: "New", Email: email, Password: loadPassword, PasswordConfirmation: loadPassword})
+						_, err = s.Users.Create(ctx, repositories.UserInput{Name: "New", Email: email, Password: loadPassword, PasswordConfirmation: loadPassword})
 						if err == nil {
 							nReg.Add(1)
 						}
@@ -154,7 +153,7 @@ func TestMixedLoad(t *testing.T) {
 		d := loadDuration(t)
 		var refreshBefore, loginsBefore int64
 		require.NoError(t, s.DB.Model(&models.RefreshToken{}).Count(&refreshBefore).Error)
-		require.NoError(t, s.DB.Model(&models.Activity{}).Where("event = ?", hooks.EventLoginSucceeded).Count(&loginsBefore).Error)
+		require.NoError(t, s.DB.Model(&models.Activity{}).Where("event = ?", models.EventLoginSucceeded).Count(&loginsBefore).Error)
 		rotations, logins, registrations, errs := run(d, true)
 		require.Empty(t, errs, "errors under load (first: %v)", firstErr(errs))
 
@@ -162,7 +161,7 @@ func TestMixedLoad(t *testing.T) {
 		var nUsers, nRefresh, nLogins int64
 		require.NoError(t, s.DB.Model(&models.User{}).Count(&nUsers).Error)
 		require.NoError(t, s.DB.Model(&models.RefreshToken{}).Count(&nRefresh).Error)
-		require.NoError(t, s.DB.Model(&models.Activity{}).Where("event = ?", hooks.EventLoginSucceeded).Count(&nLogins).Error)
+		require.NoError(t, s.DB.Model(&models.Activity{}).Where("event = ?", models.EventLoginSucceeded).Count(&nLogins).Error)
 		require.Equal(t, int64(loadUsers)+registrations, nUsers, "users")
 		require.Equal(t, refreshBefore+rotations, nRefresh, "refresh tokens: one per issue or rotation")
 		require.Equal(t, loginsBefore+logins, nLogins, "login.succeeded rows")

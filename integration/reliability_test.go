@@ -1,5 +1,8 @@
 package integration
 
+// SECURITY.md 30 and 31: SQLite settings and concurrent writers, and
+// PostgreSQL surviving terminated connections.
+
 import (
 	"context"
 	"fmt"
@@ -9,7 +12,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/models"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
@@ -87,7 +89,7 @@ func TestPostgresSurvivesTerminatedConnections(t *testing.T) {
 
 	var failed, ok int
 	for i := 0; i < 20; i++ {
-		err := s.Activity.Record(ctx, &user.ID, hooks.EventLogout, map[string]any{"i": i})
+		err := s.Activity.Record(ctx, &user.ID, models.EventLogout, map[string]any{"i": i})
 		if err != nil {
 			failed++
 			require.True(t, strings.Contains(err.Error(), "57P01") || strings.Contains(strings.ToLower(err.Error()), "terminat"), "unexpected error: %v", err)

@@ -1,9 +1,15 @@
 package integration
 
+// The schema: SQL migrations and AutoMigrate build the same tables,
+// indexes, foreign keys and views on every dialect; migrations round-trip;
+// foreign keys refuse orphans and cascade; New refuses a SQLite handle
+// without foreign keys.
+
 import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -12,10 +18,12 @@ import (
 	"time"
 
 	"github.com/forgeauth/authstore"
+	"github.com/forgeauth/authstore/config"
 	"github.com/forgeauth/authstore/migrations"
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/stretchr/testify/require"
+	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 )
@@ -322,9 +330,9 @@ func TestSchemaParity(t *testing.T) {
 }
 
 func TestEveryDialectHasTheSameVersions(t *testing.T) {
-	pg, err := migrations.Versions(migrations.Postgres)
+	pg, err := migrations.Versions(config.DialectPostgres)
 	require.NoError(t, err)
-	lite, err := migrations.Versions(migrations.SQLite)
+	lite, err := migrations.Versions(config.DialectSQLite)
 	require.NoError(t, err)
 	require.Equal(t, pg, lite)
 	require.Equal(t, []migrations.Version{{Version: 1, Name: "create_auth_tables"}, {Version: 2, Name: "create_oauth_tables"}}, pg)
@@ -354,7 +362,7 @@ func TestForeignKeys(t *testing.T) {
 		t.Run("RefusesOrphans", func(t *testing.T) {
 			orphan := &models.Session{ID: models.NewUUID(), UserID: models.NewUUID(), TokenHash: "digest-2", LastActivityAt: now, ExpiresAt: now}
 			err := repositories.Translate("create session", db.Create(orphan).Error)
-			require.ErrorIs(t, err, repositories.ErrConflict)
+			require.ErrorIs(t, err, repositories.ErrMissingReferent)
 		})
 
 		t.Run("DeleteCascades", func(t *testing.T) {
@@ -379,4 +387,32 @@ func TestDuplicateIsTranslated(t *testing.T) {
 		require.ErrorIs(t, err, repositories.ErrDuplicate)
 		require.False(t, errors.Is(err, repositories.ErrNotFound))
 	})
+}
+
+// New refuses a host's SQLite handle without foreign keys: deletes would
+// not cascade to sessions and tokens.
+func TestNewRefusesSQLiteWithoutForeignKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "host.db")
+	db, err := gorm.Open(sqlite.Open(path), &gorm.Config{Logger: logger.Discard})
+	require.NoError(t, err)
+	_, err = authstore.New(db)
+	require.True(t, errors.Is(err, authstore.ErrUnsafeDatabase), "New(foreign keys off) = %v; want ErrUnsafeDatabase", err)
+
+	db, err = gorm.Open(sqlite.Open(authstore.SQLiteDSN(path)), &gorm.Config{Logger: logger.Discard})
+	require.NoError(t, err)
+	_, err = authstore.New(db)
+	require.NoError(t, err)
+}
+
+// A Migrator whose run was cancelled refuses further work instead of
+// silently doing nothing.
+func TestMigratorAfterCancel(t *testing.T) {
+	s := openEmpty(t, backends()[0])
+	m, err := migrations.NewGORM(context.Background(), s.DB)
+	require.NoError(t, err)
+	defer m.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.Error(t, m.Up(ctx))
+	require.NoError(t, s.Migrate(context.Background()), "a new Migrator works")
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/forgeauth/authstore/config"
 	"github.com/forgeauth/authstore/migrations"
 	_ "github.com/mattn/go-sqlite3"
 )
@@ -24,7 +25,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer db.Close()
-	m, err := migrations.New(ctx, db, migrations.SQLite)
+	m, err := migrations.New(ctx, db, config.DialectSQLite)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -17,27 +17,20 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
-	"strings"
 
+	"github.com/forgeauth/authstore/config"
 	"github.com/golang-migrate/migrate/v4"
 	"github.com/golang-migrate/migrate/v4/database"
-	"github.com/golang-migrate/migrate/v4/database/postgres"
+	pgxmigrate "github.com/golang-migrate/migrate/v4/database/pgx/v5"
 	"github.com/golang-migrate/migrate/v4/database/sqlite3"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 )
 
 //go:embed postgres/*.sql sqlite/*.sql
 var files embed.FS
-
-// Dialect names a supported database, as GORM's Dialector.Name reports it.
-type Dialect string
-
-// The supported dialects.
-const (
-	Postgres Dialect = "postgres"
-	SQLite   Dialect = "sqlite"
-)
 
 // ErrDialect is returned for a database other than PostgreSQL or SQLite.
 var ErrDialect = errors.New("migrations: unsupported dialect")
@@ -52,8 +45,8 @@ var ErrDirty = errors.New("migrations: database is dirty (a previous migration f
 
 // FS returns the embedded migration files of a dialect: NNNNNN_name.up.sql
 // and NNNNNN_name.down.sql pairs.
-func FS(d Dialect) (fs.FS, error) {
-	if d != Postgres && d != SQLite {
+func FS(d config.Dialect) (fs.FS, error) {
+	if d != config.DialectPostgres && d != config.DialectSQLite {
 		return nil, fmt.Errorf("%w: %q", ErrDialect, d)
 	}
 	return fs.Sub(files, string(d))
@@ -64,14 +57,18 @@ func FS(d Dialect) (fs.FS, error) {
 // connection the Migrator holds.
 type Migrator struct {
 	m       *migrate.Migrate
-	conn    *sql.Conn
-	dialect Dialect
+	own     *sql.DB // PostgreSQL: the Migrator's own connections
+	dialect config.Dialect
 	stopped bool // a cancelled run leaves golang-migrate unusable
 }
 
-// New returns a Migrator for db, which must be a PostgreSQL (pgx or lib/pq)
-// or SQLite (mattn/go-sqlite3) handle as d says.
-func New(ctx context.Context, db *sql.DB, d Dialect) (*Migrator, error) {
+// New returns a Migrator for db, which must be a PostgreSQL (pgx, as GORM's
+// postgres driver opens it) or SQLite (mattn/go-sqlite3) handle as d says.
+// On PostgreSQL the Migrator opens connections of its own with the
+// settings of db's (server, database, user, search_path), so that its
+// advisory lock and statements never hold one of db's pooled connections;
+// Close closes them.
+func New(ctx context.Context, db *sql.DB, d config.Dialect) (*Migrator, error) {
 	src, err := FS(d)
 	if err != nil {
 		return nil, err
@@ -83,20 +80,16 @@ func New(ctx context.Context, db *sql.DB, d Dialect) (*Migrator, error) {
 	mg := &Migrator{dialect: d}
 	var drv database.Driver
 	switch d {
-	case Postgres:
-		// WithConnection holds one connection for the advisory lock and
-		// leaves the pool to its owner.
-		conn, err := db.Conn(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("migrations: connect: %w", err)
+	case config.DialectPostgres:
+		if mg.own, err = ownPostgres(ctx, db); err != nil {
+			return nil, err
 		}
-		mg.conn = conn
-		drv, err = postgres.WithConnection(ctx, conn, &postgres.Config{})
+		drv, err = pgxmigrate.WithInstance(mg.own, &pgxmigrate.Config{})
 		if err != nil {
-			conn.Close()
+			mg.Close()
 			return nil, fmt.Errorf("migrations: prepare postgres: %w", err)
 		}
-	case SQLite:
+	case config.DialectSQLite:
 		drv, err = sqlite3.WithInstance(db, &sqlite3.Config{})
 		if err != nil {
 			return nil, fmt.Errorf("migrations: prepare sqlite: %w", err)
@@ -116,16 +109,41 @@ func NewGORM(ctx context.Context, db *gorm.DB) (*Migrator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	return New(ctx, sqlDB, Dialect(db.Dialector.Name()))
+	return New(ctx, sqlDB, config.Dialect(db.Dialector.Name()))
 }
 
-// Close releases the connection held by the Migrator. The *sql.DB stays
-// open.
+// Close releases the connections the Migrator opened. The *sql.DB it was
+// given stays open.
 func (mg *Migrator) Close() error {
-	if mg.conn != nil {
-		return mg.conn.Close()
+	if mg.own != nil {
+		return mg.own.Close()
 	}
 	return nil
+}
+
+// ownPostgres opens a small pool with the connection settings of one of
+// db's connections, which must be pgx's.
+func ownPostgres(ctx context.Context, db *sql.DB) (*sql.DB, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: connect: %w", err)
+	}
+	defer conn.Close()
+	var cfg *pgx.ConnConfig
+	err = conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("migrations: the PostgreSQL handle's driver is %T; want pgx (github.com/jackc/pgx/v5/stdlib)", dc)
+		}
+		cfg = c.Conn().Config()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	own := stdlib.OpenDB(*cfg)
+	own.SetMaxOpenConns(2) // the driver holds one for its lock and reads through another at start
+	return own, nil
 }
 
 // Up applies every migration not yet applied. It is a no-op on an up-to-date
@@ -194,7 +212,7 @@ func (mg *Migrator) run(ctx context.Context, step func() error) error {
 
 // Status reports the applied version against the embedded ones.
 type Status struct {
-	Dialect Dialect
+	Dialect config.Dialect
 	// Version is the applied version, 0 when none is.
 	Version uint
 	// Dirty is true when a migration failed part-way.
@@ -208,6 +226,9 @@ type Version struct {
 	Version uint
 	Name    string
 }
+
+// upFile is the name of v's up migration file.
+func (v Version) upFile() string { return fmt.Sprintf("%06d_%s.up.sql", v.Version, v.Name) }
 
 // AppliedCount returns how many embedded versions are at or below the
 // applied version.
@@ -258,7 +279,7 @@ func (mg *Migrator) Status(ctx context.Context) (Status, error) {
 var fileName = regexp.MustCompile(`^(\d+)_(\w+)\.(up|down)\.sql$`)
 
 // Versions lists the embedded migrations of a dialect in order.
-func Versions(d Dialect) ([]Version, error) {
+func Versions(d config.Dialect) ([]Version, error) {
 	fsys, err := FS(d)
 	if err != nil {
 		return nil, err
@@ -281,49 +302,4 @@ func Versions(d Dialect) ([]Version, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out, nil
-}
-
-// Views returns the CREATE VIEW statements of a dialect's up migrations, in
-// order, so that AutoMigrate creates the same views as the SQL files.
-func Views(d Dialect) ([]View, error) {
-	fsys, err := FS(d)
-	if err != nil {
-		return nil, err
-	}
-	vs, err := Versions(d)
-	if err != nil {
-		return nil, err
-	}
-	var out []View
-	for _, v := range vs {
-		b, err := fs.ReadFile(fsys, fmt.Sprintf("%06d_%s.up.sql", v.Version, v.Name))
-		if err != nil {
-			return nil, err
-		}
-		for _, stmt := range strings.Split(string(b), ";") {
-			stmt = stripComments(stmt)
-			if m := createView.FindStringSubmatch(stmt); m != nil {
-				out = append(out, View{Name: m[1], SQL: stmt})
-			}
-		}
-	}
-	return out, nil
-}
-
-// View is a monitoring view and the statement that creates it.
-type View struct {
-	Name string
-	SQL  string
-}
-
-var createView = regexp.MustCompile(`(?is)^CREATE\s+VIEW\s+(\w+)\s+AS\s`)
-
-func stripComments(stmt string) string {
-	var keep []string
-	for _, line := range strings.Split(stmt, "\n") {
-		if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "--") {
-			keep = append(keep, line)
-		}
-	}
-	return strings.TrimSpace(strings.Join(keep, "\n"))
 }

@@ -178,11 +178,11 @@ func TestNormalizeEmail(t *testing.T) {
 }
 
 // openDB returns a Store over a fresh SQLite file built with AutoMigrate.
-func openDB(t *testing.T) *authstore.Store {
+func openDB(t *testing.T, opts ...authstore.Option) *authstore.Store {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DatabaseURL = "sqlite://" + filepath.Join(t.TempDir(), "models.db")
-	s, err := authstore.Open(context.Background(), cfg)
+	s, err := authstore.Open(context.Background(), cfg, opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	require.NoError(t, authstore.AutoMigrate(s.DB))
@@ -190,40 +190,56 @@ func openDB(t *testing.T) *authstore.Store {
 }
 
 func ctxWithMeta() context.Context {
-	return hooks.WithRequestMeta(context.Background(), hooks.RequestMeta{IP: "192.0.2.1", UserAgent: "models-test"})
+	return models.WithRequestMeta(context.Background(), models.RequestMeta{IP: "192.0.2.1", UserAgent: "models-test"})
 }
 
-func activity(t *testing.T, db *gorm.DB, userID models.UUID, event hooks.Event) []models.Activity {
+func activity(t *testing.T, db *gorm.DB, userID models.UUID, event models.Event) []models.Activity {
 	t.Helper()
 	var out []models.Activity
 	require.NoError(t, db.Where("user_id = ? AND event = ?", userID, string(event)).Order("id").Find(&out).Error)
 	return out
 }
 
+// TestUserHooks saves users as host code would, through store.DB: the hook
+// hashes with the Store's hasher (WithHasher), not the default one.
 func TestUserHooks(t *testing.T) {
-	s := openDB(t)
 	ctx := ctxWithMeta()
 	weak, err := hooks.NewHasher(hooks.Params{Memory: 12 * 1024, Iterations: 3, Parallelism: 1, SaltLength: 16, KeyLength: 32})
 	require.NoError(t, err)
-	db := s.DB.WithContext(hooks.WithHasher(ctx, weak))
+	s := openDB(t, authstore.WithHasher(weak))
+	db := s.DB.WithContext(ctx)
 	u := &models.User{Name: "Ada", Email: " Ada@Example.com ", Password: "hook passphrase"}
 	require.NoError(t, db.Create(u).Error)
 
-	t.Run("CreateHashesWithTheContextHasher", func(t *testing.T) {
+	t.Run("CreateHashesWithTheStoreHasher", func(t *testing.T) {
 		require.Empty(t, u.Password)
 		require.True(t, u.ID.Valid())
 		require.Equal(t, "ada@example.com", u.EmailNormalized)
 		p, err := hooks.ParseArgon2id(u.PasswordHash)
 		require.NoError(t, err, "PasswordHash = %q; want Argon2id", u.PasswordHash)
-		require.Equal(t, weak.Params(), p, "the hook ignored the Hasher in the context")
+		require.Equal(t, weak.Params(), p, "the hook ignored the Store's Hasher")
 		ok, err := weak.Verify(u.PasswordHash, "hook passphrase")
 		require.NoError(t, err)
 		require.True(t, ok)
-		reg := activity(t, s.DB, u.ID, hooks.EventRegistered)
-		require.Len(t, reg, 1)
-		require.Equal(t, "192.0.2.1", reg[0].IPAddress)
-		require.Equal(t, "models-test", reg[0].UserAgent)
-		require.Empty(t, activity(t, s.DB, u.ID, hooks.EventPasswordChanged), "a registration logged a password change")
+		// Hooks write no activity row: repositories record their events.
+		reg := activity(t, s.DB, u.ID, models.EventRegistered)
+		require.Len(t, reg, 0, "a hook wrote an activity row")
+		require.NotEqual(t, hooks.DefaultHasher().Params(), p, "the test's hasher must differ from the default")
+		require.NotEqual(t, hooks.DefaultHasher().Params().Memory, p.Memory)
+		require.Empty(t, activity(t, s.DB, u.ID, models.EventPasswordChanged), "a registration logged a password change")
+	})
+
+	t.Run("TransactionHashesWithTheStoreHasher", func(t *testing.T) {
+		in := &models.User{Name: "Tx", Email: "tx@example.com", Password: "hook passphrase"}
+		require.NoError(t, s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return tx.Create(in).Error }))
+		p, err := hooks.ParseArgon2id(in.PasswordHash)
+		require.NoError(t, err)
+		require.Equal(t, weak.Params(), p, "a transaction of store.DB lost the Store's Hasher")
+		c := &models.Client{Name: "tx client", Secret: secretPlain, Confidential: true}
+		require.NoError(t, s.DB.Session(&gorm.Session{}).Where("1 = 1").Create(c).Error)
+		p, err = hooks.ParseArgon2id(*c.SecretHash)
+		require.NoError(t, err)
+		require.Equal(t, weak.Params(), p, "the client hook ignored the Store's Hasher")
 	})
 
 	t.Run("SaveWithoutPasswordKeepsHash", func(t *testing.T) {
@@ -235,7 +251,7 @@ func TestUserHooks(t *testing.T) {
 		require.NoError(t, db.Take(&again, "id = ?", u.ID).Error)
 		require.Equal(t, u.PasswordHash, again.PasswordHash, "Save rehashed a loaded user")
 		require.Equal(t, "ada2@example.com", again.EmailNormalized, "BeforeSave did not normalise the new email")
-		require.Empty(t, activity(t, s.DB, u.ID, hooks.EventPasswordChanged))
+		require.Empty(t, activity(t, s.DB, u.ID, models.EventPasswordChanged))
 	})
 
 	t.Run("ErrPasswordTooShort", func(t *testing.T) {
@@ -312,17 +328,22 @@ func TestTokenHooks(t *testing.T) {
 		require.Equal(t, rt.ID, rt.FamilyID)
 	})
 
-	t.Run("ActivityRows", func(t *testing.T) {
-		require.NotEmpty(t, activity(t, s.DB, u.ID, hooks.EventSessionCreated))
-		require.NotEmpty(t, activity(t, s.DB, u.ID, hooks.EventPasswordResetRequested))
-		require.NotEmpty(t, activity(t, s.DB, u.ID, hooks.EventEmailVerificationSent))
-		require.NotEmpty(t, activity(t, s.DB, u.ID, hooks.EventPersonalTokenCreated))
+	// Hooks write no activity row, on any table: the repositories record
+	// every event inline (one owner), so host code writing rows itself
+	// records nothing behind its back.
+	t.Run("NoActivityRows", func(t *testing.T) {
+		require.Empty(t, activity(t, s.DB, u.ID, models.EventSessionCreated))
+		require.Empty(t, activity(t, s.DB, u.ID, models.EventPasswordResetRequested))
+		require.Empty(t, activity(t, s.DB, u.ID, models.EventEmailVerificationSent))
+		require.Empty(t, activity(t, s.DB, u.ID, models.EventPersonalTokenCreated))
 		var sess models.Session
 		require.NoError(t, db.Where("user_id = ?", u.ID).Take(&sess).Error)
 		require.NoError(t, db.Delete(&sess).Error)
-		deleted := activity(t, s.DB, u.ID, hooks.EventSessionDeleted)
-		require.Len(t, deleted, 1, "deleting a loaded session logs session.deleted")
-		require.Contains(t, deleted[0].Metadata, string(sess.ID))
+		deleted := activity(t, s.DB, u.ID, models.EventSessionDeleted)
+		require.Len(t, deleted, 0, "deleting a loaded session wrote an activity row")
+		var all int64
+		require.NoError(t, s.DB.Model(&models.Activity{}).Count(&all).Error)
+		require.Zero(t, all, "hooks wrote %d activity rows", all)
 	})
 }
 
@@ -337,8 +358,8 @@ func TestClientHook(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok, "the hook's client secret hash does not verify")
 	var n int64
-	require.NoError(t, s.DB.Model(&models.Activity{}).Where("event = ?", string(hooks.EventClientCreated)).Count(&n).Error)
-	require.EqualValues(t, 1, n)
+	require.NoError(t, s.DB.Model(&models.Activity{}).Where("event = ?", string(models.EventClientCreated)).Count(&n).Error)
+	require.EqualValues(t, 0, n, "the client hook wrote an activity row")
 
 	public := &models.Client{Name: "public"}
 	require.NoError(t, db.Create(public).Error)
@@ -350,17 +371,17 @@ func TestActivityAppendOnly(t *testing.T) {
 	db := s.DB.WithContext(ctxWithMeta())
 	u := &models.User{Name: "Ada", Email: "log@example.com", PasswordHash: secretHash}
 	require.NoError(t, db.Create(u).Error)
+	require.NoError(t, s.Activity.Record(ctxWithMeta(), &u.ID, models.EventLoginSucceeded, nil))
 
-	t.Run("RecordActivity", func(t *testing.T) {
-		empty := models.UUID("")
-		require.NoError(t, models.RecordActivity(db, &empty, hooks.EventLogout, map[string]any{"k": "v"}))
+	t.Run("Record", func(t *testing.T) {
+		require.NoError(t, s.Activity.Record(ctxWithMeta(), nil, models.EventLogout, map[string]any{"k": "v"}))
 		var a models.Activity
-		require.NoError(t, s.DB.Where("event = ?", string(hooks.EventLogout)).Take(&a).Error)
+		require.NoError(t, s.DB.Where("event = ?", string(models.EventLogout)).Take(&a).Error)
 		require.Nil(t, a.UserID, "an empty user id must be stored as NULL")
 		require.JSONEq(t, `{"k":"v"}`, a.Metadata)
 		require.Equal(t, "192.0.2.1", a.IPAddress)
 		require.Equal(t, time.UTC, a.CreatedAt.Location(), "created_at read back in %v; want UTC", a.CreatedAt.Location())
-		err := models.RecordActivity(db, nil, hooks.EventLogout, map[string]any{"bad": func() {}})
+		err := s.Activity.Record(ctxWithMeta(), nil, models.EventLogout, map[string]any{"bad": func() {}})
 		require.Error(t, err, "unencodable metadata was stored")
 	})
 

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
-	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/models"
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/forgeauth/authstore/protocol"
 	"gorm.io/gorm"
 )
 
@@ -33,49 +33,43 @@ func (r *AccessTokens) WithTx(tx *gorm.DB) *AccessTokens {
 // client-credentials grant, in which case sub is the client id), with the
 // given scopes and, when familyID is set, as part of that grant. It stores
 // the row (id = jti, expiry now + OAUTH_ACCESS_TOKEN_LIFETIME) and returns
-// the signed JWT and the row.
+// the row and the signed JWT.
 //
 // It returns ErrNoSigningKey if the configuration has no JWT secret,
 // ErrInvalidInput for a malformed id or scope (or a scope the client did not
 // register), ErrNotFound if the client does not exist, ErrRevoked if it is
-// revoked and ErrConflict if the user does not exist.
-func (r *AccessTokens) Issue(ctx context.Context, clientID models.UUID, userID *models.UUID, scopes []string, familyID *models.UUID) (string, *models.AccessToken, error) {
+// revoked and ErrMissingReferent if the user does not exist.
+func (r *AccessTokens) Issue(ctx context.Context, clientID models.UUID, userID *models.UUID, scopes []string, familyID *models.UUID) (*models.AccessToken, string, error) {
 	const op = "issue access token"
-	if _, err := signingKey(r.cfg()); err != nil {
-		return "", nil, fmt.Errorf("%s: %w", op, err)
-	}
-	if err := checkLifetime("access token", r.cfg().AccessTokenLifetime); err != nil {
-		return "", nil, fmt.Errorf("%s: %w", op, err)
-	}
-	for _, err := range []error{validID("client id", clientID), validOptionalID("user id", userID), validOptionalID("family id", familyID)} {
-		if err != nil {
-			return "", nil, fmt.Errorf("%s: %w", op, err)
-		}
+	_, keyErr := signingKey(r.cfg())
+	err := firstErr(keyErr, checkLifetime("access token", r.cfg().AccessTokenLifetime),
+		validID("client id", clientID), validOptionalID("user id", userID), validOptionalID("family id", familyID))
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
 	sc, err := normalizeScopes(scopes)
 	if err != nil {
-		return "", nil, fmt.Errorf("%s: %w", op, err)
+		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
-	var (
-		signed string
+	type issued struct {
 		row    *models.AccessToken
-	)
-	err = r.transaction(ctx, func(tx *gorm.DB) error {
-		now := r.now()
+		signed string
+	}
+	out, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (issued, error) {
 		client, err := activeClient(tx, clientID)
 		if err != nil {
-			return err
+			return issued{}, err
 		}
 		if err := allowedScopes(client, sc); err != nil {
-			return err
+			return issued{}, err
 		}
-		signed, row, err = issueAccess(tx, r.cfg(), now, client, userID, sc, familyID)
-		return err
+		row, signed, err := issueAccess(tx, r.cfg(), now, client, userID, sc, familyID)
+		return issued{row, signed}, err
 	})
 	if err != nil {
-		return "", nil, Translate(op, err)
+		return nil, "", Translate(op, err)
 	}
-	return signed, row, nil
+	return out.row, out.signed, nil
 }
 
 // Validate checks an access token and returns its claims. The token must be
@@ -88,37 +82,22 @@ func (r *AccessTokens) Issue(ctx context.Context, clientID models.UUID, userID *
 // invalid JWT (bad signature, algorithm, type, issuer or claims),
 // ErrNotFound if its row does not exist (it was deleted with its client or
 // user) and ErrRevoked if it was revoked.
-func (r *AccessTokens) Validate(ctx context.Context, token string) (*Claims, error) {
+func (r *AccessTokens) Validate(ctx context.Context, token string) (*protocol.Claims, error) {
 	const op = "validate access token"
 	key, err := signingKey(r.cfg())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	if len(token) > 4*maxTokenLength {
-		return nil, fmt.Errorf("%s: token is too long: %w", op, ErrInvalidCredentials)
-	}
-	claims := &Claims{}
-	_, err = jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
-		if t.Header["typ"] != accessTokenType {
-			return nil, errors.New("not an access token")
-		}
-		return key, nil
-	},
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithTimeFunc(r.now),
-		jwt.WithIssuer(r.cfg().JWTIssuer),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-	)
+	claims, err := protocol.ParseAccessToken(token, key, r.cfg().JWTIssuer, r.now)
 	switch {
-	case errors.Is(err, jwt.ErrTokenExpired):
+	case errors.Is(err, protocol.ErrTokenExpired):
 		return nil, fmt.Errorf("%s: %w", op, ErrExpired)
 	case err != nil:
-		return nil, fmt.Errorf("%s: invalid jwt: %w", op, ErrInvalidCredentials)
+		return nil, fmt.Errorf("%s: %w: %w", op, err, ErrInvalidCredentials)
 	}
 	jti := models.UUID(claims.ID)
-	if !jti.Valid() || claims.ClientID == "" {
-		return nil, fmt.Errorf("%s: jwt lacks a jti or client_id: %w", op, ErrInvalidCredentials)
+	if !jti.Valid() {
+		return nil, fmt.Errorf("%s: jti is not a uuid: %w", op, ErrInvalidCredentials)
 	}
 	var row models.AccessToken
 	if err := r.conn(ctx).Where("id = ?", jti).Take(&row).Error; err != nil {
@@ -141,8 +120,7 @@ func (r *AccessTokens) Revoke(ctx context.Context, jti models.UUID) error {
 	if !jti.Valid() {
 		return nil
 	}
-	err := r.transaction(ctx, func(tx *gorm.DB) error {
-		now := r.now()
+	err := r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
 		var row models.AccessToken
 		if err := tx.Where("id = ?", jti).Take(&row).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -155,7 +133,7 @@ func (r *AccessTokens) Revoke(ctx context.Context, jti models.UUID) error {
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
-		return models.RecordActivity(tx, row.UserID, hooks.EventTokenRevoked,
+		return record(tx, now, row.UserID, models.EventTokenRevoked,
 			map[string]any{"token_type": "access_token", "token_id": jti, "client_id": row.ClientID})
 	})
 	return Translate(op, err)
@@ -179,17 +157,14 @@ func (r *AccessTokens) revokeWhere(ctx context.Context, op, column string, id mo
 	if err := validID(column, id); err != nil {
 		return 0, fmt.Errorf("%s: %w", op, err)
 	}
-	var n int64
-	err := r.transaction(ctx, func(tx *gorm.DB) error {
-		now := r.now()
+	n, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (int64, error) {
 		res := tx.Model(&models.AccessToken{}).Where(column+" = ?", id).Where("revoked = ?", false).
 			Updates(map[string]any{"revoked": true, "updated_at": now})
 		if res.Error != nil || res.RowsAffected == 0 {
-			return res.Error
+			return 0, res.Error
 		}
-		n = res.RowsAffected
-		return models.RecordActivity(tx, userID, hooks.EventTokenRevoked,
-			map[string]any{"token_type": "access_token", column: id, "count": n})
+		return res.RowsAffected, record(tx, now, userID, models.EventTokenRevoked,
+			map[string]any{"token_type": "access_token", column: id, "count": res.RowsAffected})
 	})
 	if err != nil {
 		return 0, Translate(op, err)

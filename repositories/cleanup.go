@@ -8,6 +8,7 @@ import (
 
 	"github.com/forgeauth/authstore/models"
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 )
 
 // DefaultPurgeBatchSize is how many rows one purge statement deletes at
@@ -20,34 +21,44 @@ type Cleanup struct{ base }
 // NewCleanup returns the cleanup service over db.
 func NewCleanup(db *gorm.DB, opts Options) *Cleanup { return &Cleanup{newBase(db, opts)} }
 
-// expiring describes which rows of a table are expired at a given time and
-// safe to delete. The predicates match the monitoring views
+// purgeTarget describes which rows of one table a purge deletes: those its
+// condition selects. The conditions match the monitoring views
 // oauth_expired_tokens and expired_auth_records.
-type expiring struct {
-	table string
-	// where selects expired rows; its one argument is the current time
-	// (repeated as needed).
+type purgeTarget struct {
+	model any
+	// where selects the rows to delete, with its arguments.
 	where string
-	args  int
-	// age is the column whose oldest expired value gives the backlog's lag.
+	args  []any
+	// age is the column whose oldest selected value gives the backlog's lag.
 	age string
 }
 
-// expiringTables lists every table whose rows expire, in purge order.
-var expiringTables = []expiring{
-	{table: "oauth_access_tokens", where: "expires_at < ?", args: 1, age: "expires_at"},
-	// A used refresh token is kept while any token of its family is alive:
-	// reuse detection needs it.
-	{table: "oauth_refresh_tokens", where: "expires_at < ? AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens f " +
-		"WHERE f.family_id = oauth_refresh_tokens.family_id AND f.expires_at >= ?)", args: 2, age: "expires_at"},
-	{table: "oauth_authorization_codes", where: "expires_at < ?", args: 1, age: "expires_at"},
-	{table: "oauth_personal_access_tokens", where: "expires_at < ?", args: 1, age: "expires_at"},
-	{table: "sessions", where: "expires_at < ?", args: 1, age: "expires_at"},
-	{table: "password_resets", where: "expires_at < ?", args: 1, age: "expires_at"},
-	{table: "email_verifications", where: "expires_at < ?", args: 1, age: "expires_at"},
+// table returns the target's table name.
+func (t purgeTarget) table() string { return t.model.(schema.Tabler).TableName() }
+
+// expiredTargets lists every table whose rows expire at now, in purge order.
+func expiredTargets(now time.Time) []purgeTarget {
+	expired := func(model any) purgeTarget {
+		return purgeTarget{model: model, where: "expires_at < ?", args: []any{now}, age: "expires_at"}
+	}
+	return []purgeTarget{
+		expired(&models.AccessToken{}),
+		// A used refresh token is kept while any token of its family is
+		// alive: reuse detection needs it.
+		{model: &models.RefreshToken{}, where: "expires_at < ? AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens f " +
+			"WHERE f.family_id = oauth_refresh_tokens.family_id AND f.expires_at >= ?)", args: []any{now, now}, age: "expires_at"},
+		expired(&models.AuthorizationCode{}),
+		expired(&models.PersonalAccessToken{}),
+		expired(&models.Session{}),
+		expired(&models.PasswordReset{}),
+		expired(&models.EmailVerification{}),
+	}
 }
 
-const activityTable = "user_activity_log"
+// activityTarget selects the activity rows written before cutoff.
+func activityTarget(cutoff time.Time) purgeTarget {
+	return purgeTarget{model: &models.Activity{}, where: "created_at < ?", args: []any{cutoff}, age: "created_at"}
+}
 
 // PurgeOptions tune a purge.
 type PurgeOptions struct {
@@ -81,6 +92,10 @@ type PurgeResult struct {
 // returns the counts so far with ctx's error: every batch already deleted
 // is committed and complete.
 //
+// Rows are deleted through GORM (Delete with a subquery), so the models'
+// delete hooks run: the activity log's append-only guard admits this purge
+// alone.
+//
 // Returns ErrInvalidInput for a negative batch size or retention.
 func (c *Cleanup) Purge(ctx context.Context, opts PurgeOptions) (PurgeResult, error) {
 	if opts.BatchSize == 0 {
@@ -91,9 +106,19 @@ func (c *Cleanup) Purge(ctx context.Context, opts PurgeOptions) (PurgeResult, er
 		return res, fmt.Errorf("purge: batch size and retention must not be negative: %w", ErrInvalidInput)
 	}
 	now := c.now()
-	for _, t := range c.targets(opts.ActivityRetention) {
-		n, err := c.purgeTable(ctx, t, now, opts)
-		res.Tables[t.table] = n
+	targets := expiredTargets(now)
+	if opts.ActivityRetention > 0 {
+		targets = append(targets, activityTarget(now.Add(-opts.ActivityRetention)))
+	}
+	for _, t := range targets {
+		var n int64
+		var err error
+		if opts.DryRun {
+			n, err = c.count(ctx, t, opts.Progress)
+		} else {
+			n, err = purgeRows(ctx, c.base, t, opts.BatchSize, opts.Progress)
+		}
+		res.Tables[t.table()] = n
 		res.Total += n
 		if err != nil {
 			return res, err
@@ -102,65 +127,47 @@ func (c *Cleanup) Purge(ctx context.Context, opts PurgeOptions) (PurgeResult, er
 	return res, nil
 }
 
-// targets returns the tables a purge visits.
-func (c *Cleanup) targets(retention time.Duration) []expiring {
-	out := append([]expiring(nil), expiringTables...)
-	if retention > 0 {
-		out = append(out, expiring{table: activityTable, where: "created_at < ?", args: -int(retention / time.Microsecond), age: "created_at"})
+// count counts the rows t selects (a dry run).
+func (c *Cleanup) count(ctx context.Context, t purgeTarget, progress func(string, int64, int64)) (int64, error) {
+	var n int64
+	err := c.conn(ctx).Model(t.model).Where(t.where, t.args...).Count(&n).Error
+	if err == nil && progress != nil {
+		progress(t.table(), n, n)
 	}
-	return out
+	return n, Translate("purge "+t.table(), err)
 }
 
-// bind returns the arguments of t's predicate at now.
-func (t expiring) bind(now time.Time) []any {
-	if t.args < 0 { // activity retention: the cut-off is now minus retention
-		return []any{now.Add(-time.Duration(-t.args) * time.Microsecond)}
-	}
-	out := make([]any, t.args)
-	for i := range out {
-		out[i] = now
-	}
-	return out
-}
-
-func (c *Cleanup) purgeTable(ctx context.Context, t expiring, now time.Time, opts PurgeOptions) (int64, error) {
-	args := t.bind(now)
-	if opts.DryRun {
-		var n int64
-		err := c.conn(ctx).Table(t.table).Where(t.where, args...).Count(&n).Error
-		if err == nil && opts.Progress != nil {
-			opts.Progress(t.table, n, n)
-		}
-		return n, Translate("purge "+t.table, err)
-	}
-	// DELETE ... WHERE id IN (SELECT id ... LIMIT n) bounds each statement on
-	// both dialects without fetching ids into Go.
-	stmt := fmt.Sprintf("DELETE FROM %s WHERE id IN (SELECT id FROM %s WHERE %s LIMIT %d)", t.table, t.table, t.where, opts.BatchSize)
+// purgeRows deletes the rows t selects, batch rows per transaction,
+// until a batch deletes fewer, and returns how many went.
+//
+// DELETE ... WHERE id IN (SELECT id ... LIMIT n) bounds each statement on
+// both dialects without fetching ids into Go.
+func purgeRows(ctx context.Context, b base, t purgeTarget, batch int, progress func(string, int64, int64)) (int64, error) {
+	op := "purge " + t.table()
 	var total int64
 	for {
 		if err := ctx.Err(); err != nil {
-			return total, fmt.Errorf("purge %s: %w", t.table, err)
+			return total, fmt.Errorf("%s: %w", op, err)
 		}
-		var n int64
-		err := c.transaction(ctx, func(tx *gorm.DB) error {
-			if t.table == activityTable {
+		n, err := inTx(ctx, b, func(tx *gorm.DB, _ time.Time) (int64, error) {
+			if _, ok := t.model.(*models.Activity); ok {
 				tx = models.AllowActivityPurge(tx)
 			}
-			res := tx.Exec(stmt, args...)
-			n = res.RowsAffected
-			return res.Error
+			ids := tx.Session(&gorm.Session{NewDB: true}).Model(t.model).Select("id").Where(t.where, t.args...).Limit(batch)
+			res := tx.Where("id IN (?)", ids).Delete(t.model)
+			return res.RowsAffected, res.Error
 		})
 		if err != nil {
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				return total, fmt.Errorf("purge %s: %w", t.table, err)
+				return total, fmt.Errorf("%s: %w", op, err)
 			}
-			return total, Translate("purge "+t.table, err)
+			return total, Translate(op, err)
 		}
 		total += n
-		if opts.Progress != nil && n > 0 {
-			opts.Progress(t.table, n, total)
+		if progress != nil && n > 0 {
+			progress(t.table(), n, total)
 		}
-		if n < int64(opts.BatchSize) {
+		if n < int64(batch) {
 			return total, nil
 		}
 	}
@@ -184,30 +191,26 @@ type TableStats struct {
 func (c *Cleanup) Stats(ctx context.Context) ([]TableStats, error) {
 	now := c.now()
 	var out []TableStats
-	for _, t := range expiringTables {
-		st := TableStats{Table: t.table}
+	for _, t := range expiredTargets(now) {
+		st := TableStats{Table: t.table()}
+		op := "stats " + st.Table
 		db := c.conn(ctx)
-		if err := db.Table(t.table).Count(&st.Rows).Error; err != nil {
-			return nil, Translate("stats "+t.table, err)
+		if err := db.Model(t.model).Count(&st.Rows).Error; err != nil {
+			return nil, Translate(op, err)
 		}
-		var agg struct {
-			N      int64
-			Oldest *time.Time
-		}
-		row := db.Table(t.table).Select("count(*) AS n, min("+t.age+") AS oldest").Where(t.where, t.bind(now)...).Row()
+		row := db.Model(t.model).Select("count(*) AS n, min("+t.age+") AS oldest").Where(t.where, t.args...).Row()
 		var oldest any
-		if err := row.Scan(&agg.N, &oldest); err != nil {
-			return nil, Translate("stats "+t.table, err)
+		if err := row.Scan(&st.Expired, &oldest); err != nil {
+			return nil, Translate(op, err)
 		}
-		st.Expired = agg.N
 		if ts, ok := asTime(oldest); ok {
 			st.OldestExpiredAge = now.Sub(ts)
 		}
 		out = append(out, st)
 	}
-	st := TableStats{Table: activityTable}
-	if err := c.conn(ctx).Table(activityTable).Count(&st.Rows).Error; err != nil {
-		return nil, Translate("stats "+activityTable, err)
+	st := TableStats{Table: models.Activity{}.TableName()}
+	if err := c.conn(ctx).Model(&models.Activity{}).Count(&st.Rows).Error; err != nil {
+		return nil, Translate("stats "+st.Table, err)
 	}
 	return append(out, st), nil
 }

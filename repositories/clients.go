@@ -7,22 +7,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/models"
+	"github.com/forgeauth/authstore/protocol"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
-
-// The grant types a client may register (RFC 6749; "personal_access" is
-// the grant of a personal access client).
-const (
-	GrantAuthorizationCode = "authorization_code"
-	GrantRefreshToken      = "refresh_token"
-	GrantClientCredentials = "client_credentials"
-	GrantPersonalAccess    = "personal_access"
-)
-
-var knownGrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantPersonalAccess}
 
 // Clients is the repository of OAuth2 clients (table oauth_clients).
 //
@@ -50,7 +39,7 @@ type ClientInput struct {
 	// Name is shown to users on the consent screen; required.
 	Name string
 	// RedirectURIs are the URIs codes may be sent to; see
-	// ValidateRedirectURI. A client with the authorization_code grant needs
+	// protocol.ValidateRedirectURI. A client with the authorization_code grant needs
 	// at least one.
 	RedirectURIs []string
 	// Confidential clients get a secret; public clients (native and
@@ -73,7 +62,7 @@ type ClientInput struct {
 // creation is recorded in the activity log (event client.created).
 //
 // Create returns ErrInvalidInput if a field is invalid (the message names
-// it) and ErrConflict if UserID names no user.
+// it) and ErrMissingReferent if UserID names no user.
 func (r *Clients) Create(ctx context.Context, in ClientInput) (*models.Client, string, error) {
 	const op = "create client"
 	c, err := newClientRow(in)
@@ -91,10 +80,12 @@ func (r *Clients) Create(ctx context.Context, in ClientInput) (*models.Client, s
 		}
 		c.SecretHash = &hash
 	}
-	now := r.now()
-	c.CreatedAt, c.UpdatedAt = now, now
-	err = r.transaction(ctx, func(tx *gorm.DB) error {
-		return tx.Create(c).Error // the AfterCreate hook records client.created
+	err = r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
+		c.CreatedAt, c.UpdatedAt = now, now
+		if err := tx.Create(c).Error; err != nil {
+			return err
+		}
+		return record(tx, now, c.UserID, models.EventClientCreated, map[string]any{"client_id": c.ID, "name": c.Name})
 	})
 	if err != nil {
 		return nil, "", Translate(op, err)
@@ -112,9 +103,9 @@ func newClientRow(in ClientInput) (*models.Client, error) {
 	if err := validOptionalID("owner user id", in.UserID); err != nil {
 		return nil, err
 	}
-	uris, err := validateRedirectURIs(in.RedirectURIs)
+	uris, err := protocol.ValidateRedirectURIs(in.RedirectURIs)
 	if err != nil {
-		return nil, err
+		return nil, invalid(err)
 	}
 	scopes, err := normalizeScopes(in.Scopes)
 	if err != nil {
@@ -122,24 +113,24 @@ func newClientRow(in ClientInput) (*models.Client, error) {
 	}
 	grants := in.GrantTypes
 	if len(grants) == 0 {
-		grants = []string{GrantAuthorizationCode, GrantRefreshToken}
+		grants = []string{protocol.GrantAuthorizationCode, protocol.GrantRefreshToken}
 		if in.PersonalAccessClient {
-			grants = []string{GrantPersonalAccess}
+			grants = []string{protocol.GrantPersonalAccess}
 		}
 	}
 	var gts models.Strings
 	for _, g := range grants {
-		if !models.Strings(knownGrantTypes).Contains(g) {
-			return nil, fmt.Errorf("grant type %q is not one of %s: %w", clip(g, 64), strings.Join(knownGrantTypes, ", "), ErrInvalidInput)
+		if !protocol.KnownGrantType(g) {
+			return nil, fmt.Errorf("grant type %q is not one of %s: %w", protocol.Clip(g, 64), strings.Join(protocol.GrantTypes(), ", "), ErrInvalidInput)
 		}
 		if !gts.Contains(g) {
 			gts = append(gts, g)
 		}
 	}
-	if gts.Contains(GrantClientCredentials) && !in.Confidential {
+	if gts.Contains(protocol.GrantClientCredentials) && !in.Confidential {
 		return nil, fmt.Errorf("a public client cannot use the client_credentials grant: %w", ErrInvalidInput)
 	}
-	if gts.Contains(GrantAuthorizationCode) && len(uris) == 0 {
+	if gts.Contains(protocol.GrantAuthorizationCode) && len(uris) == 0 {
 		return nil, fmt.Errorf("the authorization_code grant needs at least one redirect uri: %w", ErrInvalidInput)
 	}
 	return &models.Client{
@@ -154,25 +145,12 @@ func newClientRow(in ClientInput) (*models.Client, error) {
 	}, nil
 }
 
-// checkName trims a display name and checks that it is present and not too
-// long.
-func checkName(what, name string) (string, error) {
-	name = strings.TrimSpace(name)
-	switch {
-	case name == "":
-		return "", fmt.Errorf("%s is empty: %w", what, ErrInvalidInput)
-	case len(name) > maxNameLength:
-		return "", fmt.Errorf("%s is longer than %d bytes: %w", what, maxNameLength, ErrInvalidInput)
-	}
-	return name, nil
-}
-
 // Find returns the client with the given id, revoked or not. It returns
-// ErrNotFound if there is none (or id is not a UUID).
+// ErrInvalidInput for a malformed id and ErrNotFound if there is none.
 func (r *Clients) Find(ctx context.Context, id models.UUID) (*models.Client, error) {
 	const op = "find client"
-	if !id.Valid() {
-		return nil, fmt.Errorf("%s: %w", op, ErrNotFound)
+	if err := validID("client id", id); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	var c models.Client
 	if err := r.conn(ctx).Where("id = ?", id).Take(&c).Error; err != nil {
@@ -186,11 +164,8 @@ func (r *Clients) Find(ctx context.Context, id models.UUID) (*models.Client, err
 // range.
 func (r *Clients) List(ctx context.Context, limit, offset int) ([]models.Client, error) {
 	const op = "list clients"
-	if limit < 1 || limit > MaxListLimit {
-		return nil, fmt.Errorf("%s: limit must be 1 to %d, got %d: %w", op, MaxListLimit, limit, ErrInvalidInput)
-	}
-	if offset < 0 {
-		return nil, fmt.Errorf("%s: offset must not be negative, got %d: %w", op, offset, ErrInvalidInput)
+	if err := checkList(limit, offset); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	var out []models.Client
 	err := r.conn(ctx).Order("created_at, id").Limit(limit).Offset(offset).Find(&out).Error
@@ -201,41 +176,41 @@ func (r *Clients) List(ctx context.Context, limit, offset int) ([]models.Client,
 }
 
 // Update sets a client's name and redirect URIs and returns the updated
-// client. It returns ErrInvalidInput if the name or a URI is invalid (or the
-// list is empty for a client with the authorization_code grant), ErrNotFound
-// if there is no such client and ErrRevoked if it is revoked.
+// client. It returns ErrInvalidInput for a malformed id, an invalid name or
+// URI (or an empty list for a client with the authorization_code grant),
+// ErrNotFound if there is no such client, ErrRevoked if it is revoked and
+// ErrConcurrentChange if it was revoked or deleted during the update.
 func (r *Clients) Update(ctx context.Context, id models.UUID, name string, redirectURIs []string) (*models.Client, error) {
 	const op = "update client"
-	if !id.Valid() {
-		return nil, fmt.Errorf("%s: %w", op, ErrNotFound)
+	if err := validID("client id", id); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	name, err := checkName("client name", name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	uris, err := validateRedirectURIs(redirectURIs)
+	uris, err := protocol.ValidateRedirectURIs(redirectURIs)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
+		return nil, fmt.Errorf("%s: %w", op, invalid(err))
 	}
-	var c *models.Client
-	err = r.transaction(ctx, func(tx *gorm.DB) error {
-		now := r.now()
-		if c, err = lockActiveClient(tx, id, clause.LockingStrengthUpdate); err != nil {
-			return err
+	c, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (*models.Client, error) {
+		c, err := lockActiveClient(tx, id, clause.LockingStrengthUpdate)
+		if err != nil {
+			return nil, err
 		}
-		if c.GrantTypes.Contains(GrantAuthorizationCode) && len(uris) == 0 {
-			return fmt.Errorf("the authorization_code grant needs at least one redirect uri: %w", ErrInvalidInput)
+		if c.GrantTypes.Contains(protocol.GrantAuthorizationCode) && len(uris) == 0 {
+			return nil, fmt.Errorf("the authorization_code grant needs at least one redirect uri: %w", ErrInvalidInput)
 		}
 		res := tx.Model(&models.Client{}).Where("id = ?", id).Where("revoked = ?", false).
 			Updates(map[string]any{"name": name, "redirect_uris": models.Strings(uris), "updated_at": now})
 		if res.Error != nil {
-			return res.Error
+			return nil, res.Error
 		}
 		if res.RowsAffected != 1 {
-			return fmt.Errorf("client changed during the update: %w", ErrConflict)
+			return nil, fmt.Errorf("client changed during the update: %w", ErrConcurrentChange)
 		}
 		c.Name, c.RedirectURIs, c.UpdatedAt = name, uris, now
-		return nil
+		return c, nil
 	})
 	if err != nil {
 		return nil, Translate(op, err)
@@ -248,8 +223,9 @@ func (r *Clients) Update(ctx context.Context, id models.UUID, name string, redir
 // working at once (cached verifications of it no longer match). The
 // rotation is recorded (event client.secret_rotated).
 //
-// It returns ErrNotFound if there is no such client, ErrRevoked if it is
-// revoked and ErrInvalidInput if it is a public client.
+// It returns ErrInvalidInput for a malformed id or a public client,
+// ErrNotFound if there is no such client, ErrRevoked if it is revoked and
+// ErrConcurrentChange if it changed during the rotation.
 func (r *Clients) RotateSecret(ctx context.Context, id models.UUID) (string, error) {
 	const op = "rotate client secret"
 	c, err := r.Find(ctx, id)
@@ -270,8 +246,10 @@ func (r *Clients) RotateSecret(ctx context.Context, id models.UUID) (string, err
 	if err != nil {
 		return "", fmt.Errorf("%s: hash secret: %w", op, err)
 	}
-	err = r.transaction(ctx, func(tx *gorm.DB) error {
-		now := r.now()
+	// The secret is hashed before the transaction (Argon2id never runs under
+	// a write lock), so the client is read before it too; the update is
+	// conditional on what that read found.
+	err = r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
 		res := tx.Model(&models.Client{}).Where("id = ?", id).Where("revoked = ?", false).Where("confidential = ?", true).
 			Updates(map[string]any{"secret": hash, "updated_at": now})
 		if res.Error != nil {
@@ -281,9 +259,9 @@ func (r *Clients) RotateSecret(ctx context.Context, id models.UUID) (string, err
 			if _, err := lockActiveClient(tx, id, clause.LockingStrengthUpdate); err != nil {
 				return err // deleted or revoked meanwhile
 			}
-			return fmt.Errorf("client changed during the rotation: %w", ErrConflict)
+			return fmt.Errorf("client changed during the rotation: %w", ErrConcurrentChange)
 		}
-		return models.RecordActivity(tx, c.UserID, hooks.EventClientSecretRotated, map[string]any{"client_id": id})
+		return record(tx, now, c.UserID, models.EventClientSecretRotated, map[string]any{"client_id": id})
 	})
 	if err != nil {
 		return "", Translate(op, err)
@@ -294,14 +272,14 @@ func (r *Clients) RotateSecret(ctx context.Context, id models.UUID) (string, err
 // Revoke revokes a client and, in the same transaction, every access token,
 // refresh token and authorization code issued to it, and records it (event
 // client.revoked). Revoking a revoked client is a no-op. It returns
-// ErrNotFound if there is no such client.
+// ErrInvalidInput for a malformed id and ErrNotFound if there is no such
+// client.
 func (r *Clients) Revoke(ctx context.Context, id models.UUID) error {
 	const op = "revoke client"
-	if !id.Valid() {
-		return fmt.Errorf("%s: %w", op, ErrNotFound)
+	if err := validID("client id", id); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
-	err := r.transaction(ctx, func(tx *gorm.DB) error {
-		now := r.now()
+	err := r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
 		var c models.Client
 		if err := tx.Where("id = ?", id).Take(&c).Error; err != nil {
 			return err
@@ -314,29 +292,25 @@ func (r *Clients) Revoke(ctx context.Context, id models.UUID) error {
 		if res.RowsAffected == 0 {
 			return nil // already revoked
 		}
-		n, err := revokeClientGrants(tx, id, now)
+		n, err := revokeGrants(tx, "client_id", id, now)
 		if err != nil {
 			return err
 		}
-		return models.RecordActivity(tx, c.UserID, hooks.EventClientRevoked, map[string]any{"client_id": id, "revoked_rows": n})
+		return record(tx, now, c.UserID, models.EventClientRevoked, map[string]any{"client_id": id, "revoked_rows": n})
 	})
 	return Translate(op, err)
 }
 
-// revokeClientGrants revokes every token and code of a client.
-func revokeClientGrants(tx *gorm.DB, clientID models.UUID, now time.Time) (int64, error) {
-	return revokeGrants(tx, "client_id", clientID, now)
-}
-
 // Delete deletes a client; the foreign keys delete its tokens and codes with
 // it. The deletion is recorded (event client.deleted). It returns
-// ErrNotFound if there is no such client.
+// ErrInvalidInput for a malformed id and ErrNotFound if there is no such
+// client.
 func (r *Clients) Delete(ctx context.Context, id models.UUID) error {
 	const op = "delete client"
-	if !id.Valid() {
-		return fmt.Errorf("%s: %w", op, ErrNotFound)
+	if err := validID("client id", id); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
-	err := r.transaction(ctx, func(tx *gorm.DB) error {
+	err := r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
 		var c models.Client
 		if err := tx.Where("id = ?", id).Take(&c).Error; err != nil {
 			return err
@@ -348,7 +322,7 @@ func (r *Clients) Delete(ctx context.Context, id models.UUID) error {
 		if res.RowsAffected != 1 {
 			return fmt.Errorf("client %s: %w", id, ErrNotFound)
 		}
-		return models.RecordActivity(tx, c.UserID, hooks.EventClientDeleted, map[string]any{"client_id": id, "name": c.Name})
+		return record(tx, now, c.UserID, models.EventClientDeleted, map[string]any{"client_id": id, "name": c.Name})
 	})
 	return Translate(op, err)
 }

@@ -1,8 +1,77 @@
-// Package repositories is authstore's persistence API: one implementation
-// per table family over *gorm.DB, serving PostgreSQL and SQLite alike.
+// Package repositories is authstore's persistence API: one repository per
+// table over *gorm.DB, serving PostgreSQL and SQLite alike, in one file
+// named after its table (users.go, refresh_tokens.go, ...). Machinery that
+// several grants share lives in files named for their job: issue.go (the
+// client check, access tokens, token pairs), revoke.go (family, client and
+// user revocation), consume.go (the single-use step), validate.go (ids,
+// names, lists, scopes), lookup.go (the hot-path row reads), tx.go (the
+// transaction helper and its clock). The OAuth rules that need no database
+// (JWT claims and signing, redirect URIs, scopes, PKCE) are in package
+// protocol.
 //
-// Every exported method takes a context first and runs as one transaction.
-// Errors wrap the sentinels declared here (ErrNotFound, ErrDuplicate,
-// ErrInvalidInput, ...); GORM and driver errors are translated at this
-// boundary and never leak a bound value.
+// # Transactions
+//
+// Every exported method takes a context first and writes in one
+// transaction; WithTx makes a copy that runs inside a caller's transaction
+// (as savepoints), so several repositories combine in one. The transaction
+// helper reads the clock once, in UTC at microsecond resolution, and hands
+// that reading to the body: every time a transaction writes or compares is
+// the same instant.
+//
+// Secrets are hashed before the transaction opens: an Argon2id hash costs
+// tens of milliseconds, and on SQLite the transaction holds the only write
+// lock. A call whose hashing depends on a row therefore reads it before its
+// transaction, then makes its write conditional on what it read:
+// Users.ChangePassword (the update applies only while the stored hash is
+// the one verified), Users.Authenticate (rehash only over the verified
+// hash), Clients.RotateSecret (only while the client is active and
+// confidential) and PasswordResets.Request (reads the user, then writes the
+// reset). Calls that only read, and the throttled last-activity writes of
+// Sessions.Find and PersonalTokens.Find, run as single statements with no
+// transaction. Failed logins are recorded in a transaction of their own.
+// Cleanup.Purge reads the clock once for the whole purge, so every batch,
+// each its own short transaction, deletes against the same cut-off.
+//
+// When a failure must still commit something, that is a second transaction
+// after the first: a reused refresh token (Rotate) or a replayed code
+// (Exchange) ends the first transaction, which changed nothing, then
+// revokes the family in a transaction of its own that commits before the
+// call returns ErrReused or ErrCodeReplayed.
+//
+// Activity rows are written by the repositories, inline, in the transaction
+// of the change they record. The model hooks (package models) are only the
+// safety net for host code writing rows itself.
+//
+// # Errors
+//
+// Errors wrap the sentinels declared in errors.go; callers test them with
+// errors.Is. GORM and driver errors are translated at this boundary
+// (Translate) and never leak a bound value; no error text holds a secret.
+// Every method maps conditions to sentinels the same way:
+//
+//	condition                                        sentinel
+//	-----------------------------------------------  ---------------------
+//	an id argument is not a canonical UUID           ErrInvalidInput
+//	any other argument fails validation              ErrInvalidInput
+//	no row has the id, email or token                ErrNotFound
+//	a row the call refers to is missing (the user    ErrMissingReferent
+//	  of a new session, the owner of a new client)
+//	a unique value is taken (an email)               ErrDuplicate
+//	the row changed under the call                   ErrConcurrentChange
+//	past its lifetime                                ErrExpired
+//	revoked (token, client, grant); a verification   ErrRevoked
+//	  for an address the user no longer has
+//	a single-use token or code already consumed      ErrUsed
+//	a used refresh token presented again             ErrReused
+//	a used authorization code presented again        ErrCodeReplayed (is ErrUsed)
+//	authentication failed                            ErrInvalidCredentials
+//	no usable JWT_SECRET                             ErrNoSigningKey
+//
+// Two families of calls depart from the first line on purpose. Calls that
+// authenticate (Users.Authenticate, Clients.ValidateCredentials,
+// AuthCodes.Exchange, RefreshTokens.Rotate and Revoke, about the client id)
+// answer a malformed id with ErrInvalidCredentials, as they answer an
+// unknown one, so the answer tells nothing. Revocations by token or jti
+// (RefreshTokens.Revoke, AccessTokens.Revoke) succeed, changing nothing, for
+// an unknown or malformed token, as RFC 7009 2.2 asks.
 package repositories

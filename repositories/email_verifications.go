@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/models"
@@ -26,32 +27,41 @@ func (r *EmailVerifications) WithTx(tx *gorm.DB) *EmailVerifications {
 
 // Issue creates a verification token for the user's current email, stores
 // its digest, writes an email_verification.sent activity row and returns
-// the plaintext token once, with the address it is bound to.
+// the row (whose Email is the address the token is bound to) and the
+// plaintext token, once.
 //
-// Returns ErrNotFound for an unknown user.
-func (r *EmailVerifications) Issue(ctx context.Context, userID models.UUID) (token string, to string, err error) {
-	if !userID.Valid() {
-		return "", "", fmt.Errorf("issue email verification: user: %w", ErrNotFound)
+// Returns ErrInvalidInput for a malformed user id and ErrNotFound for an
+// unknown user.
+func (r *EmailVerifications) Issue(ctx context.Context, userID models.UUID) (*models.EmailVerification, string, error) {
+	const op = "issue email verification"
+	if err := validID("user id", userID); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
-	var u models.User
-	if err := r.conn(ctx).Where("id = ?", userID).Take(&u).Error; err != nil {
-		return "", "", Translate("issue email verification: user", err)
-	}
-	token, err = hooks.NewToken()
+	token, err := hooks.NewToken()
 	if err != nil {
-		return "", "", fmt.Errorf("issue email verification: %w", err)
+		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
-	now := r.now()
-	err = r.transaction(ctx, func(tx *gorm.DB) error {
-		return tx.Create(&models.EmailVerification{
-			UserID: u.ID, Email: u.Email, Token: token,
+	v, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (*models.EmailVerification, error) {
+		var u models.User
+		if err := tx.Where("id = ?", userID).Take(&u).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return nil, fmt.Errorf("user: %w", ErrNotFound)
+			}
+			return nil, err
+		}
+		v := &models.EmailVerification{
+			ID: models.NewUUID(), UserID: u.ID, Email: u.Email, TokenHash: hooks.Digest(token),
 			ExpiresAt: now.Add(r.cfg().EmailVerificationLifetime), CreatedAt: now,
-		}).Error
+		}
+		if err := tx.Create(v).Error; err != nil {
+			return nil, err
+		}
+		return v, record(tx, now, &u.ID, models.EventEmailVerificationSent, nil)
 	})
 	if err != nil {
-		return "", "", Translate("issue email verification", err)
+		return nil, "", Translate(op, err)
 	}
-	return token, u.Email, nil
+	return v, token, nil
 }
 
 // Consume verifies the address a token was sent to: it marks the token
@@ -62,44 +72,41 @@ func (r *EmailVerifications) Issue(ctx context.Context, userID models.UUID) (tok
 // ErrExpired past AUTH_EMAIL_VERIFICATION_LIFETIME, and ErrRevoked if the
 // user's email changed since the token was sent.
 func (r *EmailVerifications) Consume(ctx context.Context, token string) (*models.User, error) {
+	const op = "verify email"
 	digest := hooks.Digest(token)
-	var u models.User
-	err := r.transaction(ctx, func(tx *gorm.DB) error {
-		now := r.now()
+	u, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (*models.User, error) {
 		var v models.EmailVerification
 		if err := tx.Where("token_hash = ?", digest).Take(&v).Error; err != nil {
-			return err
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return nil, fmt.Errorf("verification token: %w", ErrNotFound)
+			}
+			return nil, err
 		}
-		switch {
-		case v.VerifiedAt != nil:
-			return fmt.Errorf("verification token: %w", ErrUsed)
-		case !now.Before(v.ExpiresAt):
-			return fmt.Errorf("verification token: %w", ErrExpired)
+		if err := whyNotUsable("verification token", v.VerifiedAt, false, v.ExpiresAt, now); err != nil {
+			return nil, err
 		}
+		var u models.User
 		if err := tx.Where("id = ?", v.UserID).Take(&u).Error; err != nil {
-			return err
+			return nil, err
 		}
 		if u.EmailNormalized != models.NormalizeEmail(v.Email) {
-			return fmt.Errorf("verification token: sent to an address the account no longer has: %w", ErrRevoked)
+			return nil, fmt.Errorf("verification token: sent to an address the account no longer has: %w", ErrRevoked)
 		}
-		res := tx.Model(&models.EmailVerification{}).Where("id = ? AND verified_at IS NULL", v.ID).Update("verified_at", now)
-		if res.Error != nil {
-			return res.Error
+		won, err := consume(tx, verificationUse, v.ID, now)
+		if err != nil {
+			return nil, err
 		}
-		if res.RowsAffected != 1 {
-			return fmt.Errorf("verification token: %w", ErrUsed)
+		if !won {
+			return nil, fmt.Errorf("verification token: %w", ErrUsed) // a concurrent verification committed first
 		}
-		if err := markAddressVerified(tx, u.ID, v.Email, now); err != nil {
-			return err
+		if err := markAddressVerified(tx, now, u.ID, v.Email); err != nil {
+			return nil, err
 		}
 		u.EmailVerifiedAt = &now
-		return nil
+		return &u, nil
 	})
 	if err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, fmt.Errorf("verify email: %w", ErrNotFound)
-		}
-		return nil, Translate("verify email", err)
+		return nil, Translate(op, err)
 	}
-	return &u, nil
+	return u, nil
 }

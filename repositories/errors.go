@@ -10,15 +10,23 @@ import (
 
 // The sentinel errors every repository returns. Callers test them with
 // errors.Is; the wrapped message names what was wrong and never holds a
-// secret.
+// secret. The table in the package documentation says which condition
+// returns which.
 var (
 	// ErrNotFound means no row matched: an unknown id, email or token.
 	ErrNotFound = errors.New("not found")
 	// ErrDuplicate means a unique value (an email, a token digest) is taken.
 	ErrDuplicate = errors.New("already exists")
-	// ErrInvalidInput means an argument failed validation; the message says
-	// which and why.
+	// ErrInvalidInput means an argument failed validation (a malformed id
+	// included); the message says which and why.
 	ErrInvalidInput = errors.New("invalid input")
+	// ErrMissingReferent means a row the call refers to does not exist (a
+	// foreign key was refused): the user of a new session, the owner of a
+	// new client.
+	ErrMissingReferent = errors.New("referenced row does not exist")
+	// ErrConcurrentChange means the row changed under the call (a
+	// concurrent update won); retrying may succeed.
+	ErrConcurrentChange = errors.New("changed concurrently")
 	// ErrExpired means a token, code, session or reset is past its lifetime.
 	ErrExpired = errors.New("expired")
 	// ErrRevoked means a token, client or grant was revoked.
@@ -28,15 +36,20 @@ var (
 	// ErrReused means a used refresh token was presented again: its whole
 	// family has been revoked, and that revocation is committed.
 	ErrReused = errors.New("refresh token reused; token family revoked")
+	// ErrCodeReplayed means an authorization code that was already exchanged
+	// was presented again: the tokens issued from it have been revoked, and
+	// that revocation is committed. It also matches ErrUsed.
+	ErrCodeReplayed = fmt.Errorf("authorization code replayed; tokens issued from it revoked: %w", ErrUsed)
 	// ErrInvalidCredentials means a login or client authentication failed.
 	// An unknown account and a wrong secret return the same error.
 	ErrInvalidCredentials = errors.New("invalid credentials")
 	// ErrEmailNotVerified means authentication was refused because the
 	// account's email is not verified and the configuration requires it.
 	ErrEmailNotVerified = errors.New("email not verified")
-	// ErrConflict means a referenced row is missing (a foreign key was
-	// refused), or the row changed under a concurrent update.
-	ErrConflict = errors.New("conflict")
+	// ErrNoSigningKey means an access token could not be issued or validated
+	// because the configuration holds no usable JWT secret (JWT_SECRET is
+	// empty or too short).
+	ErrNoSigningKey = errors.New("no jwt signing key configured")
 )
 
 // Translate maps GORM and driver errors to the sentinels above, wrapping
@@ -53,13 +66,18 @@ func Translate(op string, err error) error {
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return fmt.Errorf("%s: %w", op, ErrDuplicate)
 	case errors.Is(err, gorm.ErrForeignKeyViolated):
-		return fmt.Errorf("%s: referenced row does not exist: %w", op, ErrConflict)
+		return fmt.Errorf("%s: %w", op, ErrMissingReferent)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
-
-func isConflict(err error) bool { return errors.Is(err, ErrConflict) }
+// invalid wraps a plain validation error (from package protocol, or a
+// check here) in ErrInvalidInput.
+func invalid(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", err, ErrInvalidInput)
+}

@@ -33,87 +33,93 @@ type Deliver func(ctx context.Context, to, token string) error
 // exactly what a known one returns, so the answer does not reveal which
 // emails have accounts.
 //
+// The user is read before the transaction, which then only writes.
+//
 // Returns an error only if the database or deliver fails.
 func (r *PasswordResets) Request(ctx context.Context, email string, deliver Deliver) error {
+	const op = "request password reset"
 	var u models.User
 	err := r.conn(ctx).Where("email_normalized = ?", models.NormalizeEmail(email)).Take(&u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil
 	}
 	if err != nil {
-		return Translate("request password reset", err)
+		return Translate(op, err)
 	}
 	token, err := hooks.NewToken()
 	if err != nil {
-		return fmt.Errorf("request password reset: %w", err)
+		return fmt.Errorf("%s: %w", op, err)
 	}
-	now := r.now()
-	err = r.transaction(ctx, func(tx *gorm.DB) error {
+	err = r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
 		if err := tx.Where("user_id = ? AND used_at IS NULL", u.ID).Delete(&models.PasswordReset{}).Error; err != nil {
 			return err
 		}
-		return tx.Create(&models.PasswordReset{
-			UserID: u.ID, Email: u.Email, Token: token,
+		err := tx.Create(&models.PasswordReset{
+			ID: models.NewUUID(), UserID: u.ID, Email: u.Email, TokenHash: hooks.Digest(token),
 			ExpiresAt: now.Add(r.cfg().PasswordResetLifetime), CreatedAt: now,
 		}).Error
+		if err != nil {
+			return err
+		}
+		return record(tx, now, &u.ID, models.EventPasswordResetRequested, nil)
 	})
 	if err != nil {
-		return Translate("request password reset", err)
+		return Translate(op, err)
 	}
 	if err := deliver(ctx, u.Email, token); err != nil {
-		return fmt.Errorf("request password reset: deliver: %w", err)
+		return fmt.Errorf("%s: deliver: %w", op, err)
 	}
 	return nil
 }
 
 // Reset completes a password reset: it consumes the token (single use, even
 // under concurrency), stores the new password, ends all of the user's
-// sessions, revokes their refresh and access tokens, voids their other
-// reset tokens, and writes password_reset.completed and password.changed
-// activity rows, all in one transaction. The password is hashed before the
-// transaction.
+// sessions, revokes their codes, refresh and access tokens, voids their
+// other reset tokens, and writes password_reset.completed and
+// password.changed activity rows, all in one transaction. The password is
+// hashed before the transaction.
 //
 // Returns ErrInvalidInput for a bad password, ErrNotFound for an unknown
 // or voided token (a newer request or a password change deletes the older
 // ones), ErrUsed for a consumed one, ErrExpired past
 // AUTH_PASSWORD_RESET_LIFETIME.
 func (r *PasswordResets) Reset(ctx context.Context, token, password, confirmation string) (*models.User, error) {
+	const op = "reset password"
 	if err := validatePassword(password, confirmation); err != nil {
-		return nil, fmt.Errorf("reset password: %w", err)
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	hash, err := r.hasher().Hash(password)
 	if err != nil {
-		return nil, fmt.Errorf("reset password: %w", err)
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	var u models.User
-	err = r.transaction(ctx, func(tx *gorm.DB) error {
-		pr, err := consumeReset(tx, token, r.now())
+	digest := hooks.Digest(token)
+	u, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (*models.User, error) {
+		pr, err := consumeReset(tx, now, digest)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if err := setPassword(tx, pr.UserID, hash, r.now(), "", ""); err != nil {
-			return err
+		if err := setPassword(tx, now, pr.UserID, hash, "", ""); err != nil {
+			return nil, err
 		}
-		if err := models.RecordActivity(tx, &pr.UserID, hooks.EventPasswordResetCompleted, nil); err != nil {
-			return err
+		if err := record(tx, now, &pr.UserID, models.EventPasswordResetCompleted, nil); err != nil {
+			return nil, err
 		}
-		return tx.Where("id = ?", pr.UserID).Take(&u).Error
+		var u models.User
+		return &u, tx.Where("id = ?", pr.UserID).Take(&u).Error
 	})
 	if err != nil {
-		return nil, Translate("reset password", err)
+		return nil, Translate(op, err)
 	}
-	return &u, nil
+	return u, nil
 }
 
 // Consume marks a reset token used without changing the password, for
 // callers that change it themselves in the same transaction (WithTx).
 // Returns ErrNotFound, ErrUsed or ErrExpired as Reset does.
 func (r *PasswordResets) Consume(ctx context.Context, token string) (*models.PasswordReset, error) {
-	var pr *models.PasswordReset
-	err := r.transaction(ctx, func(tx *gorm.DB) error {
-		var err error
-		pr, err = consumeReset(tx, token, r.now())
-		return err
+	digest := hooks.Digest(token)
+	pr, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (*models.PasswordReset, error) {
+		return consumeReset(tx, now, digest)
 	})
 	if err != nil {
 		return nil, Translate("consume password reset", err)
@@ -121,16 +127,9 @@ func (r *PasswordResets) Consume(ctx context.Context, token string) (*models.Pas
 	return pr, nil
 }
 
-// consumeReset marks the reset of token used with one conditional update,
-// so exactly one of concurrent consumers wins, then explains a miss.
-func consumeReset(tx *gorm.DB, token string, now time.Time) (*models.PasswordReset, error) {
-	digest := hooks.Digest(token)
-	res := tx.Model(&models.PasswordReset{}).
-		Where("token_hash = ? AND used_at IS NULL AND expires_at > ?", digest, now).
-		Update("used_at", now)
-	if res.Error != nil {
-		return nil, res.Error
-	}
+// consumeReset marks the reset with the given digest used, with the
+// single-use step, and explains a miss.
+func consumeReset(tx *gorm.DB, now time.Time, digest string) (*models.PasswordReset, error) {
 	var pr models.PasswordReset
 	if err := tx.Where("token_hash = ?", digest).Take(&pr).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -138,12 +137,16 @@ func consumeReset(tx *gorm.DB, token string, now time.Time) (*models.PasswordRes
 		}
 		return nil, err
 	}
-	switch {
-	case res.RowsAffected == 1:
-		return &pr, nil
-	case pr.UsedAt != nil:
-		return nil, fmt.Errorf("reset token: %w", ErrUsed)
-	default:
-		return nil, fmt.Errorf("reset token: %w", ErrExpired)
+	if err := whyNotUsable("reset token", pr.UsedAt, false, pr.ExpiresAt, now); err != nil {
+		return nil, err
 	}
+	won, err := consume(tx, resetUse, pr.ID, now)
+	if err != nil {
+		return nil, err
+	}
+	if !won {
+		return nil, fmt.Errorf("reset token: %w", ErrUsed) // a concurrent reset committed first
+	}
+	pr.UsedAt = &now
+	return &pr, nil
 }

@@ -10,43 +10,29 @@ import (
 	"gorm.io/gorm"
 )
 
-// Session timing defaults.
-const (
-	// DefaultSessionAbsoluteLifetime bounds a session that is not
-	// remembered, however active it stays.
-	DefaultSessionAbsoluteLifetime = 24 * time.Hour
-	// DefaultTouchInterval is how stale last_activity_at may get before a
-	// lookup refreshes it: lookups do not write on every call.
-	DefaultTouchInterval = time.Minute
-)
-
 // Sessions stores login sessions (table sessions). A session ends when it
 // has been idle longer than AUTH_SESSION_LIFETIME or passes its absolute
-// limit; a remembered session lasts AUTH_REMEMBER_LIFETIME, both idle and
-// absolute.
+// limit, AUTH_SESSION_ABSOLUTE_LIFETIME; a remembered session lasts
+// AUTH_REMEMBER_LIFETIME, both idle and absolute. Lookups write the last
+// activity at most once per AUTH_SESSION_TOUCH_INTERVAL.
 type Sessions struct {
 	base
-	// AbsoluteLifetime bounds a session that is not remembered.
-	AbsoluteLifetime time.Duration
-	// TouchInterval throttles last-activity updates.
-	TouchInterval time.Duration
+	lookup rowLookup
 }
 
 // NewSessions returns the sessions repository over db.
 func NewSessions(db *gorm.DB, opts Options) *Sessions {
-	return &Sessions{base: newBase(db, opts), AbsoluteLifetime: DefaultSessionAbsoluteLifetime, TouchInterval: DefaultTouchInterval}
+	return &Sessions{base: newBase(db, opts), lookup: newRowLookup(db, &models.Session{})}
 }
 
 // WithTx returns a copy of the repository that works inside tx.
 func (r *Sessions) WithTx(tx *gorm.DB) *Sessions {
-	c := *r
-	c.base = r.withTx(tx)
-	return &c
+	return &Sessions{base: r.withTx(tx), lookup: r.lookup}
 }
 
-// NewSession is the input of Sessions.Create. Empty IP and UserAgent are
+// SessionInput is the input of Sessions.Create. Empty IP and UserAgent are
 // taken from the request metadata in the context.
-type NewSession struct {
+type SessionInput struct {
 	Remember  bool
 	IPAddress string
 	UserAgent string
@@ -56,37 +42,41 @@ type NewSession struct {
 // token (256 bits) is returned once; only its SHA-256 digest is stored. A
 // session.created activity row is written with the insert.
 //
-// Returns ErrNotFound if the user does not exist.
-func (r *Sessions) Create(ctx context.Context, userID models.UUID, in NewSession) (*models.Session, string, error) {
-	if !userID.Valid() {
-		return nil, "", fmt.Errorf("create session: user: %w", ErrNotFound)
+// Returns ErrInvalidInput for a malformed user id and ErrMissingReferent if
+// the user does not exist.
+func (r *Sessions) Create(ctx context.Context, userID models.UUID, in SessionInput) (*models.Session, string, error) {
+	const op = "create session"
+	if err := validID("user id", userID); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
 	token, err := hooks.NewToken()
 	if err != nil {
-		return nil, "", fmt.Errorf("create session: %w", err)
+		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
-	meta := hooks.RequestMetaFrom(ctx)
+	meta := models.RequestMetaFrom(ctx)
 	if in.IPAddress == "" {
 		in.IPAddress = meta.IP
 	}
 	if in.UserAgent == "" {
 		in.UserAgent = meta.UserAgent
 	}
-	now := r.now()
-	life := r.AbsoluteLifetime
+	life := r.cfg().SessionAbsoluteLifetime
 	if in.Remember {
 		life = r.cfg().RememberLifetime
 	}
 	s := &models.Session{
-		UserID: userID, Token: token, IPAddress: in.IPAddress, UserAgent: in.UserAgent,
-		Remember: in.Remember, LastActivityAt: now, ExpiresAt: now.Add(life), CreatedAt: now,
+		ID: models.NewUUID(), UserID: userID, TokenHash: hooks.Digest(token),
+		IPAddress: in.IPAddress, UserAgent: in.UserAgent, Remember: in.Remember,
 	}
-	err = r.transaction(ctx, func(tx *gorm.DB) error { return tx.Create(s).Error })
-	if err != nil {
-		if err = Translate("create session", err); isConflict(err) {
-			return nil, "", fmt.Errorf("create session: user: %w", ErrNotFound)
+	err = r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
+		s.LastActivityAt, s.ExpiresAt, s.CreatedAt = now, now.Add(life), now
+		if err := tx.Create(s).Error; err != nil {
+			return err
 		}
-		return nil, "", err
+		return record(tx, now, &userID, models.EventSessionCreated, map[string]any{"session_id": s.ID})
+	})
+	if err != nil {
+		return nil, "", Translate(op, err)
 	}
 	return s, token, nil
 }
@@ -100,21 +90,21 @@ func (r *Sessions) idle(s *models.Session) time.Duration {
 }
 
 // Find returns the live session of a token. It refreshes last activity at
-// most once per TouchInterval, so most lookups do not write.
+// most once per AUTH_SESSION_TOUCH_INTERVAL, so most lookups do not write;
+// the lookup and that refresh are single statements, not one transaction.
 //
 // Returns ErrNotFound for an unknown token, ErrExpired when the session is
 // past its absolute limit or has been idle too long.
 func (r *Sessions) Find(ctx context.Context, token string) (*models.Session, error) {
 	var s models.Session
-	err := takeOne(ctx, r.db, "SELECT "+sessionColumns+" FROM sessions WHERE token_hash = ", hooks.Digest(token), sessionFields(&s))
-	if err != nil {
+	if err := r.lookup.take(ctx, r.db, "token_hash", hooks.Digest(token), &s); err != nil {
 		return nil, Translate("find session", err)
 	}
 	now := r.now()
 	if r.expired(&s, now) {
 		return nil, fmt.Errorf("find session: %w", ErrExpired)
 	}
-	if now.Sub(s.LastActivityAt) >= r.TouchInterval {
+	if now.Sub(s.LastActivityAt) >= r.cfg().SessionTouchInterval {
 		if err := r.touch(ctx, &s, now); err != nil {
 			return nil, err
 		}
@@ -122,15 +112,15 @@ func (r *Sessions) Find(ctx context.Context, token string) (*models.Session, err
 	return &s, nil
 }
 
-// Touch records activity on a live session now. Returns ErrNotFound for
-// an unknown session and ErrExpired for one past its idle or absolute
-// limit (touching never revives a session).
+// Touch records activity on a live session now. Returns ErrInvalidInput
+// for a malformed id, ErrNotFound for an unknown session and ErrExpired for
+// one past its idle or absolute limit (touching never revives a session).
 func (r *Sessions) Touch(ctx context.Context, id models.UUID) error {
-	if !id.Valid() {
-		return fmt.Errorf("touch session: %w", ErrNotFound)
+	if err := validID("session id", id); err != nil {
+		return fmt.Errorf("touch session: %w", err)
 	}
 	var s models.Session
-	if err := takeOne(ctx, r.db, "SELECT "+sessionColumns+" FROM sessions WHERE id = ", id, sessionFields(&s)); err != nil {
+	if err := r.lookup.take(ctx, r.db, "id", id, &s); err != nil {
 		return Translate("touch session", err)
 	}
 	now := r.now()
@@ -157,56 +147,61 @@ func (r *Sessions) touch(ctx context.Context, s *models.Session, now time.Time) 
 	return nil
 }
 
-// Delete ends the session of a token (logout), writing logout and
-// session.deleted activity rows. Returns ErrNotFound for an unknown token.
+// Delete ends the session of a token (logout), writing one logout activity
+// row. Returns ErrNotFound for an unknown token.
 func (r *Sessions) Delete(ctx context.Context, token string) error {
-	err := r.transaction(ctx, func(tx *gorm.DB) error {
+	digest := hooks.Digest(token)
+	err := r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
 		var s models.Session
-		if err := tx.Where("token_hash = ?", hooks.Digest(token)).Take(&s).Error; err != nil {
+		if err := tx.Where("token_hash = ?", digest).Take(&s).Error; err != nil {
 			return err
 		}
-		res := tx.Delete(&s)
+		res := tx.Where("id = ?", s.ID).Delete(&models.Session{})
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected != 1 {
 			return ErrNotFound // ended concurrently
 		}
-		return models.RecordActivity(tx, &s.UserID, hooks.EventLogout, map[string]any{"session_id": s.ID})
+		return record(tx, now, &s.UserID, models.EventLogout, map[string]any{"session_id": s.ID})
 	})
 	return Translate("delete session", err)
 }
 
 // DeleteOthers ends every session of a user except keepID (which may be
-// empty to end them all) and returns how many ended.
+// empty to end them all) and returns how many ended, writing one
+// session.deleted activity row when any did. Returns ErrInvalidInput for a
+// malformed id.
 func (r *Sessions) DeleteOthers(ctx context.Context, userID, keepID models.UUID) (int64, error) {
-	if !userID.Valid() {
-		return 0, nil // no such user, so no session
+	const op = "delete other sessions"
+	if err := validID("user id", userID); err != nil {
+		return 0, fmt.Errorf("%s: %w", op, err)
 	}
-	var n int64
-	err := r.transaction(ctx, func(tx *gorm.DB) error {
+	if keepID != "" {
+		if err := validID("session to keep", keepID); err != nil {
+			return 0, fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	n, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (int64, error) {
 		q := tx.Where("user_id = ?", userID)
 		if keepID != "" {
 			q = q.Where("id <> ?", keepID)
 		}
 		res := q.Delete(&models.Session{})
-		if res.Error != nil {
-			return res.Error
+		if res.Error != nil || res.RowsAffected == 0 {
+			return 0, res.Error
 		}
-		n = res.RowsAffected
-		if n == 0 {
-			return nil
-		}
-		return models.RecordActivity(tx, &userID, hooks.EventSessionDeleted, map[string]any{"count": n, "kept": keepID})
+		return res.RowsAffected, record(tx, now, &userID, models.EventSessionDeleted, map[string]any{"count": res.RowsAffected, "kept": keepID})
 	})
-	return n, Translate("delete other sessions", err)
+	return n, Translate(op, err)
 }
 
 // ListForUser returns a user's sessions, newest first, expired ones
-// included (a purge removes those).
+// included (a purge removes those). Returns ErrInvalidInput for a malformed
+// id.
 func (r *Sessions) ListForUser(ctx context.Context, userID models.UUID) ([]models.Session, error) {
-	if !userID.Valid() {
-		return nil, nil // no such user, so no session
+	if err := validID("user id", userID); err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
 	}
 	var out []models.Session
 	err := r.conn(ctx).Where("user_id = ?", userID).Order("created_at DESC, id").Find(&out).Error

@@ -2,36 +2,34 @@ package repositories
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/mail"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/models"
 	"gorm.io/gorm"
 )
 
-// Limits on user input.
-const (
-	MaxNameLength  = 255
-	MaxEmailLength = 254  // RFC 5321 path limit
-	MaxListLimit   = 1000 // the most rows one List call returns (users, clients, activity)
-)
-
 // Users stores accounts (table users).
-type Users struct{ base }
+type Users struct {
+	base
+	lookup rowLookup
+}
 
 // NewUsers returns the users repository over db.
-func NewUsers(db *gorm.DB, opts Options) *Users { return &Users{newBase(db, opts)} }
+func NewUsers(db *gorm.DB, opts Options) *Users {
+	return &Users{base: newBase(db, opts), lookup: newRowLookup(db, &models.User{})}
+}
 
 // WithTx returns a copy of the repository that works inside tx, so a caller
 // can combine repositories in one transaction.
-func (r *Users) WithTx(tx *gorm.DB) *Users { return &Users{r.withTx(tx)} }
+func (r *Users) WithTx(tx *gorm.DB) *Users { return &Users{base: r.withTx(tx), lookup: r.lookup} }
 
-// NewUser is the input of Users.Create.
-type NewUser struct {
+// UserInput is the input of Users.Create.
+type UserInput struct {
 	Name                 string
 	Email                string
 	Password             string
@@ -46,7 +44,7 @@ type NewUser struct {
 //
 // Returns ErrInvalidInput naming the field, or ErrDuplicate if the email
 // (compared case-insensitively) is taken.
-func (r *Users) Create(ctx context.Context, in NewUser) (*models.User, error) {
+func (r *Users) Create(ctx context.Context, in UserInput) (*models.User, error) {
 	name, email, err := validateProfile(in.Name, in.Email)
 	if err != nil {
 		return nil, fmt.Errorf("create user: %w", err)
@@ -58,21 +56,28 @@ func (r *Users) Create(ctx context.Context, in NewUser) (*models.User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create user: %w", err)
 	}
-	u := &models.User{Name: name, Email: email, PasswordHash: hash}
-	err = r.transaction(ctx, func(tx *gorm.DB) error { return tx.Create(u).Error })
+	u := &models.User{ID: models.NewUUID(), Name: name, Email: email, EmailNormalized: models.NormalizeEmail(email), PasswordHash: hash}
+	err = r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
+		u.CreatedAt, u.UpdatedAt = now, now
+		if err := tx.Create(u).Error; err != nil {
+			return err
+		}
+		return record(tx, now, &u.ID, models.EventRegistered, nil)
+	})
 	if err != nil {
 		return nil, Translate("create user", err)
 	}
 	return u, nil
 }
 
-// FindByID returns the user with the given id, or ErrNotFound.
+// FindByID returns the user with the given id. It returns ErrInvalidInput
+// for a malformed id and ErrNotFound if there is none.
 func (r *Users) FindByID(ctx context.Context, id models.UUID) (*models.User, error) {
-	if !id.Valid() {
-		return nil, fmt.Errorf("find user: %w", ErrNotFound)
+	if err := validID("user id", id); err != nil {
+		return nil, fmt.Errorf("find user: %w", err)
 	}
 	var u models.User
-	if err := takeOne(ctx, r.db, "SELECT "+userColumns+" FROM users WHERE id = ", id, userFields(&u)); err != nil {
+	if err := r.lookup.take(ctx, r.db, "id", id, &u); err != nil {
 		return nil, Translate("find user", err)
 	}
 	return &u, nil
@@ -82,7 +87,7 @@ func (r *Users) FindByID(ctx context.Context, id models.UUID) (*models.User, err
 // case-insensitively, or ErrNotFound.
 func (r *Users) FindByEmail(ctx context.Context, email string) (*models.User, error) {
 	var u models.User
-	err := takeOne(ctx, r.db, "SELECT "+userColumns+" FROM users WHERE email_normalized = ", models.NormalizeEmail(email), userFields(&u))
+	err := r.lookup.take(ctx, r.db, "email_normalized", models.NormalizeEmail(email), &u)
 	if err != nil {
 		return nil, Translate("find user by email", err)
 	}
@@ -92,8 +97,8 @@ func (r *Users) FindByEmail(ctx context.Context, email string) (*models.User, er
 // List returns up to limit users (1..MaxListLimit) in creation order,
 // skipping offset. Returns ErrInvalidInput for a bad limit or offset.
 func (r *Users) List(ctx context.Context, limit, offset int) ([]models.User, error) {
-	if limit < 1 || limit > MaxListLimit || offset < 0 {
-		return nil, fmt.Errorf("list users: limit must be 1..%d and offset >= 0: %w", MaxListLimit, ErrInvalidInput)
+	if err := checkList(limit, offset); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
 	}
 	var out []models.User
 	err := r.conn(ctx).Order("created_at, id").Limit(limit).Offset(offset).Find(&out).Error
@@ -107,9 +112,9 @@ func (r *Users) Count(ctx context.Context) (int64, error) {
 	return n, Translate("count users", err)
 }
 
-// ProfileUpdate is the input of Users.UpdateProfile; nil fields are left
+// ProfileInput is the input of Users.UpdateProfile; nil fields are left
 // unchanged.
-type ProfileUpdate struct {
+type ProfileInput struct {
 	Name  *string
 	Email *string
 }
@@ -118,14 +123,16 @@ type ProfileUpdate struct {
 // unverified until verified again, and verification tokens sent to the old
 // address stop working. Writes a user.updated activity row.
 //
-// Returns ErrNotFound, ErrInvalidInput, or ErrDuplicate if the new email is
-// taken.
-func (r *Users) UpdateProfile(ctx context.Context, id models.UUID, in ProfileUpdate) (*models.User, error) {
-	var u *models.User
-	err := r.transaction(ctx, func(tx *gorm.DB) error {
-		var err error
-		if u, err = r.WithTx(tx).FindByID(ctx, id); err != nil {
-			return err
+// Returns ErrInvalidInput for a malformed id or field, ErrNotFound for an
+// unknown user, or ErrDuplicate if the new email is taken.
+func (r *Users) UpdateProfile(ctx context.Context, id models.UUID, in ProfileInput) (*models.User, error) {
+	if err := validID("user id", id); err != nil {
+		return nil, fmt.Errorf("update user: %w", err)
+	}
+	u, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (*models.User, error) {
+		u, err := r.WithTx(tx).FindByID(ctx, id)
+		if err != nil {
+			return nil, err
 		}
 		name, email := u.Name, u.Email
 		if in.Name != nil {
@@ -136,9 +143,9 @@ func (r *Users) UpdateProfile(ctx context.Context, id models.UUID, in ProfileUpd
 		}
 		name, email, err = validateProfile(name, email)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		changes := map[string]any{"name": name, "email": email, "email_normalized": models.NormalizeEmail(email), "updated_at": r.now()}
+		changes := map[string]any{"name": name, "email": email, "email_normalized": models.NormalizeEmail(email), "updated_at": now}
 		fields := []string{}
 		if name != u.Name {
 			fields = append(fields, "name")
@@ -150,18 +157,18 @@ func (r *Users) UpdateProfile(ctx context.Context, id models.UUID, in ProfileUpd
 			fields = append(fields, "email")
 		}
 		if len(fields) == 0 {
-			return nil
+			return u, nil
 		}
 		if err := tx.Model(&models.User{}).Where("id = ?", id).Updates(changes).Error; err != nil {
-			return err
+			return nil, err
 		}
-		if err := models.RecordActivity(tx, &id, hooks.EventProfileUpdated, map[string]any{"fields": fields}); err != nil {
-			return err
+		if err := record(tx, now, &id, models.EventProfileUpdated, map[string]any{"fields": fields}); err != nil {
+			return nil, err
 		}
 		// Reload into a zero value: Take leaves a field whose column is NULL
 		// (email_verified_at, just cleared) as it was.
-		*u = models.User{}
-		return tx.Where("id = ?", id).Take(u).Error
+		var fresh models.User
+		return &fresh, tx.Where("id = ?", id).Take(&fresh).Error
 	})
 	if err != nil {
 		return nil, Translate("update user", err)
@@ -175,8 +182,13 @@ func (r *Users) UpdateProfile(ctx context.Context, id models.UUID, in ProfileUpd
 // tokens, voids outstanding password resets, and writes a password.changed
 // activity row.
 //
-// Returns ErrNotFound, ErrInvalidCredentials if current is wrong, or
-// ErrInvalidInput if the new password fails validation.
+// The user is read and both passwords hashed before the transaction
+// (Argon2id never runs under a write lock); the update applies only if the
+// stored hash is still the one verified.
+//
+// Returns ErrInvalidInput for a malformed id or a new password that fails
+// validation, ErrNotFound for an unknown user, or ErrInvalidCredentials if
+// current is wrong or the password changed meanwhile.
 func (r *Users) ChangePassword(ctx context.Context, id models.UUID, current, next, confirmation string, keepSessionID models.UUID) error {
 	if err := validatePassword(next, confirmation); err != nil {
 		return fmt.Errorf("change password: %w", err)
@@ -196,8 +208,8 @@ func (r *Users) ChangePassword(ctx context.Context, id models.UUID, current, nex
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	err = r.transaction(ctx, func(tx *gorm.DB) error {
-		return setPassword(tx, id, hash, r.now(), keepSessionID, u.PasswordHash)
+	err = r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
+		return setPassword(tx, now, id, hash, keepSessionID, u.PasswordHash)
 	})
 	return Translate("change password", err)
 }
@@ -207,7 +219,7 @@ func (r *Users) ChangePassword(ctx context.Context, id models.UUID, current, nex
 // resets. When verified is set, the update applies only if the stored hash
 // is still the one the current password was verified against, so a
 // concurrent reset is never overwritten by a stale change.
-func setPassword(tx *gorm.DB, id models.UUID, hash string, now time.Time, keepSessionID models.UUID, verified string) error {
+func setPassword(tx *gorm.DB, now time.Time, id models.UUID, hash string, keepSessionID models.UUID, verified string) error {
 	q := tx.Model(&models.User{}).Where("id = ?", id)
 	if verified != "" {
 		q = q.Where("password = ?", verified)
@@ -229,40 +241,30 @@ func setPassword(tx *gorm.DB, id models.UUID, hash string, now time.Time, keepSe
 	if err := sessions.Delete(&models.Session{}).Error; err != nil {
 		return err
 	}
-	if err := revokeUserTokens(tx, id, now); err != nil {
+	if _, err := revokeGrants(tx, "user_id", id, now); err != nil {
 		return err
 	}
 	if err := tx.Where("user_id = ? AND used_at IS NULL", id).Delete(&models.PasswordReset{}).Error; err != nil {
 		return err
 	}
-	return models.RecordActivity(tx, &id, hooks.EventPasswordChanged, nil)
-}
-
-// revokeUserTokens revokes every authorization code, refresh token and
-// access token of a user.
-func revokeUserTokens(tx *gorm.DB, id models.UUID, now time.Time) error {
-	_, err := revokeGrants(tx, "user_id", id, now)
-	return err
+	return record(tx, now, &id, models.EventPasswordChanged, nil)
 }
 
 // MarkEmailVerified records that the user's current email is verified and
-// writes an email.verified activity row. Returns ErrNotFound.
+// writes an email.verified activity row. It returns ErrInvalidInput for a
+// malformed id and ErrNotFound for an unknown user.
 func (r *Users) MarkEmailVerified(ctx context.Context, id models.UUID) error {
-	if !id.Valid() {
-		return fmt.Errorf("mark email verified: %w", ErrNotFound)
+	if err := validID("user id", id); err != nil {
+		return fmt.Errorf("mark email verified: %w", err)
 	}
-	err := r.transaction(ctx, func(tx *gorm.DB) error { return markVerified(tx, id, r.now()) })
+	err := r.transaction(ctx, func(tx *gorm.DB, now time.Time) error { return markAddressVerified(tx, now, id, "") })
 	return Translate("mark email verified", err)
-}
-
-func markVerified(tx *gorm.DB, id models.UUID, now time.Time) error {
-	return markAddressVerified(tx, id, "", now)
 }
 
 // markAddressVerified sets email_verified_at, only while the user's address
 // is still email (when email is set): a change of address committed in
 // between makes it fail with ErrRevoked.
-func markAddressVerified(tx *gorm.DB, id models.UUID, email string, now time.Time) error {
+func markAddressVerified(tx *gorm.DB, now time.Time, id models.UUID, email string) error {
 	q := tx.Model(&models.User{}).Where("id = ?", id)
 	if email != "" {
 		q = q.Where("email_normalized = ?", models.NormalizeEmail(email))
@@ -277,18 +279,19 @@ func markAddressVerified(tx *gorm.DB, id models.UUID, email string, now time.Tim
 	if res.RowsAffected != 1 {
 		return ErrNotFound
 	}
-	return models.RecordActivity(tx, &id, hooks.EventEmailVerified, nil)
+	return record(tx, now, &id, models.EventEmailVerified, nil)
 }
 
 // Delete removes a user; sessions, resets, verifications, tokens, codes and
 // owned clients go with it (foreign keys cascade) and activity rows stay
 // with their user id cleared. A user.deleted activity row records the
-// deletion. Returns ErrNotFound.
+// deletion. It returns ErrInvalidInput for a malformed id and ErrNotFound
+// for an unknown user.
 func (r *Users) Delete(ctx context.Context, id models.UUID) error {
-	if !id.Valid() {
-		return fmt.Errorf("delete user: %w", ErrNotFound)
+	if err := validID("user id", id); err != nil {
+		return fmt.Errorf("delete user: %w", err)
 	}
-	err := r.transaction(ctx, func(tx *gorm.DB) error {
+	err := r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
 		res := tx.Where("id = ?", id).Delete(&models.User{})
 		if res.Error != nil {
 			return res.Error
@@ -296,7 +299,7 @@ func (r *Users) Delete(ctx context.Context, id models.UUID) error {
 		if res.RowsAffected != 1 {
 			return ErrNotFound
 		}
-		return models.RecordActivity(tx, nil, hooks.EventUserDeleted, map[string]any{"user_id": id})
+		return record(tx, now, nil, models.EventUserDeleted, map[string]any{"user_id": id})
 	})
 	return Translate("delete user", err)
 }
@@ -314,7 +317,7 @@ func (r *Users) Delete(ctx context.Context, id models.UUID) error {
 func (r *Users) Authenticate(ctx context.Context, email, password string) (*models.User, error) {
 	u, err := r.FindByEmail(ctx, email)
 	if err != nil {
-		if !isNotFound(err) {
+		if !errors.Is(err, ErrNotFound) {
 			return nil, fmt.Errorf("authenticate: %w", err)
 		}
 		r.hasher().VerifyDummy(password)
@@ -342,7 +345,7 @@ func (r *Users) Authenticate(ctx context.Context, email, password string) (*mode
 			return nil, fmt.Errorf("authenticate: %w", err)
 		}
 	}
-	err = r.transaction(ctx, func(tx *gorm.DB) error {
+	err = r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
 		changes := map[string]any{"failed_logins": 0}
 		if rehash != "" {
 			changes["password"] = rehash
@@ -357,7 +360,7 @@ func (r *Users) Authenticate(ctx context.Context, email, password string) (*mode
 			u.PasswordHash = rehash
 		}
 		u.FailedLogins = 0
-		return models.RecordActivity(tx, &u.ID, hooks.EventLoginSucceeded, nil)
+		return record(tx, now, &u.ID, models.EventLoginSucceeded, nil)
 	})
 	if err != nil {
 		return nil, Translate("authenticate", err)
@@ -366,32 +369,28 @@ func (r *Users) Authenticate(ctx context.Context, email, password string) (*mode
 }
 
 func (r *Users) recordFailure(ctx context.Context, id *models.UUID, reason string) error {
-	err := r.transaction(ctx, func(tx *gorm.DB) error {
+	err := r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
 		if id != nil {
 			err := tx.Model(&models.User{}).Where("id = ?", *id).Updates(map[string]any{
 				"failed_logins":        gorm.Expr("failed_logins + 1"),
-				"last_failed_login_at": r.now(),
+				"last_failed_login_at": now,
 			}).Error
 			if err != nil {
 				return err
 			}
 		}
-		return models.RecordActivity(tx, id, hooks.EventLoginFailed, map[string]any{"reason": reason})
+		return record(tx, now, id, models.EventLoginFailed, map[string]any{"reason": reason})
 	})
 	return Translate("authenticate: record failure", err)
 }
 
 func validateProfile(name, email string) (string, string, error) {
-	name = strings.TrimSpace(name)
+	name, err := checkName("name", name)
+	if err != nil {
+		return "", "", err
+	}
 	email = strings.TrimSpace(email)
-	switch {
-	case name == "":
-		return "", "", fmt.Errorf("name is empty: %w", ErrInvalidInput)
-	case utf8.RuneCountInString(name) > MaxNameLength:
-		return "", "", fmt.Errorf("name is longer than %d characters: %w", MaxNameLength, ErrInvalidInput)
-	case !utf8.ValidString(name) || strings.ContainsAny(name, "\x00\r\n"):
-		return "", "", fmt.Errorf("name has invalid characters: %w", ErrInvalidInput)
-	case len(email) > MaxEmailLength:
+	if len(email) > MaxEmailLength {
 		return "", "", fmt.Errorf("email is longer than %d bytes: %w", MaxEmailLength, ErrInvalidInput)
 	}
 	addr, err := mail.ParseAddress(email)

@@ -1,14 +1,11 @@
 package repositories
 
 import (
-	"context"
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/forgeauth/authstore/hooks"
 	"github.com/stretchr/testify/require"
-	"gorm.io/gorm"
 )
 
 func TestValidateProfile(t *testing.T) {
@@ -64,25 +61,4 @@ func TestValidatePassword(t *testing.T) {
 			}
 		}
 	})
-}
-
-func TestTranslate(t *testing.T) {
-	require.NoError(t, Translate("op", nil))
-	driver := errors.New("driver said no")
-	for _, c := range []struct {
-		in   error
-		want error
-	}{
-		{gorm.ErrRecordNotFound, ErrNotFound},
-		{gorm.ErrDuplicatedKey, ErrDuplicate},
-		{gorm.ErrForeignKeyViolated, ErrConflict},
-		{context.Canceled, context.Canceled},
-		{context.DeadlineExceeded, context.DeadlineExceeded},
-		{driver, driver},
-	} {
-		err := Translate("find thing", c.in)
-		require.ErrorIs(t, err, c.want, "Translate(%v) = %v; want %v", c.in, err, c.want)
-		require.True(t, strings.HasPrefix(err.Error(), "find thing: "), "Translate(%v) = %q; want it prefixed with the operation", c.in, err)
-	}
-	require.False(t, errors.Is(Translate("op", gorm.ErrRecordNotFound), gorm.ErrRecordNotFound), "callers must not see gorm.ErrRecordNotFound")
 }

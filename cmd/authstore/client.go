@@ -10,6 +10,7 @@ import (
 
 	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/models"
+	"github.com/forgeauth/authstore/protocol"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/spf13/cobra"
 )
@@ -87,7 +88,7 @@ client the secret under "client_secret" with a "warning".`,
 				return usagef("at least one --redirect-uri is required")
 			}
 			for _, u := range uris {
-				if err := repositories.ValidateRedirectURI(u); err != nil {
+				if err := protocol.ValidateRedirectURI(u); err != nil {
 					return usagef("--redirect-uri: %w", err)
 				}
 			}

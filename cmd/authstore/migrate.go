@@ -156,9 +156,9 @@ With --json it prints one JSON object instead:
 					return err
 				}
 				if asJSON {
-					return a.printStatusJSON(st, databaseLabel(s.Config))
+					return a.printStatusJSON(st, databaseLabel(s.Config()))
 				}
-				return a.printStatus(st, databaseLabel(s.Config))
+				return a.printStatus(st, databaseLabel(s.Config()))
 			})
 		},
 	}
@@ -262,7 +262,7 @@ func (a *app) withMigrator(ctx context.Context, fn func(context.Context, *authst
 			err = fmt.Errorf("close database: %w", cerr)
 		}
 	}()
-	if s.Config.Memory() {
+	if s.Config().Memory() {
 		return errors.New(`migrate: OAUTH_STORAGE and AUTH_SESSION_STORAGE are "memory": there is no database to migrate`)
 	}
 	m, err := migrations.NewGORM(ctx, s.DB)

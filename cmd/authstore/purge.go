@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/forgeauth/authstore"
-	"github.com/forgeauth/authstore/hooks"
+	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -270,7 +270,7 @@ func (a *app) withStore(ctx context.Context, fn func(context.Context, *authstore
 			err = fmt.Errorf("close database: %w", cerr)
 		}
 	}()
-	return fn(hooks.WithRequestMeta(ctx, hooks.RequestMeta{UserAgent: cliUserAgent}), s)
+	return fn(models.WithRequestMeta(ctx, models.RequestMeta{UserAgent: cliUserAgent}), s)
 }
 
 // printJSON writes v to w as indented JSON.

@@ -67,7 +67,7 @@ With --json it prints the created user as one JSON object.`, hooks.MinPasswordLe
 				return err
 			}
 			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
-				u, err := s.Users.Create(ctx, repositories.NewUser{
+				u, err := s.Users.Create(ctx, repositories.UserInput{
 					Name:                 name,
 					Email:                email,
 					Password:             password,

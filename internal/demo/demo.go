@@ -12,6 +12,7 @@ import (
 
 	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/hooks"
+	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
 )
 
@@ -75,7 +76,7 @@ func Run(ctx context.Context, s *authstore.Store, progress io.Writer) (*Report, 
 		return nil, err
 	}
 	r.step("migrate", "%s schema is up to date", r.rep.Dialect)
-	ctx = hooks.WithRequestMeta(ctx, hooks.RequestMeta{IP: "203.0.113.7", UserAgent: "authstore-demo/1"})
+	ctx = models.WithRequestMeta(ctx, models.RequestMeta{IP: "203.0.113.7", UserAgent: "authstore-demo/1"})
 	if err := r.auth(ctx); err != nil {
 		return r.rep, err
 	}
@@ -99,7 +100,7 @@ func (r *runner) auth(ctx context.Context) error {
 		return err
 	}
 	r.secret("password", password)
-	u, err := s.Users.Create(ctx, repositories.NewUser{Name: "Demo User", Email: email, Password: password, PasswordConfirmation: password})
+	u, err := s.Users.Create(ctx, repositories.UserInput{Name: "Demo User", Email: email, Password: password, PasswordConfirmation: password})
 	if err != nil {
 		return err
 	}
@@ -116,7 +117,7 @@ func (r *runner) auth(ctx context.Context) error {
 	if _, err := s.Users.Authenticate(ctx, email, password); err != nil {
 		return err
 	}
-	sess, token, err := s.Sessions.Create(ctx, u.ID, repositories.NewSession{})
+	sess, token, err := s.Sessions.Create(ctx, u.ID, repositories.SessionInput{})
 	if err != nil {
 		return err
 	}
@@ -129,7 +130,7 @@ func (r *runner) auth(ctx context.Context) error {
 	}
 	r.step("session lookup", "session %s valid until %s", found.ID, found.ExpiresAt.UTC().Format("2006-01-02 15:04:05Z"))
 
-	vtoken, to, err := s.EmailVerifications.Issue(ctx, u.ID)
+	verification, vtoken, err := s.EmailVerifications.Issue(ctx, u.ID)
 	if err != nil {
 		return err
 	}
@@ -137,7 +138,7 @@ func (r *runner) auth(ctx context.Context) error {
 	if _, err := s.EmailVerifications.Consume(ctx, vtoken); err != nil {
 		return err
 	}
-	r.step("email verification", "token sent to %s and consumed; email verified", to)
+	r.step("email verification", "token sent to %s and consumed; email verified", verification.Email)
 
 	var resetToken string
 	err = s.PasswordResets.Request(ctx, email, func(_ context.Context, _, tok string) error { resetToken = tok; return nil })
@@ -145,7 +146,7 @@ func (r *runner) auth(ctx context.Context) error {
 		return err
 	}
 	r.secret("reset_token", resetToken)
-	r.step("password reset request", "reset token issued (expires in %s)", s.Config.PasswordResetLifetime)
+	r.step("password reset request", "reset token issued (expires in %s)", s.Config().PasswordResetLifetime)
 
 	newPassword, err := randomSecret()
 	if err != nil {
@@ -163,7 +164,7 @@ func (r *runner) auth(ctx context.Context) error {
 	if _, err := s.Users.Authenticate(ctx, email, newPassword); err != nil {
 		return err
 	}
-	sess2, token2, err := s.Sessions.Create(ctx, u.ID, repositories.NewSession{Remember: true})
+	sess2, token2, err := s.Sessions.Create(ctx, u.ID, repositories.SessionInput{Remember: true})
 	if err != nil {
 		return err
 	}

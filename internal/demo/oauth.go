@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/models"
+	"github.com/forgeauth/authstore/protocol"
 	"github.com/forgeauth/authstore/repositories"
 )
 
@@ -19,7 +19,7 @@ func (r *runner) oauth(ctx context.Context) error {
 
 	web, webSecret, err := s.Clients.Create(ctx, repositories.ClientInput{
 		Name: "Demo Web App", RedirectURIs: []string{"https://app.example.com/callback"}, Confidential: true, Scopes: scopes,
-		GrantTypes: []string{repositories.GrantAuthorizationCode, repositories.GrantRefreshToken, repositories.GrantClientCredentials},
+		GrantTypes: []string{protocol.GrantAuthorizationCode, protocol.GrantRefreshToken, protocol.GrantClientCredentials},
 	})
 	if err != nil {
 		return err
@@ -35,21 +35,21 @@ func (r *runner) oauth(ctx context.Context) error {
 	}
 	r.step("public client", "client %s created; no secret, PKCE required", native.ID)
 
-	verifier, err := hooks.NewPKCEVerifier()
+	verifier, err := protocol.NewVerifier()
 	if err != nil {
 		return err
 	}
 	r.secret("pkce_verifier_secret", verifier)
 	redirect := native.RedirectURIs[0]
-	code, _, err := s.AuthCodes.Create(ctx, repositories.AuthCodeInput{
+	_, code, err := s.AuthCodes.Create(ctx, repositories.AuthCodeInput{
 		ClientID: native.ID, UserID: userID, RedirectURI: redirect, Scopes: scopes,
-		CodeChallenge: hooks.S256Challenge(verifier), CodeChallengeMethod: repositories.PKCEMethodS256,
+		CodeChallenge: protocol.S256Challenge(verifier), CodeChallengeMethod: protocol.PKCEMethodS256,
 	})
 	if err != nil {
 		return err
 	}
 	r.secret("authorization_code", code)
-	r.step("authorization code", "code issued to the public client with an S256 challenge (expires in %s)", s.Config.AuthCodeLifetime)
+	r.step("authorization code", "code issued to the public client with an S256 challenge (expires in %s)", s.Config().AuthCodeLifetime)
 
 	pair, err := s.AuthCodes.Exchange(ctx, code, native.ID, redirect, verifier)
 	if err != nil {
@@ -87,14 +87,14 @@ func (r *runner) oauth(ctx context.Context) error {
 	if _, err := s.Clients.ValidateCredentials(ctx, web.ID, webSecret+"x"); !errors.Is(err, repositories.ErrInvalidCredentials) {
 		return fmt.Errorf("demo: wrong client secret was accepted: %v", err)
 	}
-	cc, _, err := s.AccessTokens.Issue(ctx, web.ID, nil, []string{"profile"}, nil)
+	_, cc, err := s.AccessTokens.Issue(ctx, web.ID, nil, []string{"profile"}, nil)
 	if err != nil {
 		return err
 	}
 	r.secret("client_credentials_access_token", cc)
 	r.step("client credentials", "secret verified (a wrong one refused); access token issued to the client")
 
-	pat, row, err := s.PersonalTokens.Create(ctx, userID, "demo script", []string{"profile"}, nil)
+	row, pat, err := s.PersonalTokens.Create(ctx, userID, "demo script", []string{"profile"}, nil)
 	if err != nil {
 		return err
 	}

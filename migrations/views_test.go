@@ -1,0 +1,33 @@
+package migrations
+
+import (
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/forgeauth/authstore/config"
+	"github.com/stretchr/testify/require"
+)
+
+// TestViewsMatchTheFiles proves that every view AutoMigrate creates is the
+// statement an up migration of every dialect holds, byte for byte, and that
+// the files create no other view.
+func TestViewsMatchTheFiles(t *testing.T) {
+	for _, d := range []config.Dialect{config.DialectPostgres, config.DialectSQLite} {
+		fsys, err := FS(d)
+		require.NoError(t, err)
+		var all strings.Builder
+		vs, err := Versions(d)
+		require.NoError(t, err)
+		for _, v := range vs {
+			b, err := fs.ReadFile(fsys, v.upFile())
+			require.NoError(t, err)
+			all.Write(b)
+		}
+		text := all.String()
+		for _, v := range Views() {
+			require.Equal(t, 1, strings.Count(text, v.SQL+";"), "%s: the up migrations do not hold view %s exactly once", d, v.Name)
+		}
+		require.Equal(t, len(Views()), strings.Count(text, "CREATE VIEW"), "%s: a view the up migrations create is missing from Views", d)
+	}
+}

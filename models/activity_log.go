@@ -1,0 +1,129 @@
+package models
+
+import (
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Activity is one row of the append-only audit trail (table
+// user_activity_log). Its user reference is set to NULL when the user is
+// deleted: the trail outlives the user.
+type Activity struct {
+	ID        int64  `gorm:"primaryKey;autoIncrement;not null" json:"id"`
+	UserID    *UUID  `gorm:"index" json:"user_id,omitempty"`
+	User      *User  `gorm:"constraint:OnDelete:SET NULL" json:"-"`
+	Event     string `gorm:"not null;index" json:"event"`
+	IPAddress string `gorm:"not null" json:"ip_address"`
+	UserAgent string `gorm:"not null" json:"user_agent"`
+	// Metadata is a JSON object of event details; it never holds a secret.
+	Metadata  string    `gorm:"not null" json:"metadata"`
+	CreatedAt time.Time `gorm:"not null;index" json:"created_at"`
+}
+
+// TableName returns "user_activity_log".
+func (Activity) TableName() string { return "user_activity_log" }
+
+// ErrAppendOnly is returned when code tries to update or delete an activity
+// row outside a retention purge.
+var ErrAppendOnly = errors.New("models: the activity log is append-only")
+
+// retentionKey marks a GORM session allowed to delete activity rows.
+const retentionKey = "authstore:retention"
+
+// AllowActivityPurge returns a session of tx in which activity rows may be
+// deleted: the retention purge (repositories.Cleanup) uses it, and is the
+// one sanctioned way rows leave the log.
+func AllowActivityPurge(tx *gorm.DB) *gorm.DB { return tx.Set(retentionKey, true) }
+
+// BeforeUpdate refuses any update: the log is append-only.
+func (a *Activity) BeforeUpdate(tx *gorm.DB) error { return ErrAppendOnly }
+
+// BeforeDelete refuses deletes except in a retention purge
+// (AllowActivityPurge).
+func (a *Activity) BeforeDelete(tx *gorm.DB) error {
+	if ok, _ := tx.Get(retentionKey); ok == true {
+		return nil
+	}
+	return ErrAppendOnly
+}
+
+// Event names an entry in the user activity log. Its string value is what is
+// stored, so existing values must never change.
+type Event string
+
+const (
+	// EventRegistered records that a user account was created.
+	EventRegistered Event = "user.registered"
+	// EventLoginSucceeded records a successful password login.
+	EventLoginSucceeded Event = "login.succeeded"
+	// EventLoginFailed records a failed login attempt.
+	EventLoginFailed Event = "login.failed"
+	// EventLogout records that a user logged out (one session ended by its
+	// token).
+	EventLogout Event = "logout"
+	// EventSessionCreated records that a session was created.
+	EventSessionCreated Event = "session.created"
+	// EventSessionDeleted records that sessions were ended other than by a
+	// logout (all of a user's, or all but one).
+	EventSessionDeleted Event = "session.deleted"
+	// EventPasswordChanged records that a user's password changed.
+	EventPasswordChanged Event = "password.changed"
+	// EventPasswordResetRequested records that a password reset was requested.
+	EventPasswordResetRequested Event = "password_reset.requested"
+	// EventPasswordResetCompleted records that a password reset was completed.
+	EventPasswordResetCompleted Event = "password_reset.completed"
+	// EventEmailVerificationSent records that a verification email was sent.
+	EventEmailVerificationSent Event = "email_verification.sent"
+	// EventEmailVerified records that a user verified their email address.
+	EventEmailVerified Event = "email.verified"
+	// EventProfileUpdated records that a user's profile was updated.
+	EventProfileUpdated Event = "user.updated"
+	// EventUserDeleted records that a user account was deleted.
+	EventUserDeleted Event = "user.deleted"
+	// EventClientCreated records that an OAuth2 client was registered.
+	EventClientCreated Event = "client.created"
+	// EventClientSecretRotated records that a client's secret was rotated.
+	EventClientSecretRotated Event = "client.secret_rotated"
+	// EventClientRevoked records that a client was revoked.
+	EventClientRevoked Event = "client.revoked"
+	// EventClientDeleted records that a client was deleted.
+	EventClientDeleted Event = "client.deleted"
+	// EventTokenRevoked records that an access or refresh token was revoked.
+	EventTokenRevoked Event = "token.revoked"
+	// EventRefreshTokenReused records reuse of an already rotated refresh
+	// token, a sign of token theft.
+	EventRefreshTokenReused Event = "refresh_token.reused"
+	// EventAuthCodeReplayed records a second redemption of an authorization
+	// code, a sign of code interception.
+	EventAuthCodeReplayed Event = "auth_code.replayed"
+	// EventPersonalTokenCreated records that a personal access token was created.
+	EventPersonalTokenCreated Event = "personal_token.created"
+	// EventPersonalTokenRevoked records that a personal access token was revoked.
+	EventPersonalTokenRevoked Event = "personal_token.revoked"
+)
+
+var events = [...]Event{
+	EventRegistered, EventLoginSucceeded, EventLoginFailed, EventLogout,
+	EventSessionCreated, EventSessionDeleted, EventPasswordChanged,
+	EventPasswordResetRequested, EventPasswordResetCompleted,
+	EventEmailVerificationSent, EventEmailVerified, EventProfileUpdated,
+	EventUserDeleted, EventClientCreated, EventClientSecretRotated,
+	EventClientRevoked, EventClientDeleted, EventTokenRevoked,
+	EventRefreshTokenReused, EventAuthCodeReplayed,
+	EventPersonalTokenCreated, EventPersonalTokenRevoked,
+}
+
+// Valid reports whether e is one of the events returned by Events.
+func (e Event) Valid() bool {
+	for _, v := range events {
+		if e == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Events returns all known events in a new slice.
+func Events() []Event { return append([]Event(nil), events[:]...) }

@@ -1,0 +1,45 @@
+package models
+
+import (
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Session is a login session (table sessions). Its token is stored as a
+// SHA-256 digest; the plaintext goes back to the caller once.
+type Session struct {
+	ID     UUID  `gorm:"primaryKey;not null" json:"id"`
+	UserID UUID  `gorm:"not null;index" json:"user_id"`
+	User   *User `gorm:"constraint:OnDelete:CASCADE" json:"-"`
+	// TokenHash is the SHA-256 digest of the session token.
+	TokenHash string `gorm:"not null;uniqueIndex" json:"-"`
+	// Token is a write-only plaintext: the BeforeSave hook digests it.
+	Token          string    `gorm:"-" json:"-"`
+	IPAddress      string    `gorm:"not null" json:"ip_address"`
+	UserAgent      string    `gorm:"not null" json:"user_agent"`
+	Remember       bool      `gorm:"not null" json:"remember"`
+	LastActivityAt time.Time `gorm:"not null;index" json:"last_activity_at"`
+	// ExpiresAt is the absolute limit of the session.
+	ExpiresAt time.Time `gorm:"not null;index" json:"expires_at"`
+	CreatedAt time.Time `gorm:"not null" json:"created_at"`
+}
+
+// TableName returns "sessions".
+func (Session) TableName() string { return "sessions" }
+
+// String describes the session without its token.
+func (s Session) String() string {
+	return fmt.Sprintf("Session{ID:%s UserID:%s Token:%s ExpiresAt:%s}", s.ID, s.UserID, redacted, s.ExpiresAt.Format(time.RFC3339))
+}
+
+// BeforeSave digests a plaintext token set on the value and clears it. It
+// runs on every save path, including Save's insert with hooks off.
+func (s *Session) BeforeSave(tx *gorm.DB) error {
+	digestInto(&s.Token, &s.TokenHash)
+	return nil
+}
+
+// BeforeCreate assigns the id and refuses a row without its digest.
+func (s *Session) BeforeCreate(tx *gorm.DB) error { return createToken(&s.ID, s.TokenHash) }

@@ -1,0 +1,68 @@
+package models
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/forgeauth/authstore/hooks"
+	"gorm.io/gorm"
+)
+
+// User is an account (table users). Email uniqueness is case-insensitive
+// through EmailNormalized, which has a plain unique index.
+type User struct {
+	ID              UUID   `gorm:"primaryKey;not null" json:"id"`
+	Name            string `gorm:"not null" json:"name"`
+	Email           string `gorm:"not null" json:"email"`
+	EmailNormalized string `gorm:"not null;uniqueIndex" json:"-"`
+	// PasswordHash is the Argon2id PHC string (or an imported bcrypt hash).
+	PasswordHash string `gorm:"column:password;not null" json:"-"`
+	// Password is a write-only plaintext: the BeforeSave hook hashes it into
+	// PasswordHash and clears it.
+	Password               string     `gorm:"-" json:"-"`
+	EmailVerifiedAt        *time.Time `json:"email_verified_at,omitempty"`
+	TwoFactorSecret        *string    `json:"-"`
+	TwoFactorRecoveryCodes *string    `json:"-"`
+	TwoFactorConfirmedAt   *time.Time `json:"two_factor_confirmed_at,omitempty"`
+	// FailedLogins counts failed logins since the last success; it is
+	// incremented atomically in SQL.
+	FailedLogins      int64      `gorm:"not null;default:0" json:"failed_logins"`
+	LastFailedLoginAt *time.Time `json:"last_failed_login_at,omitempty"`
+	CreatedAt         time.Time  `gorm:"not null;index" json:"created_at"`
+	UpdatedAt         time.Time  `gorm:"not null" json:"updated_at"`
+}
+
+// TableName returns "users".
+func (User) TableName() string { return "users" }
+
+// String describes the user without its password hash or two-factor secrets.
+func (u User) String() string {
+	return fmt.Sprintf("User{ID:%s Name:%q Email:%q Password:%s}", u.ID, u.Name, u.Email, redacted)
+}
+
+// BeforeSave normalises the email and hashes a plaintext Password set on the
+// value (with the session's hasher, see WithHasher), then clears it. A
+// loaded user has no plaintext, so saving it again never re-hashes.
+func (u *User) BeforeSave(tx *gorm.DB) error {
+	if u.Email != "" {
+		u.EmailNormalized = NormalizeEmail(u.Email)
+	}
+	if u.Password == "" {
+		return nil
+	}
+	if err := hooks.CheckPasswordLength(u.Password); err != nil {
+		return err
+	}
+	h, err := hasherOf(tx).Hash(u.Password)
+	if err != nil {
+		return err
+	}
+	u.PasswordHash, u.Password = h, ""
+	return nil
+}
+
+// BeforeCreate assigns the id.
+func (u *User) BeforeCreate(tx *gorm.DB) error {
+	ensureID(&u.ID)
+	return nil
+}

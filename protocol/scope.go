@@ -1,0 +1,61 @@
+package protocol
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Limits on the scopes one client, code or token carries.
+const (
+	MaxScopes      = 64
+	MaxScopeLength = 128
+)
+
+// NormalizeScopes validates scope tokens (RFC 6749 3.3: one or more
+// printable ASCII characters other than space, '"' and '\') and removes
+// duplicates, keeping the first occurrence. The result is never nil.
+func NormalizeScopes(scopes []string) ([]string, error) {
+	if len(scopes) > MaxScopes {
+		return nil, fmt.Errorf("at most %d scopes are allowed, got %d", MaxScopes, len(scopes))
+	}
+	out := make([]string, 0, len(scopes))
+	seen := make(map[string]bool, len(scopes))
+	for i, s := range scopes {
+		if err := CheckScope(s); err != nil {
+			return nil, fmt.Errorf("scope %d %w", i, err)
+		}
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// CheckScope validates one scope token (RFC 6749 3.3).
+func CheckScope(s string) error {
+	if s == "" {
+		return errors.New("is empty")
+	}
+	if len(s) > MaxScopeLength {
+		return fmt.Errorf("is longer than %d bytes", MaxScopeLength)
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return fmt.Errorf("%q holds a character outside RFC 6749 3.3", s)
+		}
+	}
+	return nil
+}
+
+// MissingScope returns the first scope of want that have lacks, and whether
+// there is one.
+func MissingScope(want, have []string) (string, bool) {
+	for _, s := range want {
+		if !slices.Contains(have, s) {
+			return s, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,59 @@
+package repositories
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/forgeauth/authstore/models"
+	"gorm.io/gorm"
+)
+
+// The single-use step of every single-use token (authorization codes,
+// refresh tokens, password resets, email verifications).
+
+// singleUse describes a single-use table: its model (a new value per
+// statement: GORM writes the assignments into it), the column a use sets,
+// and whether the table has a revoked flag.
+type singleUse struct {
+	model     func() any
+	usedAt    string
+	revocable bool
+}
+
+var (
+	codeUse         = singleUse{model: func() any { return &models.AuthorizationCode{} }, usedAt: "used_at", revocable: true}
+	refreshUse      = singleUse{model: func() any { return &models.RefreshToken{} }, usedAt: "used_at", revocable: true}
+	resetUse        = singleUse{model: func() any { return &models.PasswordReset{} }, usedAt: "used_at"}
+	verificationUse = singleUse{model: func() any { return &models.EmailVerification{} }, usedAt: "verified_at"}
+)
+
+// consume is the conditional update that marks row id used at now: it
+// matches only an unused, unrevoked, unexpired row, so exactly one of any
+// number of concurrent callers changes a row (on PostgreSQL the losers
+// wait for the winner's commit, then match nothing). It reports whether
+// this caller won; a loser explains its miss with whyNotUsable on a fresh
+// read of the row.
+func consume(tx *gorm.DB, u singleUse, id models.UUID, now time.Time) (bool, error) {
+	q := tx.Model(u.model()).Where("id = ?", id).Where(u.usedAt+" IS NULL").Where("expires_at > ?", now)
+	if u.revocable {
+		q = q.Where("revoked = ?", false)
+	}
+	res := q.Update(u.usedAt, now)
+	return res.RowsAffected == 1, res.Error
+}
+
+// whyNotUsable explains why a single-use row cannot be used at now, or
+// returns nil when it can: ErrUsed for a used one, ErrRevoked for a revoked
+// one and ErrExpired for an expired one, in that order. what names the
+// token in the message.
+func whyNotUsable(what string, usedAt *time.Time, revoked bool, expiresAt, now time.Time) error {
+	switch {
+	case usedAt != nil:
+		return fmt.Errorf("%s: %w", what, ErrUsed)
+	case revoked:
+		return fmt.Errorf("%s: %w", what, ErrRevoked)
+	case !now.Before(expiresAt):
+		return fmt.Errorf("%s: %w", what, ErrExpired)
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package repositories
+
+import (
+	"context"
+	"time"
+
+	"github.com/forgeauth/authstore/config"
+	"github.com/forgeauth/authstore/hooks"
+	"gorm.io/gorm"
+)
+
+// Options are what every repository needs besides its *gorm.DB. A Store
+// builds them from its validated configuration; code that builds a
+// repository itself passes a Config that config.Config.Validate accepts.
+type Options struct {
+	// Config holds the lifetimes and policies (AUTH_SESSION_LIFETIME, ...).
+	Config config.Config
+	// Hasher hashes and verifies passwords and client secrets; nil means
+	// hooks.DefaultHasher().
+	Hasher *hooks.Hasher
+}
+
+// base is embedded by every repository: the database, the options, and the
+// transaction helpers.
+type base struct {
+	db   *gorm.DB
+	opts Options
+}
+
+func newBase(db *gorm.DB, opts Options) base {
+	if opts.Hasher == nil {
+		opts.Hasher = hooks.DefaultHasher()
+	}
+	return base{db: db, opts: opts}
+}
+
+func (b base) hasher() *hooks.Hasher { return b.opts.Hasher }
+
+func (b base) cfg() config.Config { return b.opts.Config }
+
+// now reads the database's clock (GORM's NowFunc) in UTC at microsecond
+// resolution, whatever clock the handle has: a host's own *gorm.DB given to
+// WithTx has GORM's default, local time, and SQLite compares times as text.
+// Calls that read before their transaction use it; a transaction gets its
+// reading from transaction.
+func (b base) now() time.Time { return b.db.NowFunc().UTC().Truncate(time.Microsecond) }
+
+// conn returns the database bound to ctx, for single statements.
+func (b base) conn(ctx context.Context) *gorm.DB { return b.db.WithContext(ctx) }
+
+// transaction runs fn in one transaction bound to ctx (a savepoint when the
+// repository was made WithTx inside a caller's transaction), handing it the
+// one clock reading the transaction uses.
+func (b base) transaction(ctx context.Context, fn func(tx *gorm.DB, now time.Time) error) error {
+	return b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return fn(tx, b.now()) })
+}
+
+// inTx is transaction for a body that returns its outcome: the value comes
+// back only when the transaction committed.
+func inTx[T any](ctx context.Context, b base, fn func(tx *gorm.DB, now time.Time) (T, error)) (T, error) {
+	var out T
+	err := b.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
+		var err error
+		out, err = fn(tx, now)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
+}
+
+// withTx returns a copy of b over tx.
+func (b base) withTx(tx *gorm.DB) base { return base{db: tx, opts: b.opts} }
