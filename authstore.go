@@ -155,7 +155,9 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (*Store, error
 // values and the Store's hasher for the model hooks.
 //
 // It returns an error wrapping config.ErrInvalid, naming every bad key,
-// for an invalid WithConfig.
+// for an invalid WithConfig (config.Config.ValidatePolicies: the connection
+// keys are Open's and are not checked here). Start a hand-built
+// configuration from config.Default().
 func New(db *gorm.DB, opts ...Option) (*Store, error) {
 	dialect := config.Dialect(db.Dialector.Name())
 	switch dialect {
@@ -167,7 +169,7 @@ func New(db *gorm.DB, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(s)
 	}
-	if err := s.config.Validate(); err != nil {
+	if err := s.config.ValidatePolicies(); err != nil {
 		return nil, fmt.Errorf("authstore: %w", err)
 	}
 	if s.hasher == nil {

@@ -202,6 +202,17 @@ func (c Config) Validate() error {
 	return c.check(nil, nil)
 }
 
+// ValidatePolicies reports every invalid lifetime, policy and signing
+// setting of c, as Validate does, leaving out the connection keys
+// (DATABASE_URL, OAUTH_STORAGE, AUTH_SESSION_STORAGE, DB_*), which a Store
+// over a handle it did not open (authstore.New) does not use.
+func (c Config) ValidatePolicies() error {
+	d := Default()
+	c.DatabaseURL, c.OAuthStorage, c.AuthSessionStorage = d.DatabaseURL, d.OAuthStorage, d.AuthSessionStorage
+	c.MaxOpenConns, c.MaxIdleConns, c.ConnMaxLifetime = d.MaxOpenConns, d.MaxIdleConns, d.ConnMaxLifetime
+	return c.Validate()
+}
+
 // Wanted values, as they appear in errors.
 const (
 	wantPositiveSeconds = "a positive number of seconds"

@@ -471,3 +471,15 @@ func TestEnvExample(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, config.Default(), cfg)
 }
+
+func TestValidatePoliciesIgnoresConnectionKeys(t *testing.T) {
+	cfg := config.Default()
+	cfg.DatabaseURL = "host=db user=app dbname=auth" // a key=value DSN: not Open's, fine for New
+	cfg.MaxOpenConns = 0
+	require.Error(t, cfg.Validate())
+	require.NoError(t, cfg.ValidatePolicies())
+	cfg.SessionTouchInterval = 0
+	err := cfg.ValidatePolicies()
+	require.ErrorIs(t, err, config.ErrInvalid)
+	require.EqualError(t, err, `AUTH_SESSION_TOUCH_INTERVAL: want a positive number of seconds, got "0"`)
+}

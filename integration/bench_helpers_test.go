@@ -2,6 +2,6 @@ package integration
 
 import "gorm.io/gorm"
 
-// gormSkipHooks seeds benchmark rows without model hooks (no activity
-// rows, ids and digests set by the caller).
+// gormSkipHooks seeds benchmark rows without model hooks (ids and digests
+// set by the caller).
 var gormSkipHooks = gorm.Session{SkipHooks: true}

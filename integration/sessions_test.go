@@ -34,7 +34,7 @@ func TestSessionsCreate(t *testing.T) {
 			require.Equal(t, requestUA, sess.UserAgent, "UserAgent from the request metadata")
 			require.False(t, sess.Remember)
 			require.True(t, sess.LastActivityAt.Equal(f.clock.Now()))
-			require.True(t, sess.ExpiresAt.Equal(f.clock.Now().Add(f.cfg.SessionAbsoluteLifetime)), "ExpiresAt = %v; want now + AbsoluteLifetime", sess.ExpiresAt)
+			require.True(t, sess.ExpiresAt.Equal(f.clock.Now().Add(f.cfg.SessionAbsoluteLifetime)), "ExpiresAt = %v; want now + AUTH_SESSION_ABSOLUTE_LIFETIME", sess.ExpiresAt)
 			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventSessionCreated, &u.ID))
 		})
 
@@ -202,7 +202,7 @@ func TestSessionsDeleteOthersAndList(t *testing.T) {
 
 // TestSessionsTimeouts checks that session tokens are stored as digests,
 // that the idle and absolute timeouts and remember-me hold on a fake clock,
-// that lookups write the activity time at most once per TouchInterval, and
+// that lookups write the activity time at most once per AUTH_SESSION_TOUCH_INTERVAL, and
 // that each login gets a new token.
 //
 // SECURITY 23: session tokens are stored as digests; idle and absolute timeouts hold (fake clock); a new token on login.
@@ -250,7 +250,7 @@ func TestSessionsTimeouts(t *testing.T) {
 			sess, token, err := f.s.Sessions.Create(ctx, u.ID, repositories.SessionInput{})
 			require.NoError(t, err)
 			end := sess.CreatedAt.Add(f.cfg.SessionAbsoluteLifetime)
-			require.True(t, sess.ExpiresAt.Equal(end), "ExpiresAt = %v; want created + AbsoluteLifetime", sess.ExpiresAt)
+			require.True(t, sess.ExpiresAt.Equal(end), "ExpiresAt = %v; want created + AUTH_SESSION_ABSOLUTE_LIFETIME", sess.ExpiresAt)
 			step := idle / 2
 			finds := 0
 			for f.clock.Now().Add(step).Before(end) {
@@ -290,14 +290,14 @@ func TestSessionsTimeouts(t *testing.T) {
 				_, err = f.s.Sessions.Find(ctx, token)
 				require.NoError(t, err)
 				require.Equal(t, utcFmt(created), utcText(t, f.s.DB, "sessions", "last_activity_at", sess.ID),
-					"Find within TouchInterval wrote last_activity_at")
+					"Find within AUTH_SESSION_TOUCH_INTERVAL wrote last_activity_at")
 			}
-			f.clock.Advance(f.cfg.SessionTouchInterval / 4) // TouchInterval since the last write
+			f.clock.Advance(f.cfg.SessionTouchInterval / 4) // AUTH_SESSION_TOUCH_INTERVAL since the last write
 			got, err := f.s.Sessions.Find(ctx, token)
 			require.NoError(t, err)
 			require.True(t, got.LastActivityAt.Equal(f.clock.Now()))
 			require.Equal(t, utcFmt(f.clock.Now()), utcText(t, f.s.DB, "sessions", "last_activity_at", sess.ID),
-				"Find after TouchInterval did not record the activity")
+				"Find after AUTH_SESSION_TOUCH_INTERVAL did not record the activity")
 		})
 
 		t.Run("OKNewTokenPerLogin", func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/forgeauth/authstore/internal/retention"
 	"gorm.io/gorm"
 )
 
@@ -29,21 +30,14 @@ func (Activity) TableName() string { return "user_activity_log" }
 // row outside a retention purge.
 var ErrAppendOnly = errors.New("models: the activity log is append-only")
 
-// retentionKey marks a GORM session allowed to delete activity rows.
-const retentionKey = "authstore:retention"
-
-// AllowActivityPurge returns a session of tx in which activity rows may be
-// deleted: the retention purge (repositories.Cleanup) uses it, and is the
-// one sanctioned way rows leave the log.
-func AllowActivityPurge(tx *gorm.DB) *gorm.DB { return tx.Set(retentionKey, true) }
-
 // BeforeUpdate refuses any update: the log is append-only.
 func (a *Activity) BeforeUpdate(tx *gorm.DB) error { return ErrAppendOnly }
 
-// BeforeDelete refuses deletes except in a retention purge
-// (AllowActivityPurge).
+// BeforeDelete refuses deletes except in the retention purge
+// (repositories.Cleanup.Purge with an activity retention, or
+// ActivityLog.Purge), the one way rows leave the log.
 func (a *Activity) BeforeDelete(tx *gorm.DB) error {
-	if ok, _ := tx.Get(retentionKey); ok == true {
+	if retention.Allowed(tx) {
 		return nil
 	}
 	return ErrAppendOnly

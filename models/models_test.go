@@ -402,10 +402,10 @@ func TestActivityAppendOnly(t *testing.T) {
 		require.Zero(t, n)
 	})
 
-	t.Run("AllowActivityPurge", func(t *testing.T) {
-		res := models.AllowActivityPurge(db).Where("1 = 1").Delete(&models.Activity{})
-		require.NoError(t, res.Error)
-		require.NotZero(t, res.RowsAffected)
+	t.Run("RetentionPurge", func(t *testing.T) {
+		purged, err := s.Activity.Purge(ctxWithMeta(), s.Now().Add(time.Hour))
+		require.NoError(t, err)
+		require.NotZero(t, purged)
 		var n int64
 		require.NoError(t, s.DB.Model(&models.Activity{}).Count(&n).Error)
 		require.Zero(t, n)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/forgeauth/authstore/config"
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
@@ -39,7 +40,7 @@ func (u UUID) Valid() bool {
 
 // GormDBDataType declares the column type per dialect.
 func (UUID) GormDBDataType(db *gorm.DB, _ *schema.Field) string {
-	if db.Dialector.Name() == "postgres" {
+	if config.Dialect(db.Dialector.Name()) == config.DialectPostgres {
 		return "uuid"
 	}
 	return "text"

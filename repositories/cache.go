@@ -2,12 +2,7 @@ package repositories
 
 import (
 	"container/list"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/binary"
 	"sync"
-	"time"
 )
 
 // defaultCacheSize bounds the process-local caches below.
@@ -76,56 +71,4 @@ func (c *lru[K, V]) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.order.Len()
-}
-
-// verifiedSecrets remembers successful client-secret verifications, so the
-// hot path skips the Argon2id run for a secret already verified against the
-// same stored hash. It holds no secret: a key is an HMAC, under a random
-// per-cache key, of the client id, the stored PHC hash and the secret. A new
-// hash (rotation) gives new keys, so rotation invalidates at once.
-type verifiedSecrets struct {
-	key     [32]byte
-	entries *lru[[32]byte, struct{}]
-}
-
-func newVerifiedSecrets(size int) *verifiedSecrets {
-	v := &verifiedSecrets{entries: newLRU[[32]byte, struct{}](size)}
-	_, _ = rand.Read(v.key[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return v
-}
-
-func (v *verifiedSecrets) mac(clientID, storedHash, secret string) [32]byte {
-	m := hmac.New(sha256.New, v.key[:])
-	for _, s := range []string{clientID, storedHash, secret} {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		m.Write(n[:])
-		m.Write([]byte(s))
-	}
-	var out [32]byte
-	copy(out[:], m.Sum(nil))
-	return out
-}
-
-func (v *verifiedSecrets) contains(clientID, storedHash, secret string) bool {
-	_, ok := v.entries.get(v.mac(clientID, storedHash, secret))
-	return ok
-}
-
-func (v *verifiedSecrets) add(clientID, storedHash, secret string) {
-	v.entries.put(v.mac(clientID, storedHash, secret), struct{}{})
-}
-
-// graceEntry is a rotation result kept for the grace window.
-type graceEntry struct {
-	pair   TokenPair
-	usedAt time.Time
-}
-
-// graceCache maps a rotated parent's digest to the pair its rotation
-// returned, for RefreshTokens' optional grace window. It is process-local
-// and bounded; an entry is only served within the window.
-type graceCache struct {
-	window  time.Duration
-	entries *lru[string, graceEntry]
 }

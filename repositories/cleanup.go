@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/forgeauth/authstore/internal/retention"
 	"github.com/forgeauth/authstore/models"
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
@@ -151,7 +152,7 @@ func purgeRows(ctx context.Context, b base, t purgeTarget, batch int, progress f
 		}
 		n, err := inTx(ctx, b, func(tx *gorm.DB, _ time.Time) (int64, error) {
 			if _, ok := t.model.(*models.Activity); ok {
-				tx = models.AllowActivityPurge(tx)
+				tx = retention.Allow(tx)
 			}
 			ids := tx.Session(&gorm.Session{NewDB: true}).Model(t.model).Select("id").Where(t.where, t.args...).Limit(batch)
 			res := tx.Where("id IN (?)", ids).Delete(t.model)

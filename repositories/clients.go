@@ -2,6 +2,10 @@ package repositories
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -178,8 +182,8 @@ func (r *Clients) List(ctx context.Context, limit, offset int) ([]models.Client,
 // Update sets a client's name and redirect URIs and returns the updated
 // client. It returns ErrInvalidInput for a malformed id, an invalid name or
 // URI (or an empty list for a client with the authorization_code grant),
-// ErrNotFound if there is no such client, ErrRevoked if it is revoked and
-// ErrConcurrentChange if it was revoked or deleted during the update.
+// ErrNotFound if there is no such client and ErrRevoked if it is revoked.
+// The client row is locked (FOR UPDATE) for the whole update.
 func (r *Clients) Update(ctx context.Context, id models.UUID, name string, redirectURIs []string) (*models.Client, error) {
 	const op = "update client"
 	if err := validID("client id", id); err != nil {
@@ -381,4 +385,42 @@ func (r *Clients) ValidateCredentials(ctx context.Context, clientID models.UUID,
 	}
 	r.verified.add(c.ID.String(), stored, secret)
 	return &c, nil
+}
+
+// verifiedSecrets remembers successful client-secret verifications, so the
+// hot path skips the Argon2id run for a secret already verified against the
+// same stored hash. It holds no secret: a key is an HMAC, under a random
+// per-cache key, of the client id, the stored PHC hash and the secret. A new
+// hash (rotation) gives new keys, so rotation invalidates at once.
+type verifiedSecrets struct {
+	key     [32]byte
+	entries *lru[[32]byte, struct{}]
+}
+
+func newVerifiedSecrets(size int) *verifiedSecrets {
+	v := &verifiedSecrets{entries: newLRU[[32]byte, struct{}](size)}
+	_, _ = rand.Read(v.key[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return v
+}
+
+func (v *verifiedSecrets) mac(clientID, storedHash, secret string) [32]byte {
+	m := hmac.New(sha256.New, v.key[:])
+	for _, s := range []string{clientID, storedHash, secret} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		m.Write(n[:])
+		m.Write([]byte(s))
+	}
+	var out [32]byte
+	copy(out[:], m.Sum(nil))
+	return out
+}
+
+func (v *verifiedSecrets) contains(clientID, storedHash, secret string) bool {
+	_, ok := v.entries.get(v.mac(clientID, storedHash, secret))
+	return ok
+}
+
+func (v *verifiedSecrets) add(clientID, storedHash, secret string) {
+	v.entries.put(v.mac(clientID, storedHash, secret), struct{}{})
 }

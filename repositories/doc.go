@@ -4,8 +4,9 @@
 // several grants share lives in files named for their job: issue.go (the
 // client check, access tokens, token pairs), revoke.go (family, client and
 // user revocation), consume.go (the single-use step), validate.go (ids,
-// names, lists, scopes), lookup.go (the hot-path row reads), tx.go (the
-// transaction helper and its clock). The OAuth rules that need no database
+// names, lists, scopes), lookup.go (the hot-path row reads), cache.go (the
+// bounded LRU the process-local caches use), tx.go (the transaction helper
+// and its clock). The OAuth rules that need no database
 // (JWT claims and signing, redirect URIs, scopes, PKCE) are in package
 // protocol.
 //
@@ -25,10 +26,10 @@
 // Users.ChangePassword (the update applies only while the stored hash is
 // the one verified), Users.Authenticate (rehash only over the verified
 // hash), Clients.RotateSecret (only while the client is active and
-// confidential) and PasswordResets.Request (reads the user, then writes the
-// reset). Calls that only read, and the throttled last-activity writes of
-// Sessions.Find and PersonalTokens.Find, run as single statements with no
-// transaction. Failed logins are recorded in a transaction of their own.
+// confidential). Calls that only read, and the throttled last-activity
+// writes of Sessions.Find, Sessions.Touch and PersonalTokens.Find (each
+// conditional, so a stale write never moves the time back), run as single
+// statements with no transaction. Failed logins are recorded in a transaction of their own.
 // Cleanup.Purge reads the clock once for the whole purge, so every batch,
 // each its own short transaction, deletes against the same cut-off.
 //
@@ -53,9 +54,13 @@
 //	-----------------------------------------------  ---------------------
 //	an id argument is not a canonical UUID           ErrInvalidInput
 //	any other argument fails validation              ErrInvalidInput
-//	no row has the id, email or token                ErrNotFound
-//	a row the call refers to is missing (the user    ErrMissingReferent
-//	  of a new session, the owner of a new client)
+//	no row has the id, email or token the call       ErrNotFound
+//	  acts on or reads (the user of Users.FindByID
+//	  or EmailVerifications.Issue, the client of a
+//	  grant)
+//	a row the new row only refers to is missing      ErrMissingReferent
+//	  (the user of a new session, token or code,
+//	  the owner of a new client)
 //	a unique value is taken (an email)               ErrDuplicate
 //	the row changed under the call                   ErrConcurrentChange
 //	past its lifetime                                ErrExpired
@@ -67,11 +72,13 @@
 //	authentication failed                            ErrInvalidCredentials
 //	no usable JWT_SECRET                             ErrNoSigningKey
 //
-// Two families of calls depart from the first line on purpose. Calls that
-// authenticate (Users.Authenticate, Clients.ValidateCredentials,
-// AuthCodes.Exchange, RefreshTokens.Rotate and Revoke, about the client id)
-// answer a malformed id with ErrInvalidCredentials, as they answer an
+// Three departures are on purpose. Calls that authenticate
+// (Users.Authenticate, Clients.ValidateCredentials, AccessTokens.Validate,
+// and AuthCodes.Exchange, RefreshTokens.Rotate and Revoke about the client
+// id) answer a malformed id with ErrInvalidCredentials, as they answer an
 // unknown one, so the answer tells nothing. Revocations by token or jti
 // (RefreshTokens.Revoke, AccessTokens.Revoke) succeed, changing nothing, for
-// an unknown or malformed token, as RFC 7009 2.2 asks.
+// an unknown or malformed token, as RFC 7009 2.2 asks. Users.ChangePassword
+// answers a change that raced a reset with ErrInvalidCredentials: the
+// password it verified is no longer the account's.
 package repositories

@@ -34,7 +34,7 @@ func (r *EmailVerifications) WithTx(tx *gorm.DB) *EmailVerifications {
 // unknown user.
 func (r *EmailVerifications) Issue(ctx context.Context, userID models.UUID) (*models.EmailVerification, string, error) {
 	const op = "issue email verification"
-	if err := validID("user id", userID); err != nil {
+	if err := firstErr(validID("user id", userID), checkLifetime("email verification", r.cfg().EmailVerificationLifetime)); err != nil {
 		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
 	token, err := hooks.NewToken()

@@ -22,8 +22,8 @@ func NewPasswordResets(db *gorm.DB, opts Options) *PasswordResets {
 // WithTx returns a copy of the repository that works inside tx.
 func (r *PasswordResets) WithTx(tx *gorm.DB) *PasswordResets { return &PasswordResets{r.withTx(tx)} }
 
-// Deliver sends a reset (or verification) token to an address, typically
-// by email. It is called after the token's row has committed.
+// Deliver sends a password-reset token to an address, typically by email.
+// It is called after the token's row has committed.
 type Deliver func(ctx context.Context, to, token string) error
 
 // Request starts a password reset for an email. For a known address it
@@ -33,40 +33,49 @@ type Deliver func(ctx context.Context, to, token string) error
 // exactly what a known one returns, so the answer does not reveal which
 // emails have accounts.
 //
-// The user is read before the transaction, which then only writes.
+// The user is read in the transaction that writes the reset, so the token
+// goes to the address the account has when the reset commits.
 //
-// Returns an error only if the database or deliver fails.
+// Returns an error only if the database or deliver fails (or the
+// configuration has no positive AUTH_PASSWORD_RESET_LIFETIME).
 func (r *PasswordResets) Request(ctx context.Context, email string, deliver Deliver) error {
 	const op = "request password reset"
-	var u models.User
-	err := r.conn(ctx).Where("email_normalized = ?", models.NormalizeEmail(email)).Take(&u).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil
-	}
-	if err != nil {
-		return Translate(op, err)
+	if err := checkLifetime("password reset", r.cfg().PasswordResetLifetime); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	token, err := hooks.NewToken()
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	err = r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
-		if err := tx.Where("user_id = ? AND used_at IS NULL", u.ID).Delete(&models.PasswordReset{}).Error; err != nil {
-			return err
+	normalized := models.NormalizeEmail(email)
+	to, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (string, error) {
+		var u models.User
+		err := tx.Where("email_normalized = ?", normalized).Take(&u).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return "", nil
 		}
-		err := tx.Create(&models.PasswordReset{
+		if err != nil {
+			return "", err
+		}
+		if err := tx.Where("user_id = ? AND used_at IS NULL", u.ID).Delete(&models.PasswordReset{}).Error; err != nil {
+			return "", err
+		}
+		err = tx.Create(&models.PasswordReset{
 			ID: models.NewUUID(), UserID: u.ID, Email: u.Email, TokenHash: hooks.Digest(token),
 			ExpiresAt: now.Add(r.cfg().PasswordResetLifetime), CreatedAt: now,
 		}).Error
 		if err != nil {
-			return err
+			return "", err
 		}
-		return record(tx, now, &u.ID, models.EventPasswordResetRequested, nil)
+		return u.Email, record(tx, now, &u.ID, models.EventPasswordResetRequested, nil)
 	})
 	if err != nil {
 		return Translate(op, err)
 	}
-	if err := deliver(ctx, u.Email, token); err != nil {
+	if to == "" {
+		return nil // no such account: nothing written, nothing sent
+	}
+	if err := deliver(ctx, to, token); err != nil {
 		return fmt.Errorf("%s: deliver: %w", op, err)
 	}
 	return nil

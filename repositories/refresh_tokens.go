@@ -255,11 +255,11 @@ func findRefresh(tx *gorm.DB, digest string) (*models.RefreshToken, error) {
 // issued to another client than clientID (the client making the request).
 func (r *RefreshTokens) Revoke(ctx context.Context, token string, clientID models.UUID) error {
 	const op = "revoke refresh token"
-	if token == "" || len(token) > maxTokenLength {
-		return nil
-	}
 	if !clientID.Valid() {
 		return fmt.Errorf("%s: client id is not a uuid: %w", op, ErrInvalidCredentials)
+	}
+	if token == "" || len(token) > maxTokenLength {
+		return nil
 	}
 	digest := hooks.Digest(token)
 	err := r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
@@ -306,4 +306,18 @@ func (r *RefreshTokens) RevokeForUser(ctx context.Context, userID models.UUID) (
 		return 0, Translate(op, err)
 	}
 	return n, nil
+}
+
+// graceEntry is a rotation result kept for the grace window.
+type graceEntry struct {
+	pair   TokenPair
+	usedAt time.Time
+}
+
+// graceCache maps a rotated parent's digest to the pair its rotation
+// returned, for RefreshTokens' optional grace window. It is process-local
+// and bounded; an entry is only served within the window.
+type graceCache struct {
+	window  time.Duration
+	entries *lru[string, graceEntry]
 }

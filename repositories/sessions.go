@@ -46,7 +46,10 @@ type SessionInput struct {
 // the user does not exist.
 func (r *Sessions) Create(ctx context.Context, userID models.UUID, in SessionInput) (*models.Session, string, error) {
 	const op = "create session"
-	if err := validID("user id", userID); err != nil {
+	cfg := r.cfg()
+	err := firstErr(validID("user id", userID), checkLifetime("session", cfg.SessionLifetime),
+		checkLifetime("absolute session", cfg.SessionAbsoluteLifetime), checkLifetime("remember-me session", cfg.RememberLifetime))
+	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
 	token, err := hooks.NewToken()
@@ -60,9 +63,9 @@ func (r *Sessions) Create(ctx context.Context, userID models.UUID, in SessionInp
 	if in.UserAgent == "" {
 		in.UserAgent = meta.UserAgent
 	}
-	life := r.cfg().SessionAbsoluteLifetime
+	life := cfg.SessionAbsoluteLifetime
 	if in.Remember {
-		life = r.cfg().RememberLifetime
+		life = cfg.RememberLifetime
 	}
 	s := &models.Session{
 		ID: models.NewUUID(), UserID: userID, TokenHash: hooks.Digest(token),

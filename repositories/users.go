@@ -352,7 +352,9 @@ func (r *Users) Authenticate(ctx context.Context, email, password string) (*mode
 		}
 		// The stored hash is the one verified: a concurrent password change
 		// wins over the upgrade.
-		res := tx.Model(&models.User{}).Where("id = ? AND password = ?", u.ID, u.PasswordHash).Updates(changes)
+		// UpdateColumns: a login is not a change of the account, so
+		// updated_at stays.
+		res := tx.Model(&models.User{}).Where("id = ? AND password = ?", u.ID, u.PasswordHash).UpdateColumns(changes)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -371,7 +373,7 @@ func (r *Users) Authenticate(ctx context.Context, email, password string) (*mode
 func (r *Users) recordFailure(ctx context.Context, id *models.UUID, reason string) error {
 	err := r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
 		if id != nil {
-			err := tx.Model(&models.User{}).Where("id = ?", *id).Updates(map[string]any{
+			err := tx.Model(&models.User{}).Where("id = ?", *id).UpdateColumns(map[string]any{
 				"failed_logins":        gorm.Expr("failed_logins + 1"),
 				"last_failed_login_at": now,
 			}).Error
