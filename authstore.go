@@ -65,6 +65,9 @@ type Store struct {
 	RefreshTokens      *repositories.RefreshTokens
 	AuthCodes          *repositories.AuthCodes
 	PersonalTokens     *repositories.PersonalTokens
+	// Tokens introspects and revokes tokens presented as strings (RFC 7662,
+	// RFC 7009).
+	Tokens *repositories.Tokens
 
 	config config.Config
 	clock  func() time.Time
@@ -206,6 +209,7 @@ func New(db *gorm.DB, opts ...Option) (*Store, error) {
 	s.RefreshTokens = repositories.NewRefreshTokens(s.DB, ro)
 	s.AuthCodes = repositories.NewAuthCodes(s.DB, ro)
 	s.PersonalTokens = repositories.NewPersonalTokens(s.DB, ro)
+	s.Tokens = repositories.NewTokens(s.DB, ro)
 	return s, nil
 }
 

@@ -125,16 +125,21 @@ func Example_oauth() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	pair, err := store.AuthCodes.Exchange(ctx, code, client.ID, "https://app.example.com/cb", verifier)
+	// The token endpoint: authenticate the client, then exchange.
+	authed, err := store.Clients.Authenticate(ctx, client.ID, secret)
+	if err != nil {
+		log.Fatal(err)
+	}
+	pair, err := store.AuthCodes.Exchange(ctx, authed, code, "https://app.example.com/cb", verifier)
 	if err != nil {
 		log.Fatal(err)
 	}
 	claims, err := store.AccessTokens.Validate(ctx, pair.AccessToken)
 	fmt.Println(claims.Subject == user.ID.String(), err)
 
-	next, err := store.RefreshTokens.Rotate(ctx, pair.RefreshToken, client.ID, nil)
+	next, err := store.RefreshTokens.Rotate(ctx, authed, pair.RefreshToken, nil)
 	fmt.Println(next.RefreshToken != pair.RefreshToken, err)
-	_, err = store.RefreshTokens.Rotate(ctx, pair.RefreshToken, client.ID, nil)
+	_, err = store.RefreshTokens.Rotate(ctx, authed, pair.RefreshToken, nil)
 	fmt.Println(errors.Is(err, repositories.ErrReused))
 	_, err = store.AccessTokens.Validate(ctx, next.AccessToken)
 	fmt.Println(errors.Is(err, repositories.ErrRevoked))
@@ -147,4 +152,81 @@ func Example_oauth() {
 	// true
 	// true
 	// <nil>
+}
+
+// Example_tokenEndpoint is the core of a token endpoint on authstore: the
+// client is authenticated first and every grant takes what that returned;
+// then refresh, introspection (RFC 7662) and revocation (RFC 7009).
+func Example_tokenEndpoint() {
+	dir, _ := os.MkdirTemp("", "authstore-example")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+
+	cfg, err := config.LoadFrom(map[string]string{
+		"DATABASE_URL": "sqlite://" + filepath.Join(dir, "authstore.db"),
+		"JWT_SECRET":   "example-signing-key-of-at-least-32-bytes",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	store, err := authstore.Open(ctx, cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		log.Fatal(err)
+	}
+	pw := "correct horse battery staple"
+	user, err := store.Users.Create(ctx, repositories.UserInput{Name: "Ada", Email: "ada@example.com", Password: pw, PasswordConfirmation: pw})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// A public client (a native app): no secret, PKCE.
+	app, _, err := store.Clients.Create(ctx, repositories.ClientInput{Name: "App", RedirectURIs: []string{"com.example.app:/cb"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	verifier, _ := protocol.NewVerifier()
+	_, code, err := store.AuthCodes.Create(ctx, repositories.AuthCodeInput{ClientID: app.ID, UserID: user.ID, RedirectURI: "com.example.app:/cb",
+		Scopes: []string{"read", "write"}, CodeChallenge: protocol.S256Challenge(verifier), CodeChallengeMethod: protocol.PKCEMethodS256})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// POST /token grant_type=authorization_code
+	client, err := store.Clients.Authenticate(ctx, app.ID, "") // a public client: its id alone
+	if err != nil {
+		log.Fatal(err) // answer invalid_client
+	}
+	pair, err := store.AuthCodes.Exchange(ctx, client, code, "com.example.app:/cb", verifier)
+	fmt.Println(pair.TokenType, pair.Scopes, err)
+
+	// POST /token grant_type=refresh_token scope=read: a narrower access
+	// token; the grant keeps read and write.
+	next, err := store.RefreshTokens.Rotate(ctx, client, pair.RefreshToken, []string{"read"})
+	fmt.Println(next.Scopes, err)
+
+	// POST /introspect
+	info, err := store.Tokens.Introspect(ctx, client, next.AccessToken)
+	fmt.Println(info.Active, info.TokenType, info.Scope, info.SubjectType, err)
+
+	// POST /revoke token=<refresh token>: the grant's tokens are revoked.
+	err = store.Tokens.Revoke(ctx, client, next.RefreshToken, repositories.TokenTypeRefresh)
+	info, _ = store.Tokens.Introspect(ctx, client, next.AccessToken)
+	fmt.Println(err, info.Active)
+
+	// A grant the client did not register, and a client that did not
+	// authenticate, are refused.
+	_, _, err = store.AccessTokens.IssueClientCredentials(ctx, client, nil)
+	fmt.Println(errors.Is(err, repositories.ErrUnauthorizedClient))
+	_, err = store.RefreshTokens.Rotate(ctx, repositories.AuthenticatedClient{}, next.RefreshToken, nil)
+	fmt.Println(errors.Is(err, repositories.ErrInvalidCredentials))
+	// Output:
+	// Bearer [read write] <nil>
+	// [read] <nil>
+	// true access_token read user <nil>
+	// <nil> false
+	// true
+	// true
 }

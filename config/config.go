@@ -72,10 +72,10 @@ type Config struct {
 	AuthCodeLifetime time.Duration `env:"OAUTH_AUTH_CODE_LIFETIME" envDefault:"600"`
 	// EnablePKCE turns on PKCE for the authorization code flow.
 	EnablePKCE bool `env:"OAUTH_ENABLE_PKCE" envDefault:"true"`
-	// RefreshGraceWindow is how long after a rotation a retry with the
+	// RefreshReuseInterval is how long after a rotation a retry with the
 	// rotated refresh token gets the same child instead of counting as
 	// reuse; 0 (the default) turns the window off.
-	RefreshGraceWindow time.Duration `env:"OAUTH_REFRESH_GRACE_WINDOW" envDefault:"0"`
+	RefreshReuseInterval time.Duration `env:"OAUTH_REFRESH_REUSE_INTERVAL" envDefault:"0"`
 
 	// SessionLifetime is how long a session may stay idle.
 	SessionLifetime time.Duration `env:"AUTH_SESSION_LIFETIME" envDefault:"7200"`
@@ -91,8 +91,18 @@ type Config struct {
 	RememberLifetime time.Duration `env:"AUTH_REMEMBER_LIFETIME" envDefault:"2592000"`
 	// PasswordResetLifetime is how long a password reset token is valid.
 	PasswordResetLifetime time.Duration `env:"AUTH_PASSWORD_RESET_LIFETIME" envDefault:"3600"`
+	// PasswordResetThrottle is how long after a reset request for an
+	// account a new request for it sends nothing new; 0 turns it off.
+	PasswordResetThrottle time.Duration `env:"AUTH_PASSWORD_RESET_THROTTLE" envDefault:"60"`
 	// EmailVerificationLifetime is how long an email verification token is valid.
 	EmailVerificationLifetime time.Duration `env:"AUTH_EMAIL_VERIFICATION_LIFETIME" envDefault:"86400"`
+	// LockoutThreshold is how many consecutive failed logins lock an
+	// account; 0 turns lockout off.
+	LockoutThreshold int `env:"AUTH_LOCKOUT_THRESHOLD" envDefault:"5"`
+	// LockoutDuration is how long the first lock lasts; each further lock
+	// before a successful login lasts twice as long as the one before, up
+	// to 24 hours.
+	LockoutDuration time.Duration `env:"AUTH_LOCKOUT_DURATION" envDefault:"300"`
 	// RequireEmailVerification refuses logins until the email is verified.
 	RequireEmailVerification bool `env:"AUTH_REQUIRE_EMAIL_VERIFICATION" envDefault:"false"`
 	// EnableTwoFactor turns on two-factor authentication.
@@ -268,14 +278,18 @@ func (c Config) check(environ map[string]string, failed map[string]bool) error {
 	lifetime("OAUTH_REFRESH_TOKEN_LIFETIME", c.RefreshTokenLifetime)
 	lifetime("OAUTH_AUTH_CODE_LIFETIME", c.AuthCodeLifetime)
 	boolean("OAUTH_ENABLE_PKCE", c.EnablePKCE)
-	field("OAUTH_REFRESH_GRACE_WINDOW", c.RefreshGraceWindow >= 0,
-		"a non-negative number of seconds (0 for none)", seconds(c.RefreshGraceWindow))
+	field("OAUTH_REFRESH_REUSE_INTERVAL", c.RefreshReuseInterval >= 0,
+		"a non-negative number of seconds (0 for none)", seconds(c.RefreshReuseInterval))
 	lifetime("AUTH_SESSION_LIFETIME", c.SessionLifetime)
 	lifetime("AUTH_SESSION_ABSOLUTE_LIFETIME", c.SessionAbsoluteLifetime)
 	lifetime("AUTH_SESSION_TOUCH_INTERVAL", c.SessionTouchInterval)
 	lifetime("AUTH_REMEMBER_LIFETIME", c.RememberLifetime)
 	lifetime("AUTH_PASSWORD_RESET_LIFETIME", c.PasswordResetLifetime)
+	field("AUTH_PASSWORD_RESET_THROTTLE", c.PasswordResetThrottle >= 0,
+		"a non-negative number of seconds (0 for none)", seconds(c.PasswordResetThrottle))
 	lifetime("AUTH_EMAIL_VERIFICATION_LIFETIME", c.EmailVerificationLifetime)
+	field("AUTH_LOCKOUT_THRESHOLD", c.LockoutThreshold >= 0, "a non-negative integer (0 turns lockout off)", strconv.Itoa(c.LockoutThreshold))
+	lifetime("AUTH_LOCKOUT_DURATION", c.LockoutDuration)
 	boolean("AUTH_REQUIRE_EMAIL_VERIFICATION", c.RequireEmailVerification)
 	boolean("AUTH_ENABLE_TWO_FACTOR", c.EnableTwoFactor)
 	if n := len(c.JWTSecret); n > 0 && n < minSecretLen {

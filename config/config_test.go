@@ -27,13 +27,16 @@ var everyKey = map[string]string{
 	"OAUTH_REFRESH_TOKEN_LIFETIME":     "86400",
 	"OAUTH_AUTH_CODE_LIFETIME":         "60",
 	"OAUTH_ENABLE_PKCE":                "false",
-	"OAUTH_REFRESH_GRACE_WINDOW":       "5",
+	"OAUTH_REFRESH_REUSE_INTERVAL":     "5",
 	"AUTH_SESSION_LIFETIME":            "1800",
 	"AUTH_SESSION_ABSOLUTE_LIFETIME":   "43200",
 	"AUTH_SESSION_TOUCH_INTERVAL":      "30",
 	"AUTH_REMEMBER_LIFETIME":           "604800",
 	"AUTH_PASSWORD_RESET_LIFETIME":     "1200",
+	"AUTH_PASSWORD_RESET_THROTTLE":     "30",
 	"AUTH_EMAIL_VERIFICATION_LIFETIME": "172800",
+	"AUTH_LOCKOUT_THRESHOLD":           "3",
+	"AUTH_LOCKOUT_DURATION":            "120",
 	"AUTH_REQUIRE_EMAIL_VERIFICATION":  "TRUE",
 	"AUTH_ENABLE_TWO_FACTOR":           "True",
 	"JWT_SECRET":                       secret,
@@ -51,13 +54,16 @@ var everyKeyConfig = config.Config{
 	RefreshTokenLifetime:      24 * time.Hour,
 	AuthCodeLifetime:          time.Minute,
 	EnablePKCE:                false,
-	RefreshGraceWindow:        5 * time.Second,
+	RefreshReuseInterval:      5 * time.Second,
 	SessionLifetime:           30 * time.Minute,
 	SessionAbsoluteLifetime:   12 * time.Hour,
 	SessionTouchInterval:      30 * time.Second,
 	RememberLifetime:          7 * 24 * time.Hour,
 	PasswordResetLifetime:     20 * time.Minute,
+	PasswordResetThrottle:     30 * time.Second,
 	EmailVerificationLifetime: 48 * time.Hour,
+	LockoutThreshold:          3,
+	LockoutDuration:           2 * time.Minute,
 	RequireEmailVerification:  true,
 	EnableTwoFactor:           true,
 	JWTSecret:                 secret,
@@ -133,7 +139,10 @@ func TestDefaults(t *testing.T) {
 		SessionTouchInterval:      time.Minute,
 		RememberLifetime:          30 * 24 * time.Hour,
 		PasswordResetLifetime:     time.Hour,
+		PasswordResetThrottle:     time.Minute,
 		EmailVerificationLifetime: 24 * time.Hour,
+		LockoutThreshold:          5,
+		LockoutDuration:           5 * time.Minute,
 		RequireEmailVerification:  false,
 		EnableTwoFactor:           false,
 		JWTSecret:                 "",
@@ -323,7 +332,7 @@ func TestValidate(t *testing.T) {
 			"OAUTH_ACCESS_TOKEN_LIFETIME", "OAUTH_REFRESH_TOKEN_LIFETIME", "OAUTH_AUTH_CODE_LIFETIME",
 			"AUTH_SESSION_LIFETIME", "AUTH_SESSION_ABSOLUTE_LIFETIME", "AUTH_SESSION_TOUCH_INTERVAL",
 			"AUTH_REMEMBER_LIFETIME", "AUTH_PASSWORD_RESET_LIFETIME",
-			"AUTH_EMAIL_VERIFICATION_LIFETIME", "JWT_ISSUER", "DB_MAX_OPEN_CONNS",
+			"AUTH_EMAIL_VERIFICATION_LIFETIME", "AUTH_LOCKOUT_DURATION", "JWT_ISSUER", "DB_MAX_OPEN_CONNS",
 		}, named)
 	})
 }
@@ -428,9 +437,9 @@ func TestConfigPrintingHidesSecrets(t *testing.T) {
 
 	require.Equal(t, "{DatabaseURL:postgres://app:xxxxx@db:5432/auth?sslmode=disable&sslpassword=xxxxx "+
 		"OAuthStorage:memory AuthSessionStorage:memory AccessTokenLifetime:15m0s RefreshTokenLifetime:24h0m0s "+
-		"AuthCodeLifetime:1m0s EnablePKCE:false RefreshGraceWindow:5s SessionLifetime:30m0s SessionAbsoluteLifetime:12h0m0s "+
+		"AuthCodeLifetime:1m0s EnablePKCE:false RefreshReuseInterval:5s SessionLifetime:30m0s SessionAbsoluteLifetime:12h0m0s "+
 		"SessionTouchInterval:30s RememberLifetime:168h0m0s "+
-		"PasswordResetLifetime:20m0s EmailVerificationLifetime:48h0m0s RequireEmailVerification:true "+
+		"PasswordResetLifetime:20m0s PasswordResetThrottle:30s EmailVerificationLifetime:48h0m0s LockoutThreshold:3 LockoutDuration:2m0s RequireEmailVerification:true "+
 		"EnableTwoFactor:true JWTSecret:[redacted] JWTIssuer:https://auth.example.com MaxOpenConns:25 "+
 		"MaxIdleConns:0 ConnMaxLifetime:0s}", cfg.String())
 	require.Equal(t, cfg.String(), fmt.Sprintf("%v", cfg))

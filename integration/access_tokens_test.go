@@ -68,7 +68,15 @@ func TestAccessTokensIssueValidateRevoke(t *testing.T) {
 		})
 
 		t.Run("ClientCredentials", func(t *testing.T) {
-			row, jwtStr, err := f.s.AccessTokens.Issue(ctx, c.ID, nil, nil, nil)
+			// SECURITY 37: a public client never receives a client-credentials token.
+			_, _, err := f.s.AccessTokens.IssueClientCredentials(ctx, authed(f.s, c.ID), nil)
+			require.ErrorIs(t, err, repositories.ErrUnauthorizedClient, "a public client got a client-credentials token")
+			_, _, err = f.s.AccessTokens.Issue(ctx, c.ID, nil, nil, nil)
+			require.ErrorIs(t, err, repositories.ErrUnauthorizedClient, "Issue without a user for a public client")
+			_, _, err = f.s.AccessTokens.IssueClientCredentials(ctx, repositories.AuthenticatedClient{}, nil)
+			require.ErrorIs(t, err, repositories.ErrInvalidCredentials, "an unauthenticated client got a token")
+			c, _ := f.confidentialClient(t, nil)
+			row, jwtStr, err := f.s.AccessTokens.IssueClientCredentials(ctx, authed(f.s, c.ID), nil)
 			require.NoError(t, err)
 			require.Nil(t, row.UserID)
 			claims, err := f.s.AccessTokens.Validate(ctx, jwtStr)

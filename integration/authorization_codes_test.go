@@ -35,14 +35,14 @@ func TestAuthCodesCreateExchange(t *testing.T) {
 			require.Equal(t, protocol.S256Challenge(verifier), *row.CodeChallenge)
 			require.True(t, row.ExpiresAt.Equal(f.clock.Now().Add(600*time.Second)))
 
-			p, err := f.s.AuthCodes.Exchange(ctx, code, c.ID, redirectURI, verifier)
+			p, err := f.s.AuthCodes.Exchange(ctx, authed(f.s, c.ID), code, redirectURI, verifier)
 			require.NoError(t, err)
 			require.Equal(t, row.ID, p.FamilyID, "the grant's family is the code's id")
 			require.Equal(t, []string{"read"}, p.Scopes)
 			claims, err := f.s.AccessTokens.Validate(ctx, p.AccessToken)
 			require.NoError(t, err)
 			require.Equal(t, string(uid), claims.Subject)
-			next, err := f.s.RefreshTokens.Rotate(ctx, p.RefreshToken, c.ID, nil)
+			next, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, c.ID), p.RefreshToken, nil)
 			require.NoError(t, err)
 			require.Equal(t, row.ID, next.FamilyID)
 			require.NoError(t, f.s.DB.Where("id = ?", row.ID).Take(&row).Error)
@@ -68,11 +68,11 @@ func TestAuthCodesCreateExchange(t *testing.T) {
 			}{
 				"unknown client":        {in(func(x *repositories.AuthCodeInput) { x.ClientID = models.NewUUID() }), repositories.ErrNotFound},
 				"revoked client":        {in(func(x *repositories.AuthCodeInput) { x.ClientID = revoked.ID }), repositories.ErrRevoked},
-				"no code grant":         {in(func(x *repositories.AuthCodeInput) { x.ClientID = noCode.ID }), repositories.ErrInvalidInput},
+				"no code grant":         {in(func(x *repositories.AuthCodeInput) { x.ClientID = noCode.ID }), repositories.ErrUnauthorizedClient},
 				"unknown user":          {in(func(x *repositories.AuthCodeInput) { x.UserID = models.NewUUID() }), repositories.ErrMissingReferent},
 				"malformed user":        {in(func(x *repositories.AuthCodeInput) { x.UserID = "u" }), repositories.ErrInvalidInput},
 				"no redirect":           {in(func(x *repositories.AuthCodeInput) { x.RedirectURI = "" }), repositories.ErrInvalidInput},
-				"unregistered scope":    {in(func(x *repositories.AuthCodeInput) { x.Scopes = []string{"root"} }), repositories.ErrInvalidInput},
+				"unregistered scope":    {in(func(x *repositories.AuthCodeInput) { x.Scopes = []string{"root"} }), repositories.ErrInvalidScope},
 				"unregistered redirect": {in(func(x *repositories.AuthCodeInput) { x.RedirectURI = "https://evil.example/cb" }), repositories.ErrInvalidInput},
 			} {
 				_, _, err := f.s.AuthCodes.Create(ctx, tc.in)
@@ -84,18 +84,18 @@ func TestAuthCodesCreateExchange(t *testing.T) {
 		t.Run("ExchangeErrors", func(t *testing.T) {
 			code, verifier := f.code(t, c.ID, uid)
 			before := snapshotTables(t, f.s.DB)
-			_, err := f.s.AuthCodes.Exchange(ctx, "unknown", c.ID, redirectURI, verifier)
+			_, err := f.s.AuthCodes.Exchange(ctx, authed(f.s, c.ID), "unknown", redirectURI, verifier)
 			require.ErrorIs(t, err, repositories.ErrNotFound)
-			_, err = f.s.AuthCodes.Exchange(ctx, "", c.ID, redirectURI, verifier)
+			_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, c.ID), "", redirectURI, verifier)
 			require.ErrorIs(t, err, repositories.ErrNotFound)
-			_, err = f.s.AuthCodes.Exchange(ctx, code, "x", redirectURI, verifier)
+			_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, "x"), code, redirectURI, verifier)
 			require.ErrorIs(t, err, repositories.ErrInvalidCredentials)
 			require.Equal(t, before, snapshotTables(t, f.s.DB))
 			// A store over the same database opened without a signing key.
 			nokey := f.sibling(t, authstore.WithConfig(f.configWith(func(c *config.Config) { c.JWTSecret = "" })))
-			_, err = nokey.AuthCodes.Exchange(ctx, code, c.ID, redirectURI, verifier)
+			_, err = nokey.AuthCodes.Exchange(ctx, authed(nokey, c.ID), code, redirectURI, verifier)
 			require.ErrorIs(t, err, repositories.ErrNoSigningKey)
-			_, err = f.s.AuthCodes.Exchange(ctx, code, c.ID, redirectURI, verifier)
+			_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, c.ID), code, redirectURI, verifier)
 			require.NoError(t, err, "the refused exchanges burned the code")
 		})
 	})
@@ -114,13 +114,13 @@ func TestAuthCodesReplayRevokesTokens(t *testing.T) {
 		uid := f.user(t, "u@example.com").ID
 		pub := f.publicClient(t)
 		code, verifier := f.code(t, pub.ID, uid)
-		p, err := f.s.AuthCodes.Exchange(ctx, code, pub.ID, redirectURI, verifier)
+		p, err := f.s.AuthCodes.Exchange(ctx, authed(f.s, pub.ID), code, redirectURI, verifier)
 		require.NoError(t, err)
-		p2, err := f.s.RefreshTokens.Rotate(ctx, p.RefreshToken, pub.ID, nil)
+		p2, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
 		require.NoError(t, err)
 		unrelated := f.pair(t, pub.ID, &uid)
 
-		_, err = f.s.AuthCodes.Exchange(ctx, code, pub.ID, redirectURI, verifier)
+		_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, pub.ID), code, redirectURI, verifier)
 		require.ErrorIs(t, err, repositories.ErrCodeReplayed)
 		require.ErrorIs(t, err, repositories.ErrUsed)
 
@@ -132,16 +132,16 @@ func TestAuthCodesReplayRevokesTokens(t *testing.T) {
 			_, err := f.s.AccessTokens.Validate(ctx, at)
 			require.ErrorIs(t, err, repositories.ErrRevoked)
 		}
-		_, err = f.s.RefreshTokens.Rotate(ctx, p2.RefreshToken, pub.ID, nil)
+		_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), p2.RefreshToken, nil)
 		require.ErrorIs(t, err, repositories.ErrRevoked)
 		_, err = f.s.AccessTokens.Validate(ctx, unrelated.AccessToken)
 		require.NoError(t, err, "the replay revoked another grant")
 
 		// Used and unknown codes stay distinguishable up to the expiry.
 		f.clock.Advance(599 * time.Second)
-		_, err = f.s.AuthCodes.Exchange(ctx, code, pub.ID, redirectURI, verifier)
+		_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, pub.ID), code, redirectURI, verifier)
 		require.ErrorIs(t, err, repositories.ErrCodeReplayed)
-		_, err = f.s.AuthCodes.Exchange(ctx, "unknown-code", pub.ID, redirectURI, verifier)
+		_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, pub.ID), "unknown-code", redirectURI, verifier)
 		require.ErrorIs(t, err, repositories.ErrNotFound)
 		require.False(t, errors.Is(err, repositories.ErrUsed))
 	})
@@ -167,19 +167,19 @@ func TestAuthCodesExpireAndAreBound(t *testing.T) {
 		require.LessOrEqual(t, row.ExpiresAt.Sub(row.CreatedAt), 600*time.Second)
 
 		before := snapshotTables(t, f.s.DB)
-		_, err := f.s.AuthCodes.Exchange(ctx, almost, other.ID, redirectURI, v2)
+		_, err := f.s.AuthCodes.Exchange(ctx, authed(f.s, other.ID), almost, redirectURI, v2)
 		require.ErrorIs(t, err, repositories.ErrInvalidCredentials, "another client exchanged the code")
 		for _, uri := range []string{redirectURI + "/", redirectURI + "?x=1", "https://app.example.com/CB", loopbackURI, ""} {
-			_, err = f.s.AuthCodes.Exchange(ctx, almost, pub.ID, uri, v2)
+			_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, pub.ID), almost, uri, v2)
 			require.ErrorIs(t, err, repositories.ErrInvalidInput, "redirect uri %q accepted", uri)
 		}
 		require.Equal(t, before, snapshotTables(t, f.s.DB), "a refused exchange burned the code")
 
 		f.clock.Advance(599 * time.Second)
-		_, err = f.s.AuthCodes.Exchange(ctx, almost, pub.ID, redirectURI, v2)
+		_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, pub.ID), almost, redirectURI, v2)
 		require.NoError(t, err, "a code 599 s old")
 		f.clock.Advance(time.Second)
-		_, err = f.s.AuthCodes.Exchange(ctx, expiring, pub.ID, redirectURI, v1)
+		_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, pub.ID), expiring, redirectURI, v1)
 		require.ErrorIs(t, err, repositories.ErrExpired, "a code 600 s old")
 	})
 }
@@ -225,7 +225,7 @@ func TestAuthCodesPKCES256Only(t *testing.T) {
 		t.Run("RFC7636AppendixB", func(t *testing.T) {
 			_, code, err := f.s.AuthCodes.Create(ctx, in(pub.ID, rfcChallenge, "S256"))
 			require.NoError(t, err)
-			_, err = f.s.AuthCodes.Exchange(ctx, code, pub.ID, redirectURI, rfcVerifier)
+			_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, pub.ID), code, redirectURI, rfcVerifier)
 			require.NoError(t, err)
 		})
 
@@ -246,11 +246,11 @@ func TestAuthCodesPKCES256Only(t *testing.T) {
 				"case-swapped":     {strings.ToUpper(verifier), repositories.ErrInvalidCredentials},
 				"verifier + space": {verifier + " ", repositories.ErrInvalidInput},
 			} {
-				_, err := f.s.AuthCodes.Exchange(ctx, code, pub.ID, redirectURI, tc.v)
+				_, err := f.s.AuthCodes.Exchange(ctx, authed(f.s, pub.ID), code, redirectURI, tc.v)
 				require.ErrorIs(t, err, tc.want, "%s: Exchange = %v; want %v", name, err, tc.want)
 			}
 			require.Equal(t, before, snapshotTables(t, f.s.DB), "a refused verifier burned the code")
-			_, err := f.s.AuthCodes.Exchange(ctx, code, pub.ID, redirectURI, verifier)
+			_, err := f.s.AuthCodes.Exchange(ctx, authed(f.s, pub.ID), code, redirectURI, verifier)
 			require.NoError(t, err)
 		})
 
@@ -258,7 +258,7 @@ func TestAuthCodesPKCES256Only(t *testing.T) {
 			v := strings.Repeat("a-._~Z9", 19)[:128]
 			_, code, err := f.s.AuthCodes.Create(ctx, in(pub.ID, protocol.S256Challenge(v), "S256"))
 			require.NoError(t, err)
-			_, err = f.s.AuthCodes.Exchange(ctx, code, pub.ID, redirectURI, v)
+			_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, pub.ID), code, redirectURI, v)
 			require.NoError(t, err)
 		})
 
@@ -274,9 +274,9 @@ func TestAuthCodesPKCES256Only(t *testing.T) {
 			require.ErrorIs(t, err, repositories.ErrInvalidInput, "a public client needs PKCE whatever the setting")
 			_, code, err := off.s.AuthCodes.Create(ctx, offIn(offConf.ID))
 			require.NoError(t, err, "a confidential client without PKCE when OAUTH_ENABLE_PKCE=false")
-			_, err = off.s.AuthCodes.Exchange(ctx, code, offConf.ID, redirectURI, rfcVerifier)
+			_, err = off.s.AuthCodes.Exchange(ctx, authed(off.s, offConf.ID), code, redirectURI, rfcVerifier)
 			require.ErrorIs(t, err, repositories.ErrInvalidInput, "a verifier for a code without a challenge")
-			_, err = off.s.AuthCodes.Exchange(ctx, code, offConf.ID, redirectURI, "")
+			_, err = off.s.AuthCodes.Exchange(ctx, authed(off.s, offConf.ID), code, redirectURI, "")
 			require.NoError(t, err)
 		})
 	})
@@ -298,7 +298,9 @@ func TestAuthCodesConcurrentExchange(t *testing.T) {
 		const n = 50
 		pairs := make([]*repositories.TokenPair, n)
 		errs := make([]error, n)
-		barrier(n, func(i int) { pairs[i], errs[i] = f.s.AuthCodes.Exchange(ctx, code, pub.ID, redirectURI, verifier) })
+		barrier(n, func(i int) {
+			pairs[i], errs[i] = f.s.AuthCodes.Exchange(ctx, authed(f.s, pub.ID), code, redirectURI, verifier)
+		})
 
 		requireNoLockErrors(t, errs)
 		winners := 0

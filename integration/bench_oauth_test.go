@@ -13,6 +13,7 @@ import (
 
 	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/models"
+	"github.com/forgeauth/authstore/protocol"
 	"github.com/forgeauth/authstore/repositories"
 	"gorm.io/gorm/logger"
 )
@@ -22,7 +23,8 @@ import (
 func benchClient(b *testing.B, s *authstore.Store) (*models.Client, string) {
 	b.Helper()
 	c, secret, err := s.Clients.Create(context.Background(),
-		repositories.ClientInput{Name: "bench", RedirectURIs: []string{"https://app.example.com/cb"}, Confidential: true})
+		repositories.ClientInput{Name: "bench", RedirectURIs: []string{"https://app.example.com/cb"}, Confidential: true,
+			GrantTypes: []string{protocol.GrantAuthorizationCode, protocol.GrantRefreshToken, protocol.GrantClientCredentials}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -77,9 +79,13 @@ func BenchmarkParallelTokenRotation(b *testing.B) {
 	for _, name := range []string{"sqlite", "postgres"} {
 		b.Run(name, func(b *testing.B) {
 			s, _ := benchStore(b, name)
-			c, _ := benchClient(b, s)
+			c, secret := benchClient(b, s)
 			refresh := s.RefreshTokens
 			ctx := context.Background()
+			auth, err := s.Clients.Authenticate(ctx, c.ID, secret)
+			if err != nil {
+				b.Fatal(err)
+			}
 			b.SetParallelism(8)
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -90,7 +96,7 @@ func BenchmarkParallelTokenRotation(b *testing.B) {
 					return
 				}
 				for pb.Next() {
-					if pair, err = refresh.Rotate(ctx, pair.RefreshToken, c.ID, nil); err != nil {
+					if pair, err = refresh.Rotate(ctx, auth, pair.RefreshToken, nil); err != nil {
 						b.Error(err)
 						return
 					}

@@ -333,9 +333,9 @@ func TestClientsRedirectURIsMatchExactly(t *testing.T) {
 		}
 		code, err := create("http://127.0.0.1:51234/cb")
 		require.NoError(t, err)
-		_, err = f.s.AuthCodes.Exchange(ctx, code, c.ID, loopbackURI, v)
+		_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, c.ID), code, loopbackURI, v)
 		require.ErrorIs(t, err, repositories.ErrInvalidInput, "the exchange must repeat the port the code was issued for")
-		_, err = f.s.AuthCodes.Exchange(ctx, code, c.ID, "http://127.0.0.1:51234/cb", v)
+		_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, c.ID), code, "http://127.0.0.1:51234/cb", v)
 		require.NoError(t, err)
 	})
 }
@@ -424,7 +424,7 @@ func TestClientsRevokeOrDeleteKillsTokens(t *testing.T) {
 		}
 		grantFor := func(client models.UUID, user models.UUID) grantOf {
 			p := f.pair(t, client, &user)
-			_, cc, err := f.s.AccessTokens.Issue(ctx, client, nil, nil, nil)
+			_, cc, err := f.s.AccessTokens.Issue(ctx, client, &user, nil, nil) // outside any grant
 			require.NoError(t, err)
 			code, cv := f.code(t, client, user)
 			return grantOf{p, cc, code, cv}
@@ -435,9 +435,9 @@ func TestClientsRevokeOrDeleteKillsTokens(t *testing.T) {
 				_, err := f.s.AccessTokens.Validate(ctx, at)
 				require.ErrorIs(t, err, want, "access token")
 			}
-			_, err := f.s.RefreshTokens.Rotate(ctx, g.pair.RefreshToken, client, nil)
+			_, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, client), g.pair.RefreshToken, nil)
 			require.ErrorIs(t, err, want, "refresh token")
-			_, err = f.s.AuthCodes.Exchange(ctx, g.code, client, redirectURI, g.cv)
+			_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, client), g.code, redirectURI, g.cv)
 			require.ErrorIs(t, err, want, "authorization code")
 		}
 
@@ -446,9 +446,14 @@ func TestClientsRevokeOrDeleteKillsTokens(t *testing.T) {
 			g := grantFor(c.ID, uid)
 			other := f.publicClient(t)
 			og := grantFor(other.ID, uid)
+			// Authenticated before the revocation, as a request in flight
+			// is: the token calls still refuse, inside their transaction.
+			require.NotZero(t, authed(f.s, c.ID).ID())
 			require.NoError(t, f.s.Clients.Revoke(ctx, c.ID))
+			_, err := f.s.Clients.Authenticate(ctx, c.ID, secret)
+			require.ErrorIs(t, err, repositories.ErrInvalidCredentials, "a revoked client authenticated")
 			dead(g, c.ID, repositories.ErrRevoked)
-			_, err := f.s.Clients.ValidateCredentials(ctx, c.ID, secret)
+			_, err = f.s.Clients.ValidateCredentials(ctx, c.ID, secret)
 			require.ErrorIs(t, err, repositories.ErrInvalidCredentials)
 			for _, table := range []string{"oauth_access_tokens", "oauth_refresh_tokens", "oauth_authorization_codes"} {
 				require.Zero(t, countRows(t, f.s.DB, table, "client_id = ? AND revoked = ?", c.ID, false), "%s of a revoked client", table)
@@ -467,6 +472,7 @@ func TestClientsRevokeOrDeleteKillsTokens(t *testing.T) {
 		t.Run("DeleteClient", func(t *testing.T) {
 			c := f.publicClient(t)
 			g := grantFor(c.ID, uid)
+			require.NotZero(t, authed(f.s, c.ID).ID(), "authenticated before the deletion, as a request in flight")
 			require.NoError(t, f.s.Clients.Delete(ctx, c.ID))
 			dead(g, c.ID, repositories.ErrNotFound)
 			for _, table := range []string{"oauth_access_tokens", "oauth_refresh_tokens", "oauth_authorization_codes"} {
@@ -483,14 +489,17 @@ func TestClientsRevokeOrDeleteKillsTokens(t *testing.T) {
 			require.NoError(t, err)
 			_, pat, err := f.s.PersonalTokens.Create(ctx, victim, "x", nil, nil)
 			require.NoError(t, err)
+			service, _ := f.confidentialClient(t, nil)
+			_, ccJWT, err := f.s.AccessTokens.IssueClientCredentials(ctx, authed(f.s, service.ID), nil)
+			require.NoError(t, err)
 			require.NoError(t, f.s.DB.WithContext(ctx).Delete(&models.User{}, "id = ?", victim).Error)
 			for _, at := range []string{g.pair.AccessToken} {
 				_, err := f.s.AccessTokens.Validate(ctx, at)
 				require.ErrorIs(t, err, repositories.ErrNotFound)
 			}
-			_, err = f.s.RefreshTokens.Rotate(ctx, g.pair.RefreshToken, c.ID, nil)
+			_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, c.ID), g.pair.RefreshToken, nil)
 			require.ErrorIs(t, err, repositories.ErrNotFound)
-			_, err = f.s.AuthCodes.Exchange(ctx, g.code, c.ID, redirectURI, g.cv)
+			_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, c.ID), g.code, redirectURI, g.cv)
 			require.ErrorIs(t, err, repositories.ErrNotFound)
 			_, err = f.s.PersonalTokens.Find(ctx, pat)
 			require.ErrorIs(t, err, repositories.ErrNotFound)
@@ -498,9 +507,12 @@ func TestClientsRevokeOrDeleteKillsTokens(t *testing.T) {
 			require.ErrorIs(t, err, repositories.ErrNotFound, "a client owned by a deleted user survived")
 			_, err = f.s.Clients.Find(ctx, unowned.ID)
 			require.NoError(t, err)
-			// The client-credentials token of c had no user and lives on.
-			_, err = f.s.AccessTokens.Validate(ctx, g.ccJWT)
+			// A client-credentials token has no user and lives on; the
+			// victim's token outside any grant went with the victim.
+			_, err = f.s.AccessTokens.Validate(ctx, ccJWT)
 			require.NoError(t, err)
+			_, err = f.s.AccessTokens.Validate(ctx, g.ccJWT)
+			require.ErrorIs(t, err, repositories.ErrNotFound)
 		})
 	})
 }
@@ -514,7 +526,8 @@ func TestClientsRevocationRacesAccessTokenIssues(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		f := newFixture(t, b)
 		ctx := context.Background()
-		c, _, err := f.s.Clients.Create(ctx, repositories.ClientInput{Name: "race", RedirectURIs: []string{redirectURI}, Confidential: true})
+		c, _, err := f.s.Clients.Create(ctx, repositories.ClientInput{Name: "race", RedirectURIs: []string{redirectURI}, Confidential: true,
+			GrantTypes: []string{protocol.GrantClientCredentials}})
 		require.NoError(t, err)
 		var unexpected []error
 		var mu = make(chan struct{}, 1)

@@ -295,6 +295,9 @@ func newFixture(t testing.TB, b Backend, opts ...fixtureOption) *fixture {
 	}
 	cfg := b.Config(t)
 	cfg.JWTSecret = jwtSecret
+	// Tests request resets for one account in quick succession; the
+	// throttle's default is proven by TestPasswordResetsThrottled.
+	cfg.PasswordResetThrottle = 0
 	for _, m := range fs.mutate {
 		m(&cfg)
 	}
@@ -399,7 +402,37 @@ func (f *fixture) confidentialClient(t *testing.T, owner *models.UUID) (*models.
 	})
 	require.NoError(t, err, "Create(confidential client) = %v; want nil", err)
 	require.NotEmpty(t, secret)
+	rememberSecret(c.ID, secret)
 	return c, secret
+}
+
+var (
+	clientSecrets sync.Map // client id -> secret, of the clients tests made
+	authedClients sync.Map // client id -> repositories.AuthenticatedClient
+)
+
+// rememberSecret records a confidential client's secret for authed.
+func rememberSecret(id models.UUID, secret string) { clientSecrets.Store(id, secret) }
+
+// authed authenticates a client on s as a token endpoint would
+// (Clients.Authenticate, with the secret rememberSecret recorded, or none
+// for a public client) and returns the result, cached per client: a test
+// that revokes a client after its first token call still presents the
+// authentication it had, as a request in flight does. A client that fails
+// to authenticate (unknown, malformed, revoked first) gives the zero
+// value, which every token call refuses with ErrInvalidCredentials.
+func authed(s *authstore.Store, id models.UUID) repositories.AuthenticatedClient {
+	if a, ok := authedClients.Load(id); ok {
+		return a.(repositories.AuthenticatedClient)
+	}
+	secret, _ := clientSecrets.Load(id)
+	sec, _ := secret.(string)
+	a, err := s.Clients.Authenticate(context.Background(), id, sec)
+	if err != nil {
+		return repositories.AuthenticatedClient{}
+	}
+	authedClients.Store(id, a)
+	return a
 }
 
 // code issues an S256 authorization code for redirectURI and returns it
@@ -514,7 +547,7 @@ func requireNoLockErrors(t *testing.T, errs []error) {
 			continue
 		}
 		msg := strings.ToLower(err.Error())
-		for _, bad := range []string{"locked", "busy", "deadlock", "40p01", "40001", "could not serialize"} {
+		for _, bad := range []string{"database is locked", "table is locked", "busy", "deadlock", "40p01", "40001", "could not serialize"} {
 			require.NotContains(t, msg, bad, "goroutine %d: %v", i, err)
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/models"
+	"github.com/forgeauth/authstore/protocol"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm/logger"
@@ -63,7 +64,10 @@ func TestMixedLoad(t *testing.T) {
 		s := openWith(t, cfg, authstore.WithLogger(logger.Discard))
 		require.NoError(t, s.Migrate(ctx))
 		refresh := s.RefreshTokens
-		client, _, err := s.Clients.Create(ctx, repositories.ClientInput{Name: "load", RedirectURIs: []string{"https://app.example.com/cb"}, Confidential: true})
+		client, secret, err := s.Clients.Create(ctx, repositories.ClientInput{Name: "load", RedirectURIs: []string{"https://app.example.com/cb"}, Confidential: true,
+			GrantTypes: []string{protocol.GrantAuthorizationCode, protocol.GrantRefreshToken, protocol.GrantClientCredentials}})
+		require.NoError(t, err)
+		auth, err := s.Clients.Authenticate(ctx, client.ID, secret)
 		require.NoError(t, err)
 
 		// Seed users sharing one pre-computed hash, and a session each.
@@ -114,7 +118,7 @@ func TestMixedLoad(t *testing.T) {
 						if chain == "" {
 							pair, err = refresh.Issue(ctx, client.ID, nil, nil)
 						} else {
-							pair, err = refresh.Rotate(ctx, chain, client.ID, nil)
+							pair, err = refresh.Rotate(ctx, auth, chain, nil)
 						}
 						if err == nil {
 							chain = pair.RefreshToken

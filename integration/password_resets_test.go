@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/forgeauth/authstore"
+	"github.com/forgeauth/authstore/config"
 	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
@@ -226,5 +227,33 @@ func TestPasswordResetsSingleUse(t *testing.T) {
 			_, err = f.s.PasswordResets.Reset(ctx, newer, "newer passphrase", "newer passphrase")
 			require.NoError(t, err, "Reset(newer token) = %v; want nil", err)
 		})
+	})
+}
+
+// TestPasswordResetsThrottled checks the per-account throttle of reset
+// requests (AUTH_PASSWORD_RESET_THROTTLE, default 60 s): within it a
+// request returns what any request returns and writes and sends nothing;
+// after it a request works again.
+func TestPasswordResetsThrottled(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		f := newFixture(t, b, withConfig(func(c *config.Config) { c.PasswordResetThrottle = config.Default().PasswordResetThrottle }))
+		require.Equal(t, time.Minute, f.cfg.PasswordResetThrottle)
+		ctx := requestCtx()
+		u := f.user(t, "throttle@example.com")
+		first := f.requestReset(t, u.Email)
+
+		f.clock.Advance(30 * time.Second)
+		before := snapshotTables(t, f.s.DB)
+		sent := 0
+		err := f.s.PasswordResets.Request(ctx, u.Email, func(context.Context, string, string) error { sent++; return nil })
+		require.NoError(t, err, "a throttled request answers as any request does")
+		require.Zero(t, sent, "a throttled request sent a token")
+		require.Equal(t, before, snapshotTables(t, f.s.DB), "a throttled request wrote rows")
+		_, err = f.s.PasswordResets.Consume(ctx, first)
+		require.NoError(t, err, "the throttled request voided the outstanding token")
+
+		f.clock.Advance(31 * time.Second)
+		second := f.requestReset(t, u.Email)
+		require.NotEqual(t, first, second)
 	})
 }

@@ -48,7 +48,7 @@ func TestRefreshTokensIssueRotateRevoke(t *testing.T) {
 		t.Run("Rotate", func(t *testing.T) {
 			p := f.pair(t, c.ID, &uid, "read", "write")
 			f.clock.Advance(time.Minute)
-			next, err := f.s.RefreshTokens.Rotate(ctx, p.RefreshToken, c.ID, nil)
+			next, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, c.ID), p.RefreshToken, nil)
 			require.NoError(t, err)
 			require.Equal(t, p.FamilyID, next.FamilyID)
 			require.Equal(t, []string{"read", "write"}, next.Scopes, "no requested scopes keeps the grant's")
@@ -65,17 +65,17 @@ func TestRefreshTokensIssueRotateRevoke(t *testing.T) {
 			p := f.pair(t, c.ID, &uid)
 			before := snapshotTables(t, f.s.DB)
 			for name, tok := range map[string]string{"unknown": "nope", "empty": "", "huge": strings.Repeat("a", 10000)} {
-				_, err := f.s.RefreshTokens.Rotate(ctx, tok, c.ID, nil)
+				_, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, c.ID), tok, nil)
 				require.ErrorIs(t, err, repositories.ErrNotFound, name)
 			}
-			_, err := f.s.RefreshTokens.Rotate(ctx, p.RefreshToken, "bad", nil)
+			_, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, "bad"), p.RefreshToken, nil)
 			require.ErrorIs(t, err, repositories.ErrInvalidCredentials)
-			_, err = f.s.RefreshTokens.Rotate(ctx, p.RefreshToken, c.ID, []string{"bad scope"})
+			_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, c.ID), p.RefreshToken, []string{"bad scope"})
 			require.ErrorIs(t, err, repositories.ErrInvalidInput)
 			require.Equal(t, before, snapshotTables(t, f.s.DB), "a refused rotation wrote rows")
 
 			f.clock.Advance(30 * 24 * time.Hour)
-			_, err = f.s.RefreshTokens.Rotate(ctx, p.RefreshToken, c.ID, nil)
+			_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, c.ID), p.RefreshToken, nil)
 			require.ErrorIs(t, err, repositories.ErrExpired)
 			require.Equal(t, before, snapshotTables(t, f.s.DB), "an expired token was burned")
 		})
@@ -87,11 +87,11 @@ func TestRefreshTokensIssueRotateRevoke(t *testing.T) {
 			n, err := f.s.RefreshTokens.RevokeForUser(ctx, uid)
 			require.NoError(t, err)
 			require.Positive(t, n)
-			_, err = f.s.RefreshTokens.Rotate(ctx, p1.RefreshToken, c.ID, nil)
+			_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, c.ID), p1.RefreshToken, nil)
 			require.ErrorIs(t, err, repositories.ErrRevoked)
 			_, err = f.s.AccessTokens.Validate(ctx, p1.AccessToken)
 			require.ErrorIs(t, err, repositories.ErrRevoked)
-			_, err = f.s.RefreshTokens.Rotate(ctx, p2.RefreshToken, c.ID, nil)
+			_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, c.ID), p2.RefreshToken, nil)
 			require.NoError(t, err, "another user's grant was revoked")
 			n, err = f.s.RefreshTokens.RevokeForUser(ctx, uid)
 			require.NoError(t, err)
@@ -122,7 +122,7 @@ func TestRefreshTokensRotationMarksUsed(t *testing.T) {
 		cur := p
 		for i := range 4 {
 			f.clock.Advance(time.Minute)
-			next, err := f.s.RefreshTokens.Rotate(ctx, cur.RefreshToken, pub.ID, nil)
+			next, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), cur.RefreshToken, nil)
 			require.NoError(t, err, "rotation %d", i)
 			require.False(t, seen[next.RefreshToken], "rotation %d returned an old token", i)
 			seen[next.RefreshToken] = true
@@ -151,12 +151,12 @@ func TestRefreshTokensReuseRevokesFamily(t *testing.T) {
 		pub := f.publicClient(t)
 		p := f.pair(t, pub.ID, &uid)
 		other := f.pair(t, pub.ID, &uid) // another grant of the same user and client
-		p2, err := f.s.RefreshTokens.Rotate(ctx, p.RefreshToken, pub.ID, nil)
+		p2, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
 		require.NoError(t, err)
-		p3, err := f.s.RefreshTokens.Rotate(ctx, p2.RefreshToken, pub.ID, nil)
+		p3, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), p2.RefreshToken, nil)
 		require.NoError(t, err)
 
-		_, err = f.s.RefreshTokens.Rotate(ctx, p.RefreshToken, pub.ID, nil) // the stolen first token
+		_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil) // the stolen first token
 		require.ErrorIs(t, err, repositories.ErrReused)
 
 		fresh := f.freshDB(t)
@@ -170,15 +170,15 @@ func TestRefreshTokensReuseRevokesFamily(t *testing.T) {
 			_, err := f.s.AccessTokens.Validate(ctx, at)
 			require.ErrorIs(t, err, repositories.ErrRevoked)
 		}
-		_, err = f.s.RefreshTokens.Rotate(ctx, p3.RefreshToken, pub.ID, nil)
+		_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), p3.RefreshToken, nil)
 		require.ErrorIs(t, err, repositories.ErrRevoked, "the newest token of a revoked family still works")
-		_, err = f.s.RefreshTokens.Rotate(ctx, p2.RefreshToken, pub.ID, nil)
+		_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), p2.RefreshToken, nil)
 		require.ErrorIs(t, err, repositories.ErrReused, "every presentation of a used token is reuse")
 
 		// The other grant is untouched.
 		_, err = f.s.AccessTokens.Validate(ctx, other.AccessToken)
 		require.NoError(t, err)
-		_, err = f.s.RefreshTokens.Rotate(ctx, other.RefreshToken, pub.ID, nil)
+		_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), other.RefreshToken, nil)
 		require.NoError(t, err)
 	})
 }
@@ -197,44 +197,44 @@ func TestRefreshTokensGraceWindow(t *testing.T) {
 
 		t.Run("OffByDefault", func(t *testing.T) {
 			p := f.pair(t, pub.ID, &uid)
-			_, err := f.s.RefreshTokens.Rotate(ctx, p.RefreshToken, pub.ID, nil)
+			_, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
 			require.NoError(t, err)
-			_, err = f.s.RefreshTokens.Rotate(ctx, p.RefreshToken, pub.ID, nil)
+			_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
 			require.ErrorIs(t, err, repositories.ErrReused, "an immediate retry without a grace window")
 		})
 
-		grace := f.sibling(t, authstore.WithConfig(f.configWith(func(c *config.Config) { c.RefreshGraceWindow = 30 * time.Second }))).RefreshTokens
+		grace := f.sibling(t, authstore.WithConfig(f.configWith(func(c *config.Config) { c.RefreshReuseInterval = 30 * time.Second }))).RefreshTokens
 
 		t.Run("RetryWithinWindow", func(t *testing.T) {
 			p := f.pair(t, pub.ID, &uid)
-			child, err := grace.Rotate(ctx, p.RefreshToken, pub.ID, nil)
+			child, err := grace.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
 			require.NoError(t, err)
 			f.clock.Advance(10 * time.Second)
 			before := snapshotTables(t, f.s.DB)
-			again, err := grace.Rotate(ctx, p.RefreshToken, pub.ID, nil)
+			again, err := grace.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
 			require.NoError(t, err)
 			require.Equal(t, child.RefreshToken, again.RefreshToken, "the retry got another child")
 			require.Equal(t, child.AccessToken, again.AccessToken)
 			require.Equal(t, before, snapshotTables(t, f.s.DB), "the retry wrote rows")
 			// The child works normally.
-			_, err = grace.Rotate(ctx, child.RefreshToken, pub.ID, nil)
+			_, err = grace.Rotate(ctx, authed(f.s, pub.ID), child.RefreshToken, nil)
 			require.NoError(t, err)
 			// Now that the child is used, a retry of the parent is reuse.
-			_, err = grace.Rotate(ctx, p.RefreshToken, pub.ID, nil)
+			_, err = grace.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
 			require.ErrorIs(t, err, repositories.ErrReused)
 			require.Zero(t, countRows(t, f.s.DB, "oauth_refresh_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false))
 		})
 
 		t.Run("PastWindow", func(t *testing.T) {
 			p := f.pair(t, pub.ID, &uid)
-			child, err := grace.Rotate(ctx, p.RefreshToken, pub.ID, nil)
+			child, err := grace.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
 			require.NoError(t, err)
 			f.clock.Advance(31 * time.Second)
-			_, err = grace.Rotate(ctx, p.RefreshToken, pub.ID, nil)
+			_, err = grace.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
 			require.ErrorIs(t, err, repositories.ErrReused)
 			_, err = f.s.AccessTokens.Validate(ctx, child.AccessToken)
 			require.ErrorIs(t, err, repositories.ErrRevoked, "reuse past the window left the child's access token alive")
-			_, err = grace.Rotate(ctx, child.RefreshToken, pub.ID, nil)
+			_, err = grace.Rotate(ctx, authed(f.s, pub.ID), child.RefreshToken, nil)
 			require.ErrorIs(t, err, repositories.ErrRevoked)
 		})
 
@@ -244,7 +244,7 @@ func TestRefreshTokensGraceWindow(t *testing.T) {
 			const n = 20
 			pairs := make([]*repositories.TokenPair, n)
 			errs := make([]error, n)
-			barrier(n, func(i int) { pairs[i], errs[i] = grace.Rotate(ctx, p.RefreshToken, pub.ID, nil) })
+			barrier(n, func(i int) { pairs[i], errs[i] = grace.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil) })
 			requireNoLockErrors(t, errs)
 			for i := range n {
 				require.NoError(t, errs[i], "goroutine %d", i)
@@ -270,25 +270,32 @@ func TestRefreshTokensBoundToClientScopeNeverWidens(t *testing.T) {
 		p := f.pair(t, pub.ID, &uid, "read", "write")
 
 		before := snapshotTables(t, f.s.DB)
-		_, err := f.s.RefreshTokens.Rotate(ctx, p.RefreshToken, thief.ID, nil)
+		_, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, thief.ID), p.RefreshToken, nil)
 		require.ErrorIs(t, err, repositories.ErrInvalidCredentials)
-		require.ErrorIs(t, f.s.RefreshTokens.Revoke(ctx, p.RefreshToken, thief.ID), repositories.ErrInvalidCredentials, "another client revoked the token")
-		_, err = f.s.RefreshTokens.Rotate(ctx, p.RefreshToken, pub.ID, []string{"read", "admin"})
-		require.ErrorIs(t, err, repositories.ErrInvalidInput, "refresh widened the scope")
+		require.ErrorIs(t, f.s.RefreshTokens.Revoke(ctx, authed(f.s, thief.ID), p.RefreshToken), repositories.ErrInvalidCredentials, "another client revoked the token")
+		_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, []string{"read", "admin"})
+		require.ErrorIs(t, err, repositories.ErrInvalidScope, "refresh widened the scope")
 		require.Contains(t, err.Error(), `"admin"`)
 		require.Equal(t, before, snapshotTables(t, f.s.DB), "a refused refresh burned or changed the token")
 
-		narrow, err := f.s.RefreshTokens.Rotate(ctx, p.RefreshToken, pub.ID, []string{"read"})
+		narrow, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, []string{"read"})
 		require.NoError(t, err)
 		require.Equal(t, []string{"read"}, narrow.Scopes)
 		claims, err := f.s.AccessTokens.Validate(ctx, narrow.AccessToken)
 		require.NoError(t, err)
 		require.Equal(t, "read", claims.Scope)
-		_, err = f.s.RefreshTokens.Rotate(ctx, narrow.RefreshToken, pub.ID, []string{"read", "write"})
-		require.ErrorIs(t, err, repositories.ErrInvalidInput, "a narrowed grant widened back")
-		again, err := f.s.RefreshTokens.Rotate(ctx, narrow.RefreshToken, pub.ID, nil)
+		// SECURITY 38: the narrower scope narrowed the access token only;
+		// the grant, and so the new refresh token, keeps read and write.
+		require.EqualValues(t, 1, countRows(t, f.s.DB, "oauth_refresh_tokens", "id = ? AND scopes = ?", narrow.RefreshTokenID, `["read","write"]`),
+			"the refresh token lost the grant's scope")
+		_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), narrow.RefreshToken, []string{"read", "admin"})
+		require.ErrorIs(t, err, repositories.ErrInvalidScope, "a refresh asked for more than the grant")
+		again, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), narrow.RefreshToken, []string{"read", "write"})
+		require.NoError(t, err, "a later refresh may ask again for all of the grant")
+		require.Equal(t, []string{"read", "write"}, again.Scopes)
+		full, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), again.RefreshToken, nil)
 		require.NoError(t, err)
-		require.Equal(t, []string{"read"}, again.Scopes)
+		require.Equal(t, []string{"read", "write"}, full.Scopes, "no scope asked: the grant's")
 	})
 }
 
@@ -307,7 +314,7 @@ func TestRefreshTokensReuseDetectedAfterCleanup(t *testing.T) {
 		live := f.pair(t, pub.ID, &uid)
 		dead := f.pair(t, pub.ID, &uid)
 		f.clock.Advance(29 * 24 * time.Hour)
-		child, err := f.s.RefreshTokens.Rotate(ctx, live.RefreshToken, pub.ID, nil)
+		child, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), live.RefreshToken, nil)
 		require.NoError(t, err)
 		f.clock.Advance(2 * 24 * time.Hour) // the first tokens are past their 30 days; the child is not
 
@@ -316,9 +323,9 @@ func TestRefreshTokensReuseDetectedAfterCleanup(t *testing.T) {
 		require.Zero(t, countRows(t, f.s.DB, "oauth_refresh_tokens", "family_id = ?", dead.FamilyID), "the purge kept an expired family")
 		require.EqualValues(t, 2, countRows(t, f.s.DB, "oauth_refresh_tokens", "family_id = ?", live.FamilyID), "the purge deleted a used token of a live family")
 
-		_, err = f.s.RefreshTokens.Rotate(ctx, live.RefreshToken, pub.ID, nil)
+		_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), live.RefreshToken, nil)
 		require.ErrorIs(t, err, repositories.ErrReused, "reuse was not detected after a purge")
-		_, err = f.s.RefreshTokens.Rotate(ctx, child.RefreshToken, pub.ID, nil)
+		_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), child.RefreshToken, nil)
 		require.ErrorIs(t, err, repositories.ErrRevoked)
 	})
 }
@@ -335,24 +342,24 @@ func TestRefreshTokensRevokeRevokesGrant(t *testing.T) {
 		uid := f.user(t, "u@example.com").ID
 		pub := f.publicClient(t)
 		p := f.pair(t, pub.ID, &uid)
-		p2, err := f.s.RefreshTokens.Rotate(ctx, p.RefreshToken, pub.ID, nil)
+		p2, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
 		require.NoError(t, err)
 		other := f.pair(t, pub.ID, &uid)
 
-		require.NoError(t, f.s.RefreshTokens.Revoke(ctx, p2.RefreshToken, pub.ID))
+		require.NoError(t, f.s.RefreshTokens.Revoke(ctx, authed(f.s, pub.ID), p2.RefreshToken))
 		for _, at := range []string{p.AccessToken, p2.AccessToken} {
 			_, err := f.s.AccessTokens.Validate(ctx, at)
 			require.ErrorIs(t, err, repositories.ErrRevoked)
 		}
-		_, err = f.s.RefreshTokens.Rotate(ctx, p2.RefreshToken, pub.ID, nil)
+		_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), p2.RefreshToken, nil)
 		require.ErrorIs(t, err, repositories.ErrRevoked)
 		require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventTokenRevoked))
 
 		snap := snapshotTables(t, f.s.DB)
-		require.NoError(t, f.s.RefreshTokens.Revoke(ctx, p2.RefreshToken, pub.ID), "revoking twice")
-		require.NoError(t, f.s.RefreshTokens.Revoke(ctx, p.RefreshToken, pub.ID), "revoking an older token of a revoked grant")
-		require.NoError(t, f.s.RefreshTokens.Revoke(ctx, "unknown-token", pub.ID), "revoking an unknown token")
-		require.NoError(t, f.s.RefreshTokens.Revoke(ctx, "", pub.ID), "revoking an empty token")
+		require.NoError(t, f.s.RefreshTokens.Revoke(ctx, authed(f.s, pub.ID), p2.RefreshToken), "revoking twice")
+		require.NoError(t, f.s.RefreshTokens.Revoke(ctx, authed(f.s, pub.ID), p.RefreshToken), "revoking an older token of a revoked grant")
+		require.NoError(t, f.s.RefreshTokens.Revoke(ctx, authed(f.s, pub.ID), "unknown-token"), "revoking an unknown token")
+		require.NoError(t, f.s.RefreshTokens.Revoke(ctx, authed(f.s, pub.ID), ""), "revoking an empty token")
 		require.Equal(t, snap, snapshotTables(t, f.s.DB), "a no-op revocation wrote rows")
 
 		_, err = f.s.AccessTokens.Validate(ctx, other.AccessToken)
@@ -378,7 +385,7 @@ func TestRefreshTokensConcurrentRotation(t *testing.T) {
 			t.Run(fmt.Sprintf("AfterRotations%d", depth), func(t *testing.T) {
 				p := f.pair(t, pub.ID, &uid)
 				for range depth {
-					next, err := f.s.RefreshTokens.Rotate(ctx, p.RefreshToken, pub.ID, nil)
+					next, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
 					require.NoError(t, err)
 					p = next
 				}
@@ -387,7 +394,9 @@ func TestRefreshTokensConcurrentRotation(t *testing.T) {
 				const n = 50
 				pairs := make([]*repositories.TokenPair, n)
 				errs := make([]error, n)
-				barrier(n, func(i int) { pairs[i], errs[i] = f.s.RefreshTokens.Rotate(ctx, p.RefreshToken, pub.ID, nil) })
+				barrier(n, func(i int) {
+					pairs[i], errs[i] = f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
+				})
 
 				requireNoLockErrors(t, errs)
 				winners := 0
@@ -426,7 +435,7 @@ func TestRefreshTokensReuseRacesRotation(t *testing.T) {
 		f.warmPool(t)
 		for round := range 3 {
 			parent := f.pair(t, pub.ID, &uid)
-			child, err := f.s.RefreshTokens.Rotate(ctx, parent.RefreshToken, pub.ID, nil)
+			child, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), parent.RefreshToken, nil)
 			require.NoError(t, err)
 			const n = 40
 			errs := make([]error, n)
@@ -435,7 +444,7 @@ func TestRefreshTokensReuseRacesRotation(t *testing.T) {
 				if i%2 == 0 {
 					tok = parent.RefreshToken
 				}
-				_, errs[i] = f.s.RefreshTokens.Rotate(ctx, tok, pub.ID, nil)
+				_, errs[i] = f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), tok, nil)
 			})
 			requireNoLockErrors(t, errs)
 			winners := 0
@@ -471,7 +480,7 @@ func TestRefreshTokensReuseWaitsForRotation(t *testing.T) {
 		uid := f.user(t, "u@example.com").ID
 		pub := f.publicClient(t)
 		parent := f.pair(t, pub.ID, &uid)
-		child, err := f.s.RefreshTokens.Rotate(ctx, parent.RefreshToken, pub.ID, nil)
+		child, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), parent.RefreshToken, nil)
 		require.NoError(t, err)
 
 		// The rotation pauses before its first insert, after its
@@ -489,12 +498,12 @@ func TestRefreshTokensReuseWaitsForRotation(t *testing.T) {
 		rotDone, reuseDone := make(chan struct{}), make(chan struct{})
 		go func() {
 			defer close(rotDone)
-			grandchild, rotErr = f.s.RefreshTokens.WithTx(slow).Rotate(ctx, child.RefreshToken, pub.ID, nil)
+			grandchild, rotErr = f.s.RefreshTokens.WithTx(slow).Rotate(ctx, authed(f.s, pub.ID), child.RefreshToken, nil)
 		}()
 		<-paused
 		go func() {
 			defer close(reuseDone)
-			_, reuseErr = f.s.RefreshTokens.Rotate(ctx, parent.RefreshToken, pub.ID, nil)
+			_, reuseErr = f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), parent.RefreshToken, nil)
 		}()
 		if b.Dialect == "postgres" {
 			// Wait until the reuse's revocation is blocked on the child's row.

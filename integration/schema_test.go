@@ -264,7 +264,7 @@ func TestMigrationsRoundTrip(t *testing.T) {
 		st, err := m.Status(ctx)
 		require.NoError(t, err)
 		require.Equal(t, uint(0), st.Version)
-		require.Len(t, st.Pending(), 2)
+		require.Len(t, st.Pending(), 3)
 
 		require.NoError(t, m.Up(ctx))
 		first := introspect(t, s.DB)
@@ -279,6 +279,9 @@ func TestMigrationsRoundTrip(t *testing.T) {
 
 		require.NoError(t, m.Up(ctx), "up on an up-to-date database is a no-op")
 
+		require.NoError(t, m.Down(ctx, 1))
+		users := introspect(t, s.DB).Tables["users"]
+		require.NotContains(t, fmt.Sprint(users), "locked_until", "000003 down left its column")
 		require.NoError(t, m.Down(ctx, 1))
 		tables, _ = objectNames(introspect(t, s.DB))
 		require.Equal(t, []string{"email_verifications", "password_resets", "sessions", "user_activity_log", "users"}, tables)
@@ -335,7 +338,7 @@ func TestEveryDialectHasTheSameVersions(t *testing.T) {
 	lite, err := migrations.Versions(config.DialectSQLite)
 	require.NoError(t, err)
 	require.Equal(t, pg, lite)
-	require.Equal(t, []migrations.Version{{Version: 1, Name: "create_auth_tables"}, {Version: 2, Name: "create_oauth_tables"}}, pg)
+	require.Equal(t, []migrations.Version{{Version: 1, Name: "create_auth_tables"}, {Version: 2, Name: "create_oauth_tables"}, {Version: 3, Name: "add_user_lockout"}}, pg)
 }
 
 // newUserRow returns a user row with every required column set.

@@ -660,7 +660,10 @@ func TestUsersFailedLoginsCountedAtomically(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		// Let every goroutine verify at once, so that the failures reach the
 		// database together instead of one hash slot apart.
-		f := newFixture(t, b, withStoreOptions(authstore.WithHasher(hooks.DefaultHasher().WithConcurrency(50))))
+		// Lockout off: this test proves the count; TestUsersLockout proves
+		// the lock (and one lock under the same burst).
+		f := newFixture(t, b, withStoreOptions(authstore.WithHasher(hooks.DefaultHasher().WithConcurrency(50))),
+			withConfig(func(c *config.Config) { c.LockoutThreshold = 0 }))
 		ctx := requestCtx()
 		u := f.user(t, "counted@example.com")
 
@@ -864,6 +867,100 @@ func TestUsersPasswordNotTruncated(t *testing.T) {
 			err := f.s.DB.WithContext(ctx).Create(&models.User{Name: "Ada", Email: "hook@example.com", Password: tooLong}).Error
 			require.ErrorIs(t, err, hooks.ErrPasswordTooLong, "db.Create(user with %d-byte password) = %v; want ErrPasswordTooLong", len(tooLong), err)
 			require.Equal(t, before, snapshotTables(t, f.s.DB))
+		})
+	})
+}
+
+// SECURITY 42: consecutive failed logins lock the account for a growing
+// time; counted atomically; a lock is refused like a wrong password
+// (ErrAccountLocked matches ErrInvalidCredentials), the right password
+// included; a success resets; an operator can lock and unlock; every
+// transition is an activity row.
+func TestUsersLockout(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		f := newFixture(t, b, withConfig(func(c *config.Config) { c.LockoutThreshold, c.LockoutDuration = 3, time.Minute }))
+		ctx := requestCtx()
+
+		t.Run("LocksAndGrows", func(t *testing.T) {
+			u := f.user(t, "lockout@example.com")
+			for i := 1; i <= 3; i++ {
+				_, err := f.s.Users.Authenticate(ctx, u.Email, "wrong password")
+				require.ErrorIs(t, err, repositories.ErrInvalidCredentials, "attempt %d", i)
+				if i < 3 {
+					require.NotErrorIs(t, err, repositories.ErrAccountLocked, "attempt %d locked the account", i)
+				}
+			}
+			_, err := f.s.Users.Authenticate(ctx, u.Email, userPassword)
+			require.ErrorIs(t, err, repositories.ErrAccountLocked, "the right password during the lock")
+			require.ErrorIs(t, err, repositories.ErrInvalidCredentials)
+			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventAccountLocked, &u.ID))
+			got, err := f.s.Users.FindByID(ctx, u.ID)
+			require.NoError(t, err)
+			require.EqualValues(t, 3, got.FailedLogins, "the refused right password counted as a failure")
+			require.True(t, got.LockedUntil.Equal(f.clock.Now().Add(time.Minute)), "locked_until = %v", got.LockedUntil)
+
+			f.clock.Advance(61 * time.Second)
+			_, err = f.s.Users.Authenticate(ctx, u.Email, "wrong again")
+			require.ErrorIs(t, err, repositories.ErrAccountLocked, "a failure past a lock, still over the threshold, locks again")
+			got, err = f.s.Users.FindByID(ctx, u.ID)
+			require.NoError(t, err)
+			require.True(t, got.LockedUntil.Equal(f.clock.Now().Add(2*time.Minute)), "the second lock lasts twice as long: %v", got.LockedUntil)
+			require.EqualValues(t, 2, got.Lockouts)
+
+			f.clock.Advance(121 * time.Second)
+			_, err = f.s.Users.Authenticate(ctx, u.Email, userPassword)
+			require.NoError(t, err, "the right password after the lock")
+			got, err = f.s.Users.FindByID(ctx, u.ID)
+			require.NoError(t, err)
+			require.Zero(t, got.FailedLogins)
+			require.Zero(t, got.Lockouts)
+			require.Nil(t, got.LockedUntil)
+		})
+
+		t.Run("UnknownEmailCostsTheSame", func(t *testing.T) {
+			u := f.user(t, "locked-cost@example.com")
+			require.NoError(t, f.s.Users.Lock(ctx, u.ID, time.Hour))
+			for name, email := range map[string]string{"locked": u.Email, "unknown": "nobody-here@example.com"} {
+				var err error
+				n := allocatedBytes(func() { _, err = f.s.Users.Authenticate(ctx, email, userPassword) })
+				require.ErrorIs(t, err, repositories.ErrInvalidCredentials, name)
+				require.Greater(t, n, uint64(15<<20), "%s: %d bytes, no Argon2id run", name, n)
+			}
+		})
+
+		t.Run("OperatorLockUnlock", func(t *testing.T) {
+			u := f.user(t, "operator-lock@example.com")
+			require.ErrorIs(t, f.s.Users.Lock(ctx, "nope", time.Hour), repositories.ErrInvalidInput)
+			require.ErrorIs(t, f.s.Users.Lock(ctx, u.ID, 0), repositories.ErrInvalidInput)
+			require.ErrorIs(t, f.s.Users.Lock(ctx, models.NewUUID(), time.Hour), repositories.ErrNotFound)
+			require.NoError(t, f.s.Users.Lock(ctx, u.ID, time.Hour))
+			_, err := f.s.Users.Authenticate(ctx, u.Email, userPassword)
+			require.ErrorIs(t, err, repositories.ErrAccountLocked)
+			require.NoError(t, f.s.Users.Unlock(ctx, u.ID))
+			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventAccountUnlocked, &u.ID))
+			require.NoError(t, f.s.Users.Unlock(ctx, u.ID), "unlocking twice")
+			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventAccountUnlocked, &u.ID), "a second unlock recorded a transition")
+			_, err = f.s.Users.Authenticate(ctx, u.Email, userPassword)
+			require.NoError(t, err)
+			a := lastEvent(t, f.s.DB, models.EventAccountLocked)
+			require.Contains(t, a.Metadata, `"by":"operator"`)
+		})
+
+		t.Run("ConcurrentFailuresOneLock", func(t *testing.T) {
+			u := f.user(t, "lock-race@example.com")
+			f.warmPool(t)
+			const n = 50
+			errs := make([]error, n)
+			barrier(n, func(i int) { _, errs[i] = f.s.Users.Authenticate(ctx, u.Email, "wrong password") })
+			requireNoLockErrors(t, errs)
+			for i, err := range errs {
+				require.ErrorIs(t, err, repositories.ErrInvalidCredentials, "goroutine %d", i)
+			}
+			got, err := f.s.Users.FindByID(ctx, u.ID)
+			require.NoError(t, err)
+			require.EqualValues(t, n, got.FailedLogins, "failures lost")
+			require.EqualValues(t, 1, got.Lockouts, "one lock")
+			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventAccountLocked, &u.ID))
 		})
 	})
 }

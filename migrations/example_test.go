@@ -43,6 +43,6 @@ func Example() {
 	st, _ = m.Status(ctx)
 	fmt.Println("version", st.Version, "pending", st.Pending()[0].Name)
 	// Output:
-	// version 2 of 2 pending 0
-	// version 1 pending create_oauth_tables
+	// version 3 of 3 pending 0
+	// version 2 pending add_user_lockout
 }

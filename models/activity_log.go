@@ -96,6 +96,11 @@ const (
 	EventPersonalTokenCreated Event = "personal_token.created"
 	// EventPersonalTokenRevoked records that a personal access token was revoked.
 	EventPersonalTokenRevoked Event = "personal_token.revoked"
+	// EventAccountLocked records that an account was locked, after
+	// consecutive failed logins or by an operator.
+	EventAccountLocked Event = "account.locked"
+	// EventAccountUnlocked records that an operator unlocked an account.
+	EventAccountUnlocked Event = "account.unlocked"
 )
 
 var events = [...]Event{
@@ -107,6 +112,7 @@ var events = [...]Event{
 	EventClientRevoked, EventClientDeleted, EventTokenRevoked,
 	EventRefreshTokenReused, EventAuthCodeReplayed,
 	EventPersonalTokenCreated, EventPersonalTokenRevoked,
+	EventAccountLocked, EventAccountUnlocked,
 }
 
 // Valid reports whether e is one of the events returned by Events.

@@ -28,8 +28,14 @@ type User struct {
 	// incremented atomically in SQL.
 	FailedLogins      int64      `gorm:"not null;default:0" json:"failed_logins"`
 	LastFailedLoginAt *time.Time `json:"last_failed_login_at,omitempty"`
-	CreatedAt         time.Time  `gorm:"not null;index" json:"created_at"`
-	UpdatedAt         time.Time  `gorm:"not null" json:"updated_at"`
+	// LockedUntil, when set and in the future, is when the account's
+	// lockout ends: logins are refused until then.
+	LockedUntil *time.Time `json:"locked_until,omitempty"`
+	// Lockouts counts the locks since the last successful login; each lasts
+	// twice as long as the one before.
+	Lockouts  int64     `gorm:"not null;default:0" json:"lockouts"`
+	CreatedAt time.Time `gorm:"not null;index" json:"created_at"`
+	UpdatedAt time.Time `gorm:"not null" json:"updated_at"`
 }
 
 // TableName returns "users".

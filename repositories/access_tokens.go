@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/forgeauth/authstore/models"
@@ -35,9 +36,15 @@ func (r *AccessTokens) WithTx(tx *gorm.DB) *AccessTokens {
 // the row (id = jti, expiry now + OAUTH_ACCESS_TOKEN_LIFETIME) and returns
 // the row and the signed JWT.
 //
+// A token without a user is a client-credentials token: the client must be
+// confidential and have registered client_credentials. A token endpoint
+// serving that grant calls IssueClientCredentials, which takes the
+// authenticated client.
+//
 // It returns ErrNoSigningKey if the configuration has no JWT secret,
-// ErrInvalidInput for a malformed id or scope (or a scope the client did not
-// register), ErrNotFound if the client does not exist, ErrRevoked if it is
+// ErrInvalidInput for a malformed id, ErrInvalidScope for a malformed
+// scope or one the client did not register, ErrUnauthorizedClient as
+// above, ErrNotFound if the client does not exist, ErrRevoked if it is
 // revoked and ErrMissingReferent if the user does not exist.
 func (r *AccessTokens) Issue(ctx context.Context, clientID models.UUID, userID *models.UUID, scopes []string, familyID *models.UUID) (*models.AccessToken, string, error) {
 	const op = "issue access token"
@@ -72,10 +79,34 @@ func (r *AccessTokens) Issue(ctx context.Context, clientID models.UUID, userID *
 	return out.row, out.signed, nil
 }
 
+// IssueClientCredentials issues an access token to an authenticated
+// client for itself (RFC 6749 4.4): its subject is the client, and it
+// belongs to no grant, so there is no refresh token. Only a confidential
+// client that registered client_credentials gets one.
+//
+// It returns ErrInvalidCredentials for a client that is not authenticated,
+// ErrUnauthorizedClient for a public client or one without the
+// client_credentials grant, ErrInvalidScope for a scope it did not
+// register, ErrRevoked if it was revoked since it authenticated, and
+// ErrNoSigningKey if the configuration has no JWT secret.
+func (r *AccessTokens) IssueClientCredentials(ctx context.Context, client AuthenticatedClient, scopes []string) (*models.AccessToken, string, error) {
+	const op = "issue client credentials token"
+	clientID, err := client.valid()
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", op, err)
+	}
+	return r.Issue(ctx, clientID, nil, scopes, nil)
+}
+
 // Validate checks an access token and returns its claims. The token must be
 // an HS256 JWT (the algorithm is pinned; "none" and others are refused) of
 // type at+jwt with a good signature, from the configured issuer, unexpired
 // by the store's clock, and its jti row must exist and not be revoked.
+//
+// The row is the authority (RFC 9068 4, SECURITY 36): a JWT whose subject,
+// client (client_id and aud), scopes or expiry differ from its row is
+// refused even when its signature is good, so a token re-signed with a
+// leaked key and altered claims does not validate.
 //
 // It returns ErrNoSigningKey if the configuration has no JWT secret,
 // ErrExpired for an expired token, ErrInvalidCredentials for any other
@@ -103,13 +134,36 @@ func (r *AccessTokens) Validate(ctx context.Context, token string) (*protocol.Cl
 	if err := r.conn(ctx).Where("id = ?", jti).Take(&row).Error; err != nil {
 		return nil, Translate(op, err)
 	}
-	if row.ClientID.String() != claims.ClientID {
-		return nil, fmt.Errorf("%s: jwt does not match its row: %w", op, ErrInvalidCredentials)
+	if what := claimsDiffer(claims, &row); what != "" {
+		return nil, fmt.Errorf("%s: jwt %s differs from its row: %w", op, what, ErrInvalidCredentials)
 	}
 	if row.Revoked {
 		return nil, fmt.Errorf("%s: %w", op, ErrRevoked)
 	}
 	return claims, nil
+}
+
+// claimsDiffer names the first claim of c that its row does not back, or
+// returns "".
+func claimsDiffer(c *protocol.Claims, row *models.AccessToken) string {
+	sub := row.ClientID.String()
+	if row.UserID != nil {
+		sub = row.UserID.String()
+	}
+	aud, _ := c.GetAudience()
+	switch {
+	case c.Subject != sub:
+		return "sub"
+	case c.ClientID != row.ClientID.String():
+		return "client_id"
+	case len(aud) != 1 || aud[0] != row.ClientID.String():
+		return "aud"
+	case !slices.Equal(c.Scopes(), []string(row.Scopes)):
+		return "scope"
+	case c.ExpiresAt == nil || c.ExpiresAt.Unix() != row.ExpiresAt.Unix():
+		return "exp"
+	}
+	return ""
 }
 
 // Revoke revokes the access token with the given jti and records it (event

@@ -56,7 +56,9 @@ type AuthCodeInput struct {
 // It returns ErrInvalidInput for a malformed field, a PKCE method other than
 // S256 (plain, or none with a challenge), a missing challenge where PKCE is
 // required, a redirect URI the client did not register, a scope it did not
-// register, or a client without the authorization_code grant; ErrNotFound if
+// register (ErrInvalidScope, which matches ErrInvalidInput);
+// ErrUnauthorizedClient for a client without the authorization_code grant;
+// ErrNotFound if
 // the client does not exist; ErrRevoked if it is revoked; and
 // ErrMissingReferent if the user does not exist.
 func (r *AuthCodes) Create(ctx context.Context, in AuthCodeInput) (*models.AuthorizationCode, string, error) {
@@ -89,9 +91,10 @@ func (r *AuthCodes) Create(ctx context.Context, in AuthCodeInput) (*models.Autho
 		if err != nil {
 			return err
 		}
+		if err := requireGrant(client, protocol.GrantAuthorizationCode); err != nil {
+			return err
+		}
 		switch {
-		case !client.GrantTypes.Contains(protocol.GrantAuthorizationCode):
-			return fmt.Errorf("client may not use the authorization_code grant: %w", ErrInvalidInput)
 		case in.CodeChallenge == "" && !client.Confidential:
 			return fmt.Errorf("PKCE is required for a public client: code_challenge is missing: %w", ErrInvalidInput)
 		case in.CodeChallenge == "" && r.cfg().EnablePKCE:
@@ -129,7 +132,9 @@ func checkCodeInput(in AuthCodeInput) error {
 // in the same transaction that issues the pair, so of any number of
 // concurrent exchanges exactly one yields tokens.
 //
-// clientID must be the client the code was issued to, redirectURI must equal
+// client must be the authenticated client the code was issued to, with the
+// authorization_code grant (a refresh token comes with the pair only if it
+// also registered refresh_token); redirectURI must equal
 // the one the code was issued for, and verifier must be given exactly when
 // the code has a PKCE challenge; it must then be 43 to 128 characters of the
 // RFC 7636 set whose S256 challenge matches (compared in constant time).
@@ -142,15 +147,20 @@ func checkCodeInput(in AuthCodeInput) error {
 // distinguishable from an unknown one for as long as its row is kept.
 //
 // It returns ErrNoSigningKey if the configuration has no JWT secret,
-// ErrNotFound for an unknown code, ErrInvalidCredentials for a malformed
-// client id, a code that belongs to another client or a verifier that does
-// not match (the code stays usable in those cases), ErrCodeReplayed as
-// above, ErrRevoked if the code or its client is revoked, ErrExpired if it
+// ErrNotFound for an unknown code, ErrInvalidCredentials for a client that
+// is not authenticated, a code that belongs to another client or a
+// verifier that does not match (the code stays usable in those cases),
+// ErrUnauthorizedClient if the client lost the authorization_code grant,
+// ErrCodeReplayed as above, ErrRevoked if the code or its client is revoked, ErrExpired if it
 // expired, and ErrInvalidInput for a redirect URI that differs, a missing
 // or superfluous verifier, or a malformed one.
-func (r *AuthCodes) Exchange(ctx context.Context, code string, clientID models.UUID, redirectURI, verifier string) (*TokenPair, error) {
+func (r *AuthCodes) Exchange(ctx context.Context, client AuthenticatedClient, code, redirectURI, verifier string) (*TokenPair, error) {
 	const op = "exchange authorization code"
-	digest, refresh, err := redeemInput(r.cfg(), "authorization code", code, clientID)
+	clientID, digest, err := redeemInput(r.cfg(), "authorization code", code, client)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	refresh, err := newSecretToken()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -188,6 +198,9 @@ func (r *AuthCodes) exchange(tx *gorm.DB, now time.Time, digest string, clientID
 		}
 		client, err := activeClient(tx, clientID)
 		if err != nil {
+			return exchange{}, err
+		}
+		if err := requireGrant(client, protocol.GrantAuthorizationCode); err != nil {
 			return exchange{}, err
 		}
 		won, err := consume(tx, codeUse, row.ID, now)

@@ -331,6 +331,82 @@ func (r *Clients) Delete(ctx context.Context, id models.UUID) error {
 	return Translate(op, err)
 }
 
+// AuthenticatedClient is a client whose credentials Clients.Authenticate
+// checked. The token calls (AuthCodes.Exchange, RefreshTokens.Rotate,
+// AccessTokens.IssueClientCredentials, Tokens.Introspect and Tokens.Revoke)
+// take one, so a token endpoint cannot forget to authenticate the client
+// (RFC 6749 2.3, 3.2.1; SECURITY 37). Only Authenticate makes one; the zero
+// value authenticates nobody and every token call refuses it with
+// ErrInvalidCredentials. A provider library that authenticates clients
+// itself gets one from Authenticate too and hands it on.
+type AuthenticatedClient struct {
+	client *models.Client
+}
+
+// ID returns the client's id, or "" for the zero value.
+func (a AuthenticatedClient) ID() models.UUID {
+	if a.client == nil {
+		return ""
+	}
+	return a.client.ID
+}
+
+// Client returns a copy of the client's row as authentication read it.
+func (a AuthenticatedClient) Client() models.Client {
+	if a.client == nil {
+		return models.Client{}
+	}
+	return *a.client
+}
+
+// valid returns the client's id, or ErrInvalidCredentials for the zero
+// value.
+func (a AuthenticatedClient) valid() (models.UUID, error) {
+	if a.client == nil || !a.client.ID.Valid() {
+		return "", fmt.Errorf("client is not authenticated: %w", ErrInvalidCredentials)
+	}
+	return a.client.ID, nil
+}
+
+// Authenticate authenticates a client as a token endpoint must (RFC 6749
+// 2.3): a confidential client by its secret (ValidateCredentials), a public
+// client by its id alone, with an empty secret. An unknown or malformed id,
+// a wrong or missing secret, a secret presented for a public client and a
+// revoked client all return the same error, wrapping ErrInvalidCredentials,
+// after the same Argon2id work. Database failures are returned as such.
+func (r *Clients) Authenticate(ctx context.Context, clientID models.UUID, secret string) (AuthenticatedClient, error) {
+	const op = "authenticate client"
+	fail := fmt.Errorf("%s: %w", op, ErrInvalidCredentials)
+	if secret != "" {
+		c, err := r.ValidateCredentials(ctx, clientID, secret)
+		if errors.Is(err, ErrInvalidCredentials) {
+			return AuthenticatedClient{}, fail // one message for every failure
+		}
+		if err != nil {
+			return AuthenticatedClient{}, err
+		}
+		return AuthenticatedClient{client: c}, nil
+	}
+	h := r.hasher()
+	if !clientID.Valid() {
+		h.VerifyDummy(secret)
+		return AuthenticatedClient{}, fail
+	}
+	var c models.Client
+	if err := r.conn(ctx).Where("id = ?", clientID).Take(&c).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			h.VerifyDummy(secret)
+			return AuthenticatedClient{}, fail
+		}
+		return AuthenticatedClient{}, Translate(op, err)
+	}
+	if c.Confidential || c.Revoked {
+		h.VerifyDummy(secret) // a confidential client without its secret costs what a wrong secret does
+		return AuthenticatedClient{}, fail
+	}
+	return AuthenticatedClient{client: &c}, nil
+}
+
 // ValidateCredentials authenticates a confidential client by id and secret
 // and returns it. A wrong secret, an unknown or malformed id, a public
 // client and a revoked client all return the same error, wrapping

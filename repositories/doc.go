@@ -14,7 +14,9 @@
 //
 // Every exported method takes a context first and writes in one
 // transaction; WithTx makes a copy that runs inside a caller's transaction
-// (as savepoints), so several repositories combine in one. The transaction
+// (as savepoints), so several repositories combine in one. The copy keeps
+// the Store's clock, logger, error translation and hasher whatever handle
+// the transaction was opened on, the host application's own included. The transaction
 // helper reads the clock once, in UTC at microsecond resolution, and hands
 // that reading to the body: every time a transaction writes or compares is
 // the same instant.
@@ -46,7 +48,11 @@
 // # Errors
 //
 // Errors wrap the sentinels declared in errors.go; callers test them with
-// errors.Is. GORM and driver errors are translated at this boundary
+// errors.Is. They keep apart what a token endpoint must answer differently
+// (RFC 6749 5.2): ErrInvalidCredentials is invalid_client,
+// ErrUnauthorizedClient unauthorized_client, ErrInvalidScope invalid_scope,
+// and a bad code or token (ErrNotFound, ErrExpired, ErrRevoked, ErrUsed,
+// ErrReused, ErrCodeReplayed) invalid_grant. GORM and driver errors are translated at this boundary
 // (Translate) and never leak a bound value; no error text holds a secret.
 // Every method maps conditions to sentinels the same way:
 //
@@ -54,6 +60,9 @@
 //	-----------------------------------------------  ---------------------
 //	an id argument is not a canonical UUID           ErrInvalidInput
 //	any other argument fails validation              ErrInvalidInput
+//	a scope is malformed, unregistered or wider      ErrInvalidScope (is ErrInvalidInput)
+//	  than the grant
+//	the client may not use the grant type            ErrUnauthorizedClient
 //	no row has the id, email or token the call       ErrNotFound
 //	  acts on or reads (the user of Users.FindByID
 //	  or EmailVerifications.Issue, the client of a
@@ -70,13 +79,17 @@
 //	a used refresh token presented again             ErrReused
 //	a used authorization code presented again        ErrCodeReplayed (is ErrUsed)
 //	authentication failed                            ErrInvalidCredentials
+//	the account is locked                            ErrAccountLocked (is ErrInvalidCredentials)
 //	no usable JWT_SECRET                             ErrNoSigningKey
 //
 // Three departures are on purpose. Calls that authenticate
-// (Users.Authenticate, Clients.ValidateCredentials, AccessTokens.Validate,
-// and AuthCodes.Exchange, RefreshTokens.Rotate and Revoke about the client
-// id) answer a malformed id with ErrInvalidCredentials, as they answer an
-// unknown one, so the answer tells nothing. Revocations by token or jti
+// (Users.Authenticate, Clients.Authenticate and ValidateCredentials,
+// AccessTokens.Validate) answer a malformed id with ErrInvalidCredentials,
+// as they answer an unknown one, so the answer tells nothing; the token
+// calls (AuthCodes.Exchange, RefreshTokens.Rotate and Revoke,
+// AccessTokens.IssueClientCredentials, Tokens) take the AuthenticatedClient
+// Clients.Authenticate returns and refuse its zero value with
+// ErrInvalidCredentials. Revocations by token or jti
 // (RefreshTokens.Revoke, AccessTokens.Revoke) succeed, changing nothing, for
 // an unknown or malformed token, as RFC 7009 2.2 asks. Users.ChangePassword
 // answers a change that raced a reset with ErrInvalidCredentials: the

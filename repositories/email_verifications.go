@@ -25,8 +25,9 @@ func (r *EmailVerifications) WithTx(tx *gorm.DB) *EmailVerifications {
 	return &EmailVerifications{r.withTx(tx)}
 }
 
-// Issue creates a verification token for the user's current email, stores
-// its digest, writes an email_verification.sent activity row and returns
+// Issue creates a verification token for the user's current email, voids
+// the user's older unverified tokens, stores its digest, writes an
+// email_verification.sent activity row and returns
 // the row (whose Email is the address the token is bound to) and the
 // plaintext token, once.
 //
@@ -47,6 +48,10 @@ func (r *EmailVerifications) Issue(ctx context.Context, userID models.UUID) (*mo
 			if errors.Is(err, gorm.ErrRecordNotFound) {
 				return nil, fmt.Errorf("user: %w", ErrNotFound)
 			}
+			return nil, err
+		}
+		// A new token voids the older ones: only the latest link works.
+		if err := tx.Where("user_id = ? AND verified_at IS NULL", u.ID).Delete(&models.EmailVerification{}).Error; err != nil {
 			return nil, err
 		}
 		v := &models.EmailVerification{

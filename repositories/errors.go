@@ -20,6 +20,14 @@ var (
 	// ErrInvalidInput means an argument failed validation (a malformed id
 	// included); the message says which and why.
 	ErrInvalidInput = errors.New("invalid input")
+	// ErrInvalidScope means a requested scope is malformed, not registered
+	// for the client, or wider than the grant (RFC 6749 5.2 invalid_scope).
+	// It also matches ErrInvalidInput.
+	ErrInvalidScope = fmt.Errorf("invalid scope: %w", ErrInvalidInput)
+	// ErrUnauthorizedClient means the client may not use the grant it asked
+	// for: the grant type is not registered for it, or a public client asked
+	// for client credentials (RFC 6749 5.2 unauthorized_client).
+	ErrUnauthorizedClient = errors.New("client may not use this grant type")
 	// ErrMissingReferent means a row the call refers to does not exist (a
 	// foreign key was refused): the user of a new session, the owner of a
 	// new client.
@@ -43,6 +51,12 @@ var (
 	// ErrInvalidCredentials means a login or client authentication failed.
 	// An unknown account and a wrong secret return the same error.
 	ErrInvalidCredentials = errors.New("invalid credentials")
+	// ErrAccountLocked means the account is locked after consecutive failed
+	// logins (or by an operator) and the login was refused, whatever the
+	// password. It also matches ErrInvalidCredentials, so a server that
+	// answers every ErrInvalidCredentials alike tells a lock from a wrong
+	// password to nobody.
+	ErrAccountLocked = fmt.Errorf("account locked: %w", ErrInvalidCredentials)
 	// ErrEmailNotVerified means authentication was refused because the
 	// account's email is not verified and the configuration requires it.
 	ErrEmailNotVerified = errors.New("email not verified")

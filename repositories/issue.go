@@ -1,6 +1,9 @@
 package repositories
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -24,7 +27,9 @@ type TokenPair struct {
 	AccessToken string
 	// AccessTokenID is the JWT's jti, the id of its oauth_access_tokens row.
 	AccessTokenID models.UUID
-	// RefreshToken is the plaintext refresh token; only its digest is stored.
+	// RefreshToken is the plaintext refresh token; only its digest is
+	// stored. It is empty when the client did not register the
+	// refresh_token grant.
 	RefreshToken string
 	// RefreshTokenID is the id of the refresh token's row.
 	RefreshTokenID models.UUID
@@ -39,7 +44,8 @@ type TokenPair struct {
 	ExpiresAt time.Time
 	// RefreshExpiresAt is when the refresh token expires.
 	RefreshExpiresAt time.Time
-	// Scopes are the scopes granted.
+	// Scopes are the access token's scopes: the grant's, or fewer when a
+	// refresh asked for fewer (the refresh token keeps the grant's).
 	Scopes []string
 }
 
@@ -113,10 +119,6 @@ func lockActiveClient(tx *gorm.DB, id models.UUID, strength string) (*models.Cli
 // issueAccess creates an access token row and signs its JWT, at now, the
 // transaction's clock reading.
 func issueAccess(tx *gorm.DB, cfg config.Config, now time.Time, client *models.Client, userID *models.UUID, scopes models.Strings, familyID *models.UUID) (*models.AccessToken, string, error) {
-	key, err := signingKey(cfg)
-	if err != nil {
-		return nil, "", err
-	}
 	row := &models.AccessToken{
 		ID:        models.NewUUID(),
 		ClientID:  client.ID,
@@ -127,11 +129,12 @@ func issueAccess(tx *gorm.DB, cfg config.Config, now time.Time, client *models.C
 		CreatedAt: now,
 		UpdatedAt: now,
 	}
-	sub := client.ID.String()
-	if userID != nil {
-		sub = userID.String()
+	if userID == nil {
+		if err := requireClientCredentials(client); err != nil {
+			return nil, "", err // a token with the client as its subject is a client-credentials token
+		}
 	}
-	signed, err := protocol.SignAccessToken(key, protocol.NewClaims(cfg.JWTIssuer, sub, client.ID.String(), row.ID.String(), scopes, now, row.ExpiresAt))
+	signed, err := signAccess(cfg, row)
 	if err != nil {
 		return nil, "", err
 	}
@@ -141,21 +144,74 @@ func issueAccess(tx *gorm.DB, cfg config.Config, now time.Time, client *models.C
 	return row, signed, nil
 }
 
-// grant describes the token pair issuePair creates.
-type grant struct {
-	client   *models.Client
-	userID   *models.UUID
-	scopes   models.Strings
-	familyID models.UUID
-	parentID *models.UUID
+// signAccess signs the JWT of an access token row: every claim comes from
+// the row (sub is the user, or the client without one; iat its creation),
+// so signing a row again gives the same token.
+func signAccess(cfg config.Config, row *models.AccessToken) (string, error) {
+	key, err := signingKey(cfg)
+	if err != nil {
+		return "", err
+	}
+	sub := row.ClientID.String()
+	if row.UserID != nil {
+		sub = row.UserID.String()
+	}
+	return protocol.SignAccessToken(key, protocol.NewClaims(cfg.JWTIssuer, sub, row.ClientID.String(), row.ID.String(), row.Scopes, row.CreatedAt, row.ExpiresAt))
 }
 
-// issuePair creates an access token and a refresh token (whose plaintext,
-// made before the transaction, is refresh) for g.
+// childToken returns the refresh token a rotation of parent hands out:
+// HMAC-SHA-256 of parent under a key derived from JWT_SECRET for this use
+// alone, unpadded base64url (256 bits). Only the key's holder can compute
+// it, and any process can compute it again, which is what lets a retry
+// within the reuse interval get the same child without any state.
+func childToken(cfg config.Config, parent string) (string, error) {
+	secret, err := signingKey(cfg)
+	if err != nil {
+		return "", err
+	}
+	k := hmac.New(sha256.New, secret)
+	k.Write([]byte("authstore refresh-token rotation v1"))
+	m := hmac.New(sha256.New, k.Sum(nil))
+	m.Write([]byte(parent))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)), nil
+}
+
+// grant describes the token pair issuePair creates. scopes are the
+// grant's, which the refresh token keeps; accessScopes, when set, narrow
+// the access token alone (a refresh that asks for less, RFC 6749 6).
+type grant struct {
+	client       *models.Client
+	userID       *models.UUID
+	scopes       models.Strings
+	accessScopes models.Strings
+	familyID     models.UUID
+	parentID     *models.UUID
+}
+
+// issuePair creates an access token and, when the client registered the
+// refresh_token grant, a refresh token (whose plaintext, made before the
+// transaction, is refresh) for g. Without that grant the pair has no
+// refresh token.
 func issuePair(tx *gorm.DB, cfg config.Config, now time.Time, g grant, refresh string) (*TokenPair, error) {
-	at, access, err := issueAccess(tx, cfg, now, g.client, g.userID, g.scopes, &g.familyID)
+	accessScopes := g.scopes
+	if g.accessScopes != nil {
+		accessScopes = g.accessScopes
+	}
+	at, access, err := issueAccess(tx, cfg, now, g.client, g.userID, accessScopes, &g.familyID)
 	if err != nil {
 		return nil, err
+	}
+	pair := &TokenPair{
+		AccessToken:   access,
+		AccessTokenID: at.ID,
+		FamilyID:      g.familyID,
+		TokenType:     protocol.TokenTypeBearer,
+		ExpiresIn:     int64(cfg.AccessTokenLifetime / time.Second),
+		ExpiresAt:     at.ExpiresAt,
+		Scopes:        append([]string(nil), accessScopes...),
+	}
+	if !g.client.GrantTypes.Contains(protocol.GrantRefreshToken) {
+		return pair, nil
 	}
 	rt := &models.RefreshToken{
 		ID:            models.NewUUID(),
@@ -172,37 +228,41 @@ func issuePair(tx *gorm.DB, cfg config.Config, now time.Time, g grant, refresh s
 	if err := tx.Create(rt).Error; err != nil {
 		return nil, err
 	}
-	return &TokenPair{
-		AccessToken:      access,
-		AccessTokenID:    at.ID,
-		RefreshToken:     refresh,
-		RefreshTokenID:   rt.ID,
-		FamilyID:         g.familyID,
-		TokenType:        protocol.TokenTypeBearer,
-		ExpiresIn:        int64(cfg.AccessTokenLifetime / time.Second),
-		ExpiresAt:        at.ExpiresAt,
-		RefreshExpiresAt: rt.ExpiresAt,
-		Scopes:           append([]string(nil), g.scopes...),
-	}, nil
+	pair.RefreshToken, pair.RefreshTokenID, pair.RefreshExpiresAt = refresh, rt.ID, rt.ExpiresAt
+	return pair, nil
 }
 
 // redeemInput is what a code exchange and a refresh rotation both check
-// before their transaction: a signing key, a plausible token and a client
-// id. It returns the token's digest and the refresh token the grant will
-// hand out, so no randomness is read inside the transaction. what names
-// the token in errors.
-func redeemInput(cfg config.Config, what, token string, clientID models.UUID) (digest, refresh string, err error) {
+// before their transaction: a signing key, an authenticated client and a
+// plausible token. It returns the client's id and the token's digest.
+// what names the token in errors.
+func redeemInput(cfg config.Config, what, token string, client AuthenticatedClient) (clientID models.UUID, digest string, err error) {
 	if err := checkPairConfig(cfg); err != nil {
+		return "", "", err
+	}
+	if clientID, err = client.valid(); err != nil {
 		return "", "", err
 	}
 	if token == "" || len(token) > maxTokenLength {
 		return "", "", fmt.Errorf("%s: %w", what, ErrNotFound)
 	}
-	if !clientID.Valid() {
-		return "", "", fmt.Errorf("client id is not a uuid: %w", ErrInvalidCredentials)
+	return clientID, hooks.Digest(token), nil
+}
+
+// requireGrant refuses a client that did not register grantType.
+func requireGrant(c *models.Client, grantType string) error {
+	if !c.GrantTypes.Contains(grantType) {
+		return fmt.Errorf("client may not use the %s grant: %w", grantType, ErrUnauthorizedClient)
 	}
-	if refresh, err = newSecretToken(); err != nil {
-		return "", "", err
+	return nil
+}
+
+// requireClientCredentials refuses a client that may not get a token of
+// its own: only a confidential client that registered client_credentials
+// may (RFC 6749 4.4: never a public client).
+func requireClientCredentials(c *models.Client) error {
+	if !c.Confidential {
+		return fmt.Errorf("a public client cannot use the client_credentials grant: %w", ErrUnauthorizedClient)
 	}
-	return hooks.Digest(token), refresh, nil
+	return requireGrant(c, protocol.GrantClientCredentials)
 }

@@ -31,7 +31,9 @@ type Deliver func(ctx context.Context, to, token string) error
 // password_reset.requested activity row, and calls deliver with the
 // plaintext token. For an unknown address it writes nothing and returns
 // exactly what a known one returns, so the answer does not reveal which
-// emails have accounts.
+// emails have accounts. Requests for one account are throttled: within
+// AUTH_PASSWORD_RESET_THROTTLE of an outstanding request, a new one writes
+// and sends nothing and returns what any request returns.
 //
 // The user is read in the transaction that writes the reset, so the token
 // goes to the address the account has when the reset commits.
@@ -56,6 +58,14 @@ func (r *PasswordResets) Request(ctx context.Context, email string, deliver Deli
 		}
 		if err != nil {
 			return "", err
+		}
+		if throttle := r.cfg().PasswordResetThrottle; throttle > 0 {
+			var recent int64
+			err := tx.Model(&models.PasswordReset{}).Where("user_id = ? AND used_at IS NULL AND created_at > ?", u.ID, now.Add(-throttle)).
+				Count(&recent).Error
+			if err != nil || recent > 0 {
+				return "", err // throttled: answer as for any request, send nothing new
+			}
 		}
 		if err := tx.Where("user_id = ? AND used_at IS NULL", u.ID).Delete(&models.PasswordReset{}).Error; err != nil {
 			return "", err
@@ -83,8 +93,8 @@ func (r *PasswordResets) Request(ctx context.Context, email string, deliver Deli
 
 // Reset completes a password reset: it consumes the token (single use, even
 // under concurrency), stores the new password, ends all of the user's
-// sessions, revokes their codes, refresh and access tokens, voids their
-// other reset tokens, and writes password_reset.completed and
+// sessions, revokes their codes, refresh, access and personal tokens,
+// voids their other reset tokens, and writes password_reset.completed and
 // password.changed activity rows, all in one transaction. The password is
 // hashed before the transaction.
 //

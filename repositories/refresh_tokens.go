@@ -19,37 +19,28 @@ import (
 // 4.14.2).
 type RefreshTokens struct {
 	base
-	grace *graceCache // nil: no grace window (OAUTH_REFRESH_GRACE_WINDOW=0)
 }
 
-// NewRefreshTokens returns the refresh-token repository over db. Its grace
-// window is opts.Config.RefreshGraceWindow (OAUTH_REFRESH_GRACE_WINDOW; 0,
-// the default, turns it off): a token presented again within the window of
-// its rotation, while the child it got is still unused and unrevoked,
-// returns that same child pair and creates no row, instead of counting as
-// reuse. Past the window, reuse revokes the family as usual.
-//
-// The window is served from a bounded (1024 entries), process-local cache
-// mapping the digest of a rotated token to the pair its rotation returned,
-// because only digests are stored: a retry that reaches another process, or
-// arrives after a restart or an eviction, counts as reuse. The cache holds
-// issued tokens in memory for as long as an entry lives.
+// NewRefreshTokens returns the refresh-token repository over db. Its reuse
+// interval is opts.Config.RefreshReuseInterval (OAUTH_REFRESH_REUSE_INTERVAL;
+// 0, the default, turns it off): a token presented again within the
+// interval of its rotation, while the child it got is still unused and
+// unrevoked, gets that same child pair and creates no row, instead of
+// counting as reuse; past the interval, reuse revokes the family as usual.
+// Nothing about it is kept in memory: the child is derived from the
+// presented token with a key derived from JWT_SECRET, so any process, or
+// one started since, answers a retry alike.
 func NewRefreshTokens(db *gorm.DB, opts Options) *RefreshTokens {
-	r := &RefreshTokens{base: newBase(db, opts)}
-	if w := opts.Config.RefreshGraceWindow; w > 0 {
-		r.grace = &graceCache{window: w, entries: newLRU[string, graceEntry](defaultCacheSize)}
-	}
-	return r
+	return &RefreshTokens{base: newBase(db, opts)}
 }
 
-// WithTx returns a copy of r whose methods run inside tx (as savepoints). It
-// shares r's grace-window cache.
+// WithTx returns a copy of r whose methods run inside tx (as savepoints).
 //
 // Inside a caller's transaction, the family revocation that Rotate commits
 // before returning ErrReused is only a savepoint: the caller must commit its
 // transaction for the revocation to last.
 func (r *RefreshTokens) WithTx(tx *gorm.DB) *RefreshTokens {
-	return &RefreshTokens{base: r.withTx(tx), grace: r.grace}
+	return &RefreshTokens{base: r.withTx(tx)}
 }
 
 // Issue starts a new grant (a new family) for a client and a user (nil for
@@ -58,9 +49,12 @@ func (r *RefreshTokens) WithTx(tx *gorm.DB) *RefreshTokens {
 // OAUTH_REFRESH_TOKEN_LIFETIME.
 //
 // It returns ErrNoSigningKey if the configuration has no JWT secret,
-// ErrInvalidInput for a malformed id or scope (or a scope the client did not
-// register), ErrNotFound if the client does not exist, ErrRevoked if it is
-// revoked and ErrMissingReferent if the user does not exist.
+// ErrInvalidInput for a malformed id, ErrInvalidScope for a malformed scope
+// or one the client did not register, ErrUnauthorizedClient if the client
+// did not register the refresh_token grant (or, for a grant without a
+// user, client_credentials), ErrNotFound if the client does not exist,
+// ErrRevoked if it is revoked and ErrMissingReferent if the user does not
+// exist.
 func (r *RefreshTokens) Issue(ctx context.Context, clientID models.UUID, userID *models.UUID, scopes []string) (*TokenPair, error) {
 	const op = "issue refresh token"
 	if err := firstErr(checkPairConfig(r.cfg()), validID("client id", clientID), validOptionalID("user id", userID)); err != nil {
@@ -79,6 +73,9 @@ func (r *RefreshTokens) Issue(ctx context.Context, clientID models.UUID, userID 
 		if err != nil {
 			return nil, err
 		}
+		if err := requireGrant(client, protocol.GrantRefreshToken); err != nil {
+			return nil, err
+		}
 		if err := allowedScopes(client, sc); err != nil {
 			return nil, err
 		}
@@ -95,26 +92,37 @@ func (r *RefreshTokens) Issue(ctx context.Context, clientID models.UUID, userID 
 // marked used by a conditional update that must change exactly one row, and
 // the child and its access token are inserted in the same transaction, so
 // of any number of concurrent rotations of one token exactly one succeeds.
-// requestedScopes may narrow the grant (empty keeps it); they never widen
-// it.
+// requestedScopes may narrow the access token issued (empty keeps the
+// grant's scope); they never widen it, and the new refresh token keeps the
+// grant's scope, so a later refresh may ask again for any of it (RFC 6749
+// 6, SECURITY 38).
 //
 // Presenting a used token is reuse: the rotation's transaction changes
 // nothing, then a second transaction of its own, which commits, revokes
 // every refresh and access token of the family and records the event
 // refresh_token.reused, and Rotate returns ErrReused. Concurrent
 // presentations of one token therefore leave one winner whose family is
-// then revoked by the losers, as RFC 9700 4.14.2 asks. Within the grace
-// window (OAUTH_REFRESH_GRACE_WINDOW) a retry gets the same child instead.
+// then revoked by the losers, as RFC 9700 4.14.2 asks. Within the reuse
+// interval (OAUTH_REFRESH_REUSE_INTERVAL) a retry, from any process, gets
+// the same child instead and creates nothing.
+//
+// client must be the authenticated client the token was issued to, with
+// the refresh_token grant.
 //
 // It returns ErrNoSigningKey if the configuration has no JWT secret,
-// ErrNotFound for an unknown token, ErrInvalidCredentials for a malformed
-// client id or a token issued to another client (the token stays usable),
-// ErrRevoked if it or its client is revoked, ErrExpired if it expired,
-// ErrInvalidInput if a requested scope was not granted, and ErrReused as
-// above.
-func (r *RefreshTokens) Rotate(ctx context.Context, token string, clientID models.UUID, requestedScopes []string) (*TokenPair, error) {
+// ErrNotFound for an unknown token, ErrInvalidCredentials for a client that
+// is not authenticated or a token issued to another client (the token
+// stays usable), ErrUnauthorizedClient if the client lost the
+// refresh_token grant, ErrRevoked if the token or its client is revoked,
+// ErrExpired if it expired, ErrInvalidScope if a requested scope was not
+// granted, and ErrReused as above.
+func (r *RefreshTokens) Rotate(ctx context.Context, client AuthenticatedClient, token string, requestedScopes []string) (*TokenPair, error) {
 	const op = "rotate refresh token"
-	digest, next, err := redeemInput(r.cfg(), "refresh token", token, clientID)
+	clientID, digest, err := redeemInput(r.cfg(), "refresh token", token, client)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	next, err := childToken(r.cfg(), token)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -152,15 +160,18 @@ func (r *RefreshTokens) rotate(tx *gorm.DB, now time.Time, digest string, client
 		return rotation{}, fmt.Errorf("refresh token was issued to another client: %w", ErrInvalidCredentials)
 	}
 	if whyNotUsable("refresh token", row.UsedAt, row.Revoked, row.ExpiresAt, now) == nil {
-		scopes := row.Scopes
+		var narrowed models.Strings // nil: the access token gets the grant's scope
 		if len(requested) > 0 {
 			if s, missing := protocol.MissingScope(requested, row.Scopes); missing {
-				return rotation{}, fmt.Errorf("scope %q was not granted; refresh cannot widen scope: %w", s, ErrInvalidInput)
+				return rotation{}, fmt.Errorf("scope %q was not granted; refresh cannot widen scope: %w", s, ErrInvalidScope)
 			}
-			scopes = requested
+			narrowed = requested
 		}
 		client, err := activeClient(tx, clientID)
 		if err != nil {
+			return rotation{}, err
+		}
+		if err := requireGrant(client, protocol.GrantRefreshToken); err != nil {
 			return rotation{}, err
 		}
 		won, err := consume(tx, refreshUse, row.ID, now)
@@ -168,15 +179,8 @@ func (r *RefreshTokens) rotate(tx *gorm.DB, now time.Time, digest string, client
 			return rotation{}, err
 		}
 		if won {
-			g := grant{client: client, userID: row.UserID, scopes: scopes, familyID: row.FamilyID, parentID: &row.ID}
+			g := grant{client: client, userID: row.UserID, scopes: row.Scopes, accessScopes: narrowed, familyID: row.FamilyID, parentID: &row.ID}
 			pair, err := issuePair(tx, r.cfg(), now, g, next)
-			if err == nil && r.grace != nil {
-				// Before the commit: a retry that sees this rotation
-				// committed must find its pair. Should the commit fail, the
-				// entry names rows that do not exist, and graceRetry, which
-				// checks the child is live, never serves it.
-				r.grace.entries.put(digest, graceEntry{pair: *pair, usedAt: now})
-			}
 			return rotation{pair: pair}, err
 		}
 		// A concurrent rotation of this token committed first (on
@@ -191,7 +195,7 @@ func (r *RefreshTokens) rotate(tx *gorm.DB, now time.Time, digest string, client
 	case !errors.Is(err, ErrUsed):
 		return rotation{}, err // revoked or expired before any use
 	}
-	pair, err := r.graceRetry(tx, digest, row, now)
+	pair, err := r.reissue(tx, now, row, next)
 	if err != nil || pair != nil {
 		return rotation{pair: pair}, err
 	}
@@ -210,30 +214,46 @@ func revokeReused(tx *gorm.DB, now time.Time, used *models.RefreshToken) error {
 	})
 }
 
-// graceRetry returns the pair a rotation of row gave, if row was rotated
-// within the grace window and that child is still unused and unrevoked,
-// or nil.
-func (r *RefreshTokens) graceRetry(tx *gorm.DB, digest string, row *models.RefreshToken, now time.Time) (*TokenPair, error) {
-	if r.grace == nil || row.Revoked || now.Sub(*row.UsedAt) > r.grace.window {
+// reissue answers a retry of a refresh token rotated within the reuse
+// interval (OAUTH_REFRESH_REUSE_INTERVAL; SECURITY 40) with the pair its
+// rotation gave, creating nothing: the child's plaintext is derived from
+// the presented token (childToken), so any process recomputes it, and the
+// access JWT is signed again from its row, which gives the same token. It
+// returns nil when row was not rotated within the interval, or its child
+// is used, revoked or expired, or the child's access token is revoked:
+// then the presentation is reuse.
+func (r *RefreshTokens) reissue(tx *gorm.DB, now time.Time, row *models.RefreshToken, child string) (*TokenPair, error) {
+	interval := r.cfg().RefreshReuseInterval
+	if interval <= 0 || row.Revoked || row.UsedAt == nil || now.Sub(*row.UsedAt) > interval {
 		return nil, nil
 	}
-	e, ok := r.grace.entries.get(digest)
-	if !ok || !e.usedAt.Equal(*row.UsedAt) {
+	var next models.RefreshToken
+	err := tx.Where("token_hash = ? AND parent_id = ?", hooks.Digest(child), row.ID).Take(&next).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, nil
 	}
-	var live int64
-	err := tx.Model(&models.RefreshToken{}).Where("id = ?", e.pair.RefreshTokenID).Where("used_at IS NULL").
-		Where("revoked = ?", false).Count(&live).Error
-	if err != nil || live != 1 {
+	if err != nil || whyNotUsable("refresh token", next.UsedAt, next.Revoked, next.ExpiresAt, now) != nil || next.AccessTokenID == nil {
 		return nil, err
 	}
-	err = tx.Model(&models.AccessToken{}).Where("id = ?", e.pair.AccessTokenID).Where("revoked = ?", false).Count(&live).Error
-	if err != nil || live != 1 {
+	var at models.AccessToken
+	if err := tx.Where("id = ?", *next.AccessTokenID).Take(&at).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, nil
+		}
 		return nil, err
 	}
-	p := e.pair
-	p.Scopes = append([]string(nil), e.pair.Scopes...)
-	return &p, nil
+	if at.Revoked || !now.Before(at.ExpiresAt) {
+		return nil, nil
+	}
+	access, err := signAccess(r.cfg(), &at)
+	if err != nil {
+		return nil, err
+	}
+	return &TokenPair{
+		AccessToken: access, AccessTokenID: at.ID, RefreshToken: child, RefreshTokenID: next.ID,
+		FamilyID: next.FamilyID, TokenType: protocol.TokenTypeBearer, ExpiresIn: int64(r.cfg().AccessTokenLifetime / time.Second),
+		ExpiresAt: at.ExpiresAt, RefreshExpiresAt: next.ExpiresAt, Scopes: append([]string(nil), at.Scopes...),
+	}, nil
 }
 
 // findRefresh loads a refresh token by digest.
@@ -251,18 +271,20 @@ func findRefresh(tx *gorm.DB, digest string) (*models.RefreshToken, error) {
 // Revoke revokes a refresh token's grant (RFC 7009 2.1): every refresh and
 // access token of its family, and records it (event token.revoked).
 // Revoking a revoked or unknown token is not an error and changes nothing.
-// It returns ErrInvalidCredentials for a malformed client id or a token
-// issued to another client than clientID (the client making the request).
-func (r *RefreshTokens) Revoke(ctx context.Context, token string, clientID models.UUID) error {
+// It returns ErrInvalidCredentials for a client that is not authenticated
+// or a token issued to another client than client (the one making the
+// request).
+func (r *RefreshTokens) Revoke(ctx context.Context, client AuthenticatedClient, token string) error {
 	const op = "revoke refresh token"
-	if !clientID.Valid() {
-		return fmt.Errorf("%s: client id is not a uuid: %w", op, ErrInvalidCredentials)
+	clientID, err := client.valid()
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	if token == "" || len(token) > maxTokenLength {
 		return nil
 	}
 	digest := hooks.Digest(token)
-	err := r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
+	err = r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
 		row, err := findRefresh(tx, digest)
 		if errors.Is(err, ErrNotFound) {
 			return nil
@@ -306,18 +328,4 @@ func (r *RefreshTokens) RevokeForUser(ctx context.Context, userID models.UUID) (
 		return 0, Translate(op, err)
 	}
 	return n, nil
-}
-
-// graceEntry is a rotation result kept for the grace window.
-type graceEntry struct {
-	pair   TokenPair
-	usedAt time.Time
-}
-
-// graceCache maps a rotated parent's digest to the pair its rotation
-// returned, for RefreshTokens' optional grace window. It is process-local
-// and bounded; an entry is only served within the window.
-type graceCache struct {
-	window  time.Duration
-	entries *lru[string, graceEntry]
 }

@@ -6,7 +6,9 @@ import (
 
 	"github.com/forgeauth/authstore/config"
 	"github.com/forgeauth/authstore/hooks"
+	"github.com/forgeauth/authstore/models"
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 )
 
 // Options are what every repository needs besides its *gorm.DB. A Store
@@ -27,11 +29,33 @@ type base struct {
 	opts Options
 }
 
+// newBase returns a base over a session of db with authstore's settings
+// (see session), keeping db's clock and logger.
 func newBase(db *gorm.DB, opts Options) base {
 	if opts.Hasher == nil {
 		opts.Hasher = hooks.DefaultHasher()
 	}
-	return base{db: db, opts: opts}
+	return base{db: session(db, db.NowFunc, db.Logger, opts.Hasher), opts: opts}
+}
+
+// session returns a session of db (a handle, or a transaction, which it
+// stays in) that behaves as a Store's DB whatever db's own configuration:
+// clock reads converted to UTC at microsecond resolution (a host's
+// gorm.Config has GORM's default, local time, and SQLite compares times as
+// text), errors translated (ErrDuplicate, ErrMissingReferent), the given
+// logger, and the given hasher for the model hooks. db itself is not
+// modified.
+func session(db *gorm.DB, clock func() time.Time, l logger.Interface, h *hooks.Hasher) *gorm.DB {
+	if clock == nil {
+		clock = time.Now
+	}
+	s := db.Session(&gorm.Session{
+		NewDB:   true,
+		Logger:  l,
+		NowFunc: func() time.Time { return clock().UTC().Truncate(time.Microsecond) },
+	})
+	s.Config.TranslateError = true
+	return models.WithHasher(s, h)
 }
 
 func (b base) hasher() *hooks.Hasher { return b.opts.Hasher }
@@ -71,5 +95,10 @@ func inTx[T any](ctx context.Context, b base, fn func(tx *gorm.DB, now time.Time
 	return out, nil
 }
 
-// withTx returns a copy of b over tx.
-func (b base) withTx(tx *gorm.DB) base { return base{db: tx, opts: b.opts} }
+// withTx returns a copy of b over tx, typically a transaction the caller
+// opened, on the Store's handle or its own: the copy keeps b's clock,
+// logger, error translation and hasher (SECURITY 35), so a host's
+// transaction behaves as the Store's.
+func (b base) withTx(tx *gorm.DB) base {
+	return base{db: session(tx, b.db.NowFunc, b.db.Logger, b.opts.Hasher), opts: b.opts}
+}

@@ -178,9 +178,9 @@ func (r *Users) UpdateProfile(ctx context.Context, id models.UUID, in ProfileInp
 
 // ChangePassword verifies the current password, then in one transaction
 // stores the new hash, ends the user's other sessions (all but
-// keepSessionID, which may be empty), revokes their refresh and access
-// tokens, voids outstanding password resets, and writes a password.changed
-// activity row.
+// keepSessionID, which may be empty), revokes their authorization codes,
+// refresh, access and personal tokens, voids outstanding password resets,
+// and writes a password.changed activity row.
 //
 // The user is read and both passwords hashed before the transaction
 // (Argon2id never runs under a write lock); the update applies only if the
@@ -215,8 +215,8 @@ func (r *Users) ChangePassword(ctx context.Context, id models.UUID, current, nex
 }
 
 // setPassword stores a new password hash and ends what the old password
-// opened: other sessions, codes, refresh and access tokens, outstanding
-// resets. When verified is set, the update applies only if the stored hash
+// opened: other sessions, codes, refresh, access and personal tokens,
+// outstanding resets. When verified is set, the update applies only if the stored hash
 // is still the one the current password was verified against, so a
 // concurrent reset is never overwritten by a stale change.
 func setPassword(tx *gorm.DB, now time.Time, id models.UUID, hash string, keepSessionID models.UUID, verified string) error {
@@ -242,6 +242,13 @@ func setPassword(tx *gorm.DB, now time.Time, id models.UUID, hash string, keepSe
 		return err
 	}
 	if _, err := revokeGrants(tx, "user_id", id, now); err != nil {
+		return err
+	}
+	// Personal tokens too: an intruder who changed the password must not
+	// keep a token the owner cannot see being used (SECURITY 41).
+	err := tx.Model(&models.PersonalAccessToken{}).Where("user_id = ? AND revoked = ?", id, false).
+		Updates(map[string]any{"revoked": true, "updated_at": now}).Error
+	if err != nil {
 		return err
 	}
 	if err := tx.Where("user_id = ? AND used_at IS NULL", id).Delete(&models.PasswordReset{}).Error; err != nil {
@@ -305,15 +312,23 @@ func (r *Users) Delete(ctx context.Context, id models.UUID) error {
 }
 
 // Authenticate checks an email and password. An unknown email costs the
-// same Argon2id work as a wrong password and returns the same
-// ErrInvalidCredentials. A failure increments the account's failed-login
-// count atomically and writes a login.failed row in its own transaction; a
-// success resets the count, writes login.succeeded, and upgrades a stale
-// hash (weaker parameters, or an imported bcrypt hash) to the current
-// Argon2id parameters.
+// same Argon2id work as a wrong password, and as a locked account, and
+// returns the same ErrInvalidCredentials. A failure increments the
+// account's failed-login count atomically and writes a login.failed row in
+// its own transaction; a success resets the counts, writes
+// login.succeeded, and upgrades a stale hash (weaker parameters, or an
+// imported bcrypt hash) to the current Argon2id parameters.
 //
-// Returns ErrInvalidCredentials, or ErrEmailNotVerified when the
-// configuration requires verified email and the password was right.
+// Lockout (SECURITY 42): once failed logins reach AUTH_LOCKOUT_THRESHOLD
+// the account is locked for AUTH_LOCKOUT_DURATION, twice as long for each
+// further lock before a success (at most MaxLockout), and every login is
+// refused with ErrAccountLocked (which matches ErrInvalidCredentials) until
+// the lock ends, the right password included. Failures go on counting
+// while locked. Each lock writes an account.locked row.
+//
+// Returns ErrInvalidCredentials, ErrAccountLocked, or ErrEmailNotVerified
+// when the configuration requires verified email and the password was
+// right.
 func (r *Users) Authenticate(ctx context.Context, email, password string) (*models.User, error) {
 	u, err := r.FindByEmail(ctx, email)
 	if err != nil {
@@ -321,20 +336,29 @@ func (r *Users) Authenticate(ctx context.Context, email, password string) (*mode
 			return nil, fmt.Errorf("authenticate: %w", err)
 		}
 		r.hasher().VerifyDummy(password)
-		if err := r.recordFailure(ctx, nil, "unknown_email"); err != nil {
+		if _, err := r.recordFailure(ctx, nil, "unknown_email", true); err != nil {
 			return nil, err
 		}
 		return nil, fmt.Errorf("authenticate: %w", ErrInvalidCredentials)
 	}
 	ok, verr := r.hasher().Verify(u.PasswordHash, password)
-	if verr != nil || !ok {
-		if err := r.recordFailure(ctx, &u.ID, "wrong_password"); err != nil {
+	locked := u.LockedUntil != nil && r.now().Before(*u.LockedUntil)
+	if verr != nil || !ok || locked {
+		reason := "wrong_password"
+		if ok && verr == nil {
+			reason = "locked" // the right password, refused: not a failure to count
+		}
+		nowLocked, err := r.recordFailure(ctx, &u.ID, reason, reason != "locked")
+		if err != nil {
 			return nil, err
+		}
+		if locked || nowLocked {
+			return nil, fmt.Errorf("authenticate: %w", ErrAccountLocked)
 		}
 		return nil, fmt.Errorf("authenticate: %w", ErrInvalidCredentials)
 	}
 	if r.cfg().RequireEmailVerification && u.EmailVerifiedAt == nil {
-		if err := r.recordFailure(ctx, &u.ID, "email_not_verified"); err != nil {
+		if _, err := r.recordFailure(ctx, &u.ID, "email_not_verified", false); err != nil {
 			return nil, err
 		}
 		return nil, fmt.Errorf("authenticate: %w", ErrEmailNotVerified)
@@ -346,22 +370,26 @@ func (r *Users) Authenticate(ctx context.Context, email, password string) (*mode
 		}
 	}
 	err = r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
-		changes := map[string]any{"failed_logins": 0}
+		changes := map[string]any{"failed_logins": 0, "lockouts": 0, "locked_until": nil}
 		if rehash != "" {
 			changes["password"] = rehash
 		}
-		// The stored hash is the one verified: a concurrent password change
-		// wins over the upgrade.
-		// UpdateColumns: a login is not a change of the account, so
-		// updated_at stays.
-		res := tx.Model(&models.User{}).Where("id = ? AND password = ?", u.ID, u.PasswordHash).UpdateColumns(changes)
+		// The stored hash is the one verified, and no lock began meanwhile:
+		// a concurrent password change wins over the upgrade, a concurrent
+		// lock over the login. UpdateColumns: a login is not a change of
+		// the account, so updated_at stays.
+		res := tx.Model(&models.User{}).Where("id = ? AND password = ?", u.ID, u.PasswordHash).
+			Where("locked_until IS NULL OR locked_until <= ?", now).UpdateColumns(changes)
 		if res.Error != nil {
 			return res.Error
 		}
-		if res.RowsAffected == 1 && rehash != "" {
+		if res.RowsAffected != 1 {
+			return fmt.Errorf("account changed during the login: %w", ErrInvalidCredentials)
+		}
+		if rehash != "" {
 			u.PasswordHash = rehash
 		}
-		u.FailedLogins = 0
+		u.FailedLogins, u.Lockouts, u.LockedUntil = 0, 0, nil
 		return record(tx, now, &u.ID, models.EventLoginSucceeded, nil)
 	})
 	if err != nil {
@@ -370,20 +398,113 @@ func (r *Users) Authenticate(ctx context.Context, email, password string) (*mode
 	return u, nil
 }
 
-func (r *Users) recordFailure(ctx context.Context, id *models.UUID, reason string) error {
-	err := r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
-		if id != nil {
-			err := tx.Model(&models.User{}).Where("id = ?", *id).UpdateColumns(map[string]any{
-				"failed_logins":        gorm.Expr("failed_logins + 1"),
-				"last_failed_login_at": now,
-			}).Error
-			if err != nil {
-				return err
-			}
+// MaxLockout caps how long one lock lasts, however many came before.
+const MaxLockout = 24 * time.Hour
+
+// lockoutFor returns how long the lock after lockouts earlier ones lasts.
+func lockoutFor(first time.Duration, lockouts int64) time.Duration {
+	d := first
+	for i := int64(0); i < lockouts && d < MaxLockout; i++ {
+		d *= 2
+	}
+	return min(d, MaxLockout)
+}
+
+// recordFailure writes a login.failed row, for the account id (nil for an
+// unknown email) and, when count is set, increments its failed logins
+// atomically and locks it once they reach the threshold, in one
+// transaction. It reports whether this failure locked the account. The
+// increment takes the row's lock, so of concurrent failures exactly one
+// sees the count reach the threshold with no lock in force.
+func (r *Users) recordFailure(ctx context.Context, id *models.UUID, reason string, count bool) (bool, error) {
+	locked, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (bool, error) {
+		if id == nil || !count {
+			return false, record(tx, now, id, models.EventLoginFailed, map[string]any{"reason": reason})
 		}
-		return record(tx, now, id, models.EventLoginFailed, map[string]any{"reason": reason})
+		err := tx.Model(&models.User{}).Where("id = ?", *id).UpdateColumns(map[string]any{
+			"failed_logins":        gorm.Expr("failed_logins + 1"),
+			"last_failed_login_at": now,
+		}).Error
+		if err != nil {
+			return false, err
+		}
+		if err := record(tx, now, id, models.EventLoginFailed, map[string]any{"reason": reason}); err != nil {
+			return false, err
+		}
+		threshold := r.cfg().LockoutThreshold
+		if threshold <= 0 {
+			return false, nil
+		}
+		var u models.User
+		if err := tx.Select("failed_logins", "lockouts", "locked_until").Where("id = ?", *id).Take(&u).Error; err != nil {
+			return false, err
+		}
+		if u.FailedLogins < int64(threshold) || (u.LockedUntil != nil && now.Before(*u.LockedUntil)) {
+			return false, nil
+		}
+		return true, lock(tx, now, *id, lockoutFor(r.cfg().LockoutDuration, u.Lockouts), u.FailedLogins, "failed_logins")
 	})
-	return Translate("authenticate: record failure", err)
+	return locked, Translate("authenticate: record failure", err)
+}
+
+// lock locks an account for d from now and records it.
+func lock(tx *gorm.DB, now time.Time, id models.UUID, d time.Duration, failed int64, by string) error {
+	until := now.Add(d)
+	res := tx.Model(&models.User{}).Where("id = ?", id).UpdateColumns(map[string]any{
+		"locked_until": until, "lockouts": gorm.Expr("lockouts + 1"),
+	})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("user: %w", ErrNotFound)
+	}
+	return record(tx, now, &id, models.EventAccountLocked, map[string]any{
+		"by": by, "until": until, "seconds": int64(d / time.Second), "failed_logins": failed,
+	})
+}
+
+// Lock locks an account for d (an operator's lock): logins are refused
+// with ErrAccountLocked until it ends. It records account.locked. It
+// returns ErrInvalidInput for a malformed id or a non-positive d, and
+// ErrNotFound for an unknown user.
+func (r *Users) Lock(ctx context.Context, id models.UUID, d time.Duration) error {
+	const op = "lock user"
+	if err := validID("user id", id); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if d <= 0 {
+		return fmt.Errorf("%s: duration is not positive: %w", op, ErrInvalidInput)
+	}
+	err := r.transaction(ctx, func(tx *gorm.DB, now time.Time) error { return lock(tx, now, id, d, 0, "operator") })
+	return Translate(op, err)
+}
+
+// Unlock ends an account's lock and clears its failed-login counts, and
+// records account.unlocked. Unlocking an account that is not locked
+// changes nothing and records nothing. It returns ErrInvalidInput for a
+// malformed id and ErrNotFound for an unknown user.
+func (r *Users) Unlock(ctx context.Context, id models.UUID) error {
+	const op = "unlock user"
+	if err := validID("user id", id); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	err := r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
+		var u models.User
+		if err := tx.Select("id", "locked_until").Where("id = ?", id).Take(&u).Error; err != nil {
+			return err
+		}
+		if u.LockedUntil == nil || !now.Before(*u.LockedUntil) {
+			return nil
+		}
+		res := tx.Model(&models.User{}).Where("id = ?", id).
+			UpdateColumns(map[string]any{"locked_until": nil, "lockouts": 0, "failed_logins": 0})
+		if res.Error != nil {
+			return res.Error
+		}
+		return record(tx, now, &id, models.EventAccountUnlocked, nil)
+	})
+	return Translate(op, err)
 }
 
 func validateProfile(name, email string) (string, string, error) {

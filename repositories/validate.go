@@ -89,7 +89,7 @@ func checkList(limit, offset int) error {
 func normalizeScopes(scopes []string) (models.Strings, error) {
 	out, err := protocol.NormalizeScopes(scopes)
 	if err != nil {
-		return nil, invalid(err)
+		return nil, fmt.Errorf("%w: %w", err, ErrInvalidScope)
 	}
 	return out, nil
 }
@@ -101,7 +101,7 @@ func allowedScopes(client *models.Client, scopes []string) error {
 		return nil
 	}
 	if s, missing := protocol.MissingScope(scopes, client.Scopes); missing {
-		return fmt.Errorf("scope %q is not registered for the client: %w", s, ErrInvalidInput)
+		return fmt.Errorf("scope %q is not registered for the client: %w", s, ErrInvalidScope)
 	}
 	return nil
 }

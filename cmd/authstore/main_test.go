@@ -169,8 +169,8 @@ func testMigrate(t *testing.T, tg target) {
 	checkVersion := func(step string, want uint) {
 		t.Helper()
 		st := tg.status(t)
-		if st.Dialect != tg.dialect || st.Version != want || st.Dirty || st.Latest != 2 || len(st.Migrations) != 2 {
-			t.Fatalf("after %s: status = %+v; want dialect %s, version %d, latest 2, not dirty", step, st, tg.dialect, want)
+		if st.Dialect != tg.dialect || st.Version != want || st.Dirty || st.Latest != 3 || len(st.Migrations) != 3 {
+			t.Fatalf("after %s: status = %+v; want dialect %s, version %d, latest 3, not dirty", step, st, tg.dialect, want)
 		}
 		for _, m := range st.Migrations {
 			wantState := "pending"
@@ -184,25 +184,26 @@ func testMigrate(t *testing.T, tg target) {
 	}
 
 	r := tg.mustRun(t, "migrate", "up")
-	if want := fmt.Sprintf("migrated %s database to version 2 (create_oauth_tables)\n", tg.dialect); r.stdout != want {
+	if want := fmt.Sprintf("migrated %s database to version 3 (add_user_lockout)\n", tg.dialect); r.stdout != want {
 		t.Errorf("migrate up printed %q; want %q", r.stdout, want)
 	}
 	checkObjects("up", union(authObjects, oauthObjects))
-	checkVersion("up", 2)
+	checkVersion("up", 3)
 
 	r = tg.mustRun(t, "migrate", "up")
-	if !strings.Contains(r.stdout, "already at version 2") {
-		t.Errorf("second migrate up printed %q; want it to say already at version 2", r.stdout)
+	if !strings.Contains(r.stdout, "already at version 3") {
+		t.Errorf("second migrate up printed %q; want it to say already at version 3", r.stdout)
 	}
 
 	r = tg.mustRun(t, "migrate", "status")
 	for _, re := range []string{
 		`(?m)^dialect:\s+` + tg.dialect + `$`,
-		`(?m)^version:\s+2 \(create_oauth_tables\)$`,
+		`(?m)^version:\s+3 \(add_user_lockout\)$`,
 		`(?m)^dirty:\s+false$`,
-		`(?m)^latest:\s+2$`,
+		`(?m)^latest:\s+3$`,
 		`(?m)^\s+1\s+create_auth_tables\s+applied$`,
 		`(?m)^\s+2\s+create_oauth_tables\s+applied$`,
+		`(?m)^\s+3\s+add_user_lockout\s+applied$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(r.stdout) {
 			t.Errorf("migrate status printed\n%s\nwant a line matching %s", r.stdout, re)
@@ -210,11 +211,18 @@ func testMigrate(t *testing.T, tg target) {
 	}
 
 	r = tg.mustRun(t, "migrate", "down", "1")
+	if want := "to version 2 (create_oauth_tables)"; !strings.Contains(r.stdout, want) {
+		t.Errorf("migrate down 1 printed %q; want %q in it", r.stdout, want)
+	}
+	checkObjects("down 1", union(authObjects, oauthObjects))
+	checkVersion("down 1", 2)
+
+	r = tg.mustRun(t, "migrate", "down", "1")
 	if want := "to version 1 (create_auth_tables)"; !strings.Contains(r.stdout, want) {
 		t.Errorf("migrate down 1 printed %q; want %q in it", r.stdout, want)
 	}
-	checkObjects("down 1", authObjects)
-	checkVersion("down 1", 1)
+	checkObjects("down 1 again", authObjects)
+	checkVersion("down 1 again", 1)
 
 	tg.mustRun(t, "migrate", "down", "--all")
 	checkObjects("down --all", map[string]string{})
@@ -227,7 +235,7 @@ func testMigrate(t *testing.T, tg target) {
 
 	tg.mustRun(t, "migrate", "up")
 	checkObjects("up again", union(authObjects, oauthObjects))
-	checkVersion("up again", 2)
+	checkVersion("up again", 3)
 }
 
 // sqliteObjects lists the tables and views of the SQLite file at path.

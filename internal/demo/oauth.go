@@ -29,7 +29,14 @@ func (r *runner) oauth(ctx context.Context) error {
 
 	native, _, err := s.Clients.Create(ctx, repositories.ClientInput{
 		Name: "Demo Native App", RedirectURIs: []string{"com.example.app:/oauth/callback"}, Scopes: scopes,
+		GrantTypes: []string{protocol.GrantAuthorizationCode, protocol.GrantRefreshToken},
 	})
+	if err != nil {
+		return err
+	}
+	// A token endpoint authenticates the client first; the token calls take
+	// what that returns. A public client authenticates by its id alone.
+	nativeAuth, err := s.Clients.Authenticate(ctx, native.ID, "")
 	if err != nil {
 		return err
 	}
@@ -51,7 +58,7 @@ func (r *runner) oauth(ctx context.Context) error {
 	r.secret("authorization_code", code)
 	r.step("authorization code", "code issued to the public client with an S256 challenge (expires in %s)", s.Config().AuthCodeLifetime)
 
-	pair, err := s.AuthCodes.Exchange(ctx, code, native.ID, redirect, verifier)
+	pair, err := s.AuthCodes.Exchange(ctx, nativeAuth, code, redirect, verifier)
 	if err != nil {
 		return err
 	}
@@ -65,7 +72,7 @@ func (r *runner) oauth(ctx context.Context) error {
 	}
 	r.step("validate access token", "signature, expiry, issuer and jti row ok: sub=%s scope=%q", claims.Subject, claims.Scope)
 
-	rotated, err := s.RefreshTokens.Rotate(ctx, pair.RefreshToken, native.ID, nil)
+	rotated, err := s.RefreshTokens.Rotate(ctx, nativeAuth, pair.RefreshToken, nil)
 	if err != nil {
 		return err
 	}
@@ -73,7 +80,7 @@ func (r *runner) oauth(ctx context.Context) error {
 	r.secret("rotated_refresh_token", rotated.RefreshToken)
 	r.step("rotate refresh token", "old refresh token marked used; new pair issued in the same family")
 
-	if _, err := s.RefreshTokens.Rotate(ctx, pair.RefreshToken, native.ID, nil); !errors.Is(err, repositories.ErrReused) {
+	if _, err := s.RefreshTokens.Rotate(ctx, nativeAuth, pair.RefreshToken, nil); !errors.Is(err, repositories.ErrReused) {
 		return fmt.Errorf("demo: replayed refresh token was not detected: %v", err)
 	}
 	if _, err := s.AccessTokens.Validate(ctx, rotated.AccessToken); !errors.Is(err, repositories.ErrRevoked) {
@@ -81,13 +88,14 @@ func (r *runner) oauth(ctx context.Context) error {
 	}
 	r.step("replay old refresh token", "reuse detected; every token of the family revoked")
 
-	if _, err := s.Clients.ValidateCredentials(ctx, web.ID, webSecret); err != nil {
+	webAuth, err := s.Clients.Authenticate(ctx, web.ID, webSecret)
+	if err != nil {
 		return err
 	}
-	if _, err := s.Clients.ValidateCredentials(ctx, web.ID, webSecret+"x"); !errors.Is(err, repositories.ErrInvalidCredentials) {
+	if _, err := s.Clients.Authenticate(ctx, web.ID, webSecret+"x"); !errors.Is(err, repositories.ErrInvalidCredentials) {
 		return fmt.Errorf("demo: wrong client secret was accepted: %v", err)
 	}
-	_, cc, err := s.AccessTokens.Issue(ctx, web.ID, nil, []string{"profile"}, nil)
+	_, cc, err := s.AccessTokens.IssueClientCredentials(ctx, webAuth, []string{"profile"})
 	if err != nil {
 		return err
 	}
