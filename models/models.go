@@ -24,6 +24,7 @@ package models
 
 import (
 	"errors"
+	"maps"
 	"strings"
 
 	"github.com/forgeauth/authstore/hooks"
@@ -36,22 +37,37 @@ var ErrMissingSecret = errors.New("models: token row has neither a token nor a t
 
 const redacted = "[redacted]"
 
-// hasherKey is the GORM setting that carries the hasher of a session.
-const hasherKey = "authstore:hasher"
+// hasherPlugin carries a session's hasher in the session's GORM
+// configuration (its Plugins map), which every session and transaction
+// made from it copies: unlike a statement setting, it costs nothing per
+// statement. It is never initialised; it only holds the hasher.
+type hasherPlugin struct{ h *hooks.Hasher }
 
-// WithHasher returns a session of db whose model hooks hash passwords and
-// client secrets with h. A Store's DB is such a session, carrying the
-// Store's hasher.
+const hasherPluginName = "authstore:hasher"
+
+// Name returns the plugin's name.
+func (hasherPlugin) Name() string { return hasherPluginName }
+
+// Initialize does nothing: the plugin registers no callback.
+func (hasherPlugin) Initialize(*gorm.DB) error { return nil }
+
+// WithHasher returns a new session of db (db's statement conditions are not
+// kept; a transaction stays a transaction) whose model hooks hash passwords
+// and client secrets with h. A Store's DB is such a session, carrying the
+// Store's hasher. db's own configuration is not modified.
 func WithHasher(db *gorm.DB, h *hooks.Hasher) *gorm.DB {
-	return db.Set(hasherKey, h).Session(&gorm.Session{})
+	s := db.Session(&gorm.Session{NewDB: true})
+	plugins := make(map[string]gorm.Plugin, len(s.Config.Plugins)+1)
+	maps.Copy(plugins, s.Config.Plugins)
+	plugins[hasherPluginName] = hasherPlugin{h}
+	s.Config.Plugins = plugins
+	return s
 }
 
 // hasherOf returns the hasher set on tx by WithHasher, or the default.
 func hasherOf(tx *gorm.DB) *hooks.Hasher {
-	if v, ok := tx.Get(hasherKey); ok {
-		if h, _ := v.(*hooks.Hasher); h != nil {
-			return h
-		}
+	if p, ok := tx.Config.Plugins[hasherPluginName].(hasherPlugin); ok && p.h != nil {
+		return p.h
 	}
 	return hooks.DefaultHasher()
 }
