@@ -14,9 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/forgeauth/authstore/config"
@@ -135,12 +133,6 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (*Store, error
 		sqlDB.Close()
 		return nil, fmt.Errorf("authstore: connect to %s: %s", dial.Name(), cleanErr(err))
 	}
-	if config.Dialect(dial.Name()) == config.DialectSQLite {
-		if err := checkSQLite(ctx, db, memory); err != nil {
-			sqlDB.Close()
-			return nil, err
-		}
-	}
 	s, err := New(db, append([]Option{WithConfig(cfg)}, opts...)...)
 	if err != nil {
 		sqlDB.Close()
@@ -187,14 +179,8 @@ func New(db *gorm.DB, opts ...Option) (*Store, error) {
 	session.Config.TranslateError = true
 	s.DB = models.WithHasher(session, s.hasher)
 	if dialect == config.DialectSQLite {
-		// Deleting a user or client relies on ON DELETE CASCADE, which
-		// SQLite enforces only with foreign keys on (mattn's default is off).
-		var fk int
-		if err := s.DB.Raw("PRAGMA foreign_keys").Scan(&fk).Error; err != nil {
-			return nil, fmt.Errorf("authstore: read sqlite pragma foreign_keys: %w", err)
-		}
-		if fk != 1 {
-			return nil, fmt.Errorf("%w: sqlite foreign_keys is off; open the database with authstore.SQLiteDSN or _foreign_keys=1", ErrUnsafeDatabase)
+		if err := checkSQLite(s.DB); err != nil {
+			return nil, err
 		}
 	}
 	ro := repositories.Options{Config: s.config, Hasher: s.hasher}
@@ -241,19 +227,6 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	defer m.Close()
 	return m.Up(ctx)
-}
-
-// Logger returns the GORM logger authstore uses: warnings and errors to
-// standard error, slow queries over 200ms, record-not-found not logged, and
-// SQL printed with placeholders only, never bound values (which hold
-// digests and hashes).
-func Logger() logger.Interface {
-	return logger.New(log.New(os.Stderr, "authstore: ", log.LstdFlags), logger.Config{
-		SlowThreshold:             200 * time.Millisecond,
-		LogLevel:                  logger.Warn,
-		IgnoreRecordNotFoundError: true,
-		ParameterizedQueries:      true,
-	})
 }
 
 // AutoMigrate creates or updates the ten tables with GORM's AutoMigrate and
@@ -304,6 +277,14 @@ func dialector(cfg config.Config) (gorm.Dialector, bool, error) {
 // transactions (so a read-then-write transaction never fails to upgrade its
 // lock), synchronous FULL (a committed revocation survives power loss) and
 // the driver's prepared-statement cache.
+//
+// New checks on a host's handle every one of these that a connection
+// reports (foreign keys, busy timeout, journal mode, synchronous) and
+// refuses the handle with ErrUnsafeDatabase naming the first that does not
+// hold. Immediate transactions (_txlock=immediate) and the statement cache
+// cannot be read back from a connection: a handle opened without this DSN
+// may lack them, and then a read-then-write transaction can fail with
+// "database is locked" under concurrent writers.
 func SQLiteDSN(path string) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + sqliteParams(true)
 }
@@ -331,23 +312,36 @@ func sqliteParams(file bool) string {
 	return v.Encode()
 }
 
-// checkSQLite verifies that the pragmas asked for in the DSN hold.
-func checkSQLite(ctx context.Context, db *gorm.DB, memory bool) error {
-	want := []struct{ pragma, value string }{
-		{"foreign_keys", "1"},
-		{"busy_timeout", fmt.Sprint(sqliteBusyTimeout.Milliseconds())},
-	}
-	if !memory {
-		want = append(want, struct{ pragma, value string }{"journal_mode", "wal"}, struct{ pragma, value string }{"synchronous", "2"})
-	}
-	for _, w := range want {
-		var got string
-		if err := db.WithContext(ctx).Raw("PRAGMA " + w.pragma).Scan(&got).Error; err != nil {
-			return fmt.Errorf("authstore: read sqlite pragma %s: %w", w.pragma, err)
+// checkSQLite verifies, on one connection of db, every setting authstore
+// relies on that a connection can report, and names the first that does
+// not hold: foreign keys on (deleting a user or client relies on ON DELETE
+// CASCADE), a busy timeout (without one, concurrent writers fail with
+// "database is locked"), and for a file WAL journaling and synchronous FULL
+// or EXTRA (a committed revocation survives power loss). The in-memory
+// database (journal_mode "memory") needs neither of the last two.
+func checkSQLite(db *gorm.DB) error {
+	var fk, busy, sync int
+	var journal string
+	for _, p := range []struct {
+		name string
+		dest any
+	}{{"foreign_keys", &fk}, {"busy_timeout", &busy}, {"journal_mode", &journal}, {"synchronous", &sync}} {
+		if err := db.Raw("PRAGMA " + p.name).Scan(p.dest).Error; err != nil {
+			return fmt.Errorf("authstore: read sqlite pragma %s: %w", p.name, err)
 		}
-		if got != w.value {
-			return fmt.Errorf("%w: sqlite %s is %q, want %q", ErrUnsafeDatabase, w.pragma, got, w.value)
-		}
+	}
+	const fix = "open the database with authstore.SQLiteDSN(path)"
+	switch {
+	case fk != 1:
+		return fmt.Errorf("%w: sqlite foreign_keys is off (want 1, _foreign_keys=1); %s", ErrUnsafeDatabase, fix)
+	case busy <= 0:
+		return fmt.Errorf("%w: sqlite busy_timeout is %d (want a positive timeout, _busy_timeout=10000); %s", ErrUnsafeDatabase, busy, fix)
+	case journal == "memory":
+		return nil // the in-memory database: no journal file, no fsync
+	case journal != "wal":
+		return fmt.Errorf("%w: sqlite journal_mode is %q (want \"wal\", _journal_mode=WAL); %s", ErrUnsafeDatabase, journal, fix)
+	case sync < 2:
+		return fmt.Errorf("%w: sqlite synchronous is %d (want 2, FULL, _synchronous=FULL); %s", ErrUnsafeDatabase, sync, fix)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -229,4 +230,30 @@ func Example_tokenEndpoint() {
 	// <nil> false
 	// true
 	// true
+}
+
+// ExampleSlogLogger sends the Store's GORM log to log/slog: warnings,
+// errors and slow statements, SQL with placeholders only, and no line for
+// an expected outcome such as a duplicate email.
+func ExampleSlogLogger() {
+	dir, _ := os.MkdirTemp("", "authstore-example")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	db, err := gorm.Open(sqlite.Open(authstore.SQLiteDSN(filepath.Join(dir, "app.db"))), &gorm.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	store, err := authstore.New(db, authstore.WithLogger(authstore.SlogLogger(slog.Default())))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := authstore.AutoMigrate(store.DB); err != nil {
+		log.Fatal(err)
+	}
+	pw := "correct horse battery staple"
+	in := repositories.UserInput{Name: "Ada", Email: "ada@example.com", Password: pw, PasswordConfirmation: pw}
+	_, _ = store.Users.Create(ctx, in)
+	_, err = store.Users.Create(ctx, in) // logged nowhere: the caller's answer
+	fmt.Println(errors.Is(err, repositories.ErrDuplicate))
+	// Output: true
 }

@@ -407,6 +407,26 @@ func TestNewRefusesSQLiteWithoutForeignKeys(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// TestNewChecksSQLiteSettings checks that New refuses a host's SQLite
+// handle that lacks any setting a connection can report, naming it, and
+// accepts one opened with authstore.SQLiteDSN.
+func TestNewChecksSQLiteSettings(t *testing.T) {
+	for _, tc := range []struct{ params, want string }{
+		{"_busy_timeout=10000&_journal_mode=WAL&_synchronous=FULL", "foreign_keys"},
+		{"_foreign_keys=1&_busy_timeout=0&_journal_mode=WAL&_synchronous=FULL", "busy_timeout"}, // mattn defaults to 5 s: 0 turns it off
+		{"_foreign_keys=1&_busy_timeout=10000&_synchronous=FULL", "journal_mode"},
+		{"_foreign_keys=1&_busy_timeout=10000&_journal_mode=WAL&_synchronous=NORMAL", "synchronous"},
+	} {
+		path := filepath.Join(t.TempDir(), "host.db")
+		db, err := gorm.Open(sqlite.Open("file:"+path+"?"+tc.params), &gorm.Config{Logger: logger.Discard})
+		require.NoError(t, err)
+		_, err = authstore.New(db)
+		require.ErrorIs(t, err, authstore.ErrUnsafeDatabase, "New(%s) = %v; want ErrUnsafeDatabase", tc.params, err)
+		require.Contains(t, err.Error(), tc.want, "New(%s) does not name the setting", tc.params)
+		require.Contains(t, err.Error(), "authstore.SQLiteDSN", "the error does not say how to fix it")
+	}
+}
+
 // A Migrator whose run was cancelled refuses further work instead of
 // silently doing nothing.
 func TestMigratorAfterCancel(t *testing.T) {

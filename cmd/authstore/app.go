@@ -88,6 +88,7 @@ Exit status: 0 on success, 1 on failure, 2 on bad usage.`,
 		a.clientCommand(),
 		a.userCommand(),
 		a.activityCommand(),
+		a.versionCommand(),
 	)
 	markFailures(root)
 	return root
