@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/forgeauth/authstore/config"
 	"github.com/golang-migrate/migrate/v4"
@@ -205,9 +206,85 @@ func (mg *Migrator) run(ctx context.Context, step func() error) error {
 		return fmt.Errorf("%w at version %d", ErrDirty, dirty.Version)
 	}
 	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
+		return mg.stepError(err)
 	}
 	return ctx.Err()
+}
+
+// StepError is a migration statement that failed, told in one line: the
+// file, the line and the first line of the statement, and the database's
+// error, never the whole file (golang-migrate's own error quotes it).
+type StepError struct {
+	// File is the migration file that failed, e.g.
+	// "000001_create_auth_tables.up.sql" (its version when the direction is
+	// unknown).
+	File string
+	// Line is the failing statement's line in File, 0 when unknown.
+	Line uint
+	// Statement is the statement's first line, cut to 80 bytes.
+	Statement string
+	// Err is the database's error.
+	Err error
+}
+
+// Error returns the failure in one line.
+func (e *StepError) Error() string {
+	at := e.File
+	if e.Line > 0 {
+		at += fmt.Sprintf(" line %d", e.Line)
+	}
+	if e.Statement != "" {
+		at += fmt.Sprintf(" (%s)", e.Statement)
+	}
+	return fmt.Sprintf("migrations: %s: %v", at, e.Err)
+}
+
+// Unwrap returns the database's error.
+func (e *StepError) Unwrap() error { return e.Err }
+
+// stepError turns golang-migrate's error for a failed statement into a
+// StepError naming the file of the version the database is now dirty at;
+// any other error is only prefixed.
+func (mg *Migrator) stepError(err error) error {
+	var d database.Error
+	if p := (*database.Error)(nil); errors.As(err, &p) && p != nil {
+		d = *p
+	} else if !errors.As(err, &d) {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	se := &StepError{Line: d.Line, Statement: firstLine(string(d.Query)), Err: d.OrigErr}
+	if se.Err == nil {
+		se.Err = errors.New(d.Err)
+	}
+	se.Err = errors.New(strings.Join(strings.Fields(se.Err.Error()), " ")) // one line, whatever the driver printed
+	se.File = "a migration"
+	if v, _, verr := mg.m.Version(); verr == nil {
+		se.File = fmt.Sprintf("version %d", v)
+		if vs, err := Versions(mg.dialect); err == nil {
+			for _, x := range vs {
+				if x.Version == v {
+					se.File = x.upFile()
+				}
+			}
+		}
+	}
+	return se
+}
+
+// firstLine returns the first line of sql that is not blank or a comment,
+// cut to 80 bytes.
+func firstLine(sql string) string {
+	for _, l := range strings.Split(sql, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "--") {
+			continue
+		}
+		if len(l) > 80 {
+			l = l[:80] + "..."
+		}
+		return l
+	}
+	return ""
 }
 
 // Status reports the applied version against the embedded ones.
