@@ -168,6 +168,30 @@ func (mg *Migrator) Down(ctx context.Context, n int) error {
 	return mg.run(ctx, func() error { return mg.m.Steps(-n) })
 }
 
+// Force records version as the applied one and the database as clean,
+// without running any migration: for a database left dirty by a failed
+// migration (ErrDirty), once it has been repaired by hand to match that
+// version. 0 records that no migration is applied. It returns an error for
+// a version the binary does not carry.
+func (mg *Migrator) Force(ctx context.Context, version uint) error {
+	v := -1 // golang-migrate's "no version"
+	if version > 0 {
+		vs, err := Versions(mg.dialect)
+		if err != nil {
+			return err
+		}
+		known := false
+		for _, x := range vs {
+			known = known || x.Version == version
+		}
+		if !known {
+			return fmt.Errorf("migrations: force: version %d is not one of the %d this binary carries", version, len(vs))
+		}
+		v = int(version)
+	}
+	return mg.run(ctx, func() error { return mg.m.Force(v) })
+}
+
 // DownAll rolls back every applied migration, leaving none of authstore's
 // tables or views.
 func (mg *Migrator) DownAll(ctx context.Context) error {

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/forgeauth/authstore"
@@ -27,7 +29,7 @@ dialect). The applied version is recorded in the schema_migrations table.`,
   authstore migrate down 1
   authstore migrate down --all`,
 	})
-	cmd.AddCommand(a.migrateUpCommand(), a.migrateDownCommand(), a.migrateStatusCommand())
+	cmd.AddCommand(a.migrateUpCommand(), a.migrateDownCommand(), a.migrateStatusCommand(), a.migrateForceCommand())
 	return cmd
 }
 
@@ -129,6 +131,65 @@ Rolling back drops tables and the data in them.`,
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "roll back every applied migration")
+	return cmd
+}
+
+// migrateForceCommand is `authstore migrate force VERSION`: clear a dirty
+// state left by a failed migration.
+func (a *app) migrateForceCommand() *cobra.Command {
+	var yes bool
+	var version uint
+	cmd := &cobra.Command{
+		Use:   "force VERSION",
+		Short: "Record VERSION as applied and clear a dirty state, running no migration",
+		Long: `force records VERSION as the applied migration and the database as clean,
+without running any migration. Use it once, after a migration failed part-way
+(migrate status says dirty) and you have repaired the database by hand so that
+it matches VERSION; 0 records that no migration is applied. Then run migrate
+up again.
+
+It changes what the database says about itself: on a terminal it asks for
+confirmation; elsewhere pass --yes.`,
+		Example: `  # 000001 failed half-way; after dropping what it created:
+  authstore migrate force 0 --yes
+  authstore migrate up`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("force takes one argument VERSION, got %d", len(args))
+			}
+			n, err := strconv.ParseUint(args[0], 10, 32)
+			if err != nil {
+				return usagef("force wants VERSION, a migration version or 0, got %q", args[0])
+			}
+			version = uint(n)
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !yes {
+				in := cmd.InOrStdin()
+				if !isTerminal(in) {
+					return usagef("force records a version without running migrations; pass --yes to confirm (no terminal to ask)")
+				}
+				fmt.Fprintf(a.stderr, "Record version %d as applied and the database as clean, running no migration? [y/N] ", version)
+				answer, _ := bufio.NewReader(in).ReadString('\n')
+				if ans := strings.ToLower(strings.TrimSpace(answer)); ans != "y" && ans != "yes" {
+					return failure{errors.New("force not confirmed; nothing changed")}
+				}
+			}
+			return a.withMigrator(cmd.Context(), func(ctx context.Context, _ *authstore.Store, m *migrations.Migrator) error {
+				if err := m.Force(ctx, version); err != nil {
+					return err
+				}
+				st, err := m.Status(ctx)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "recorded %s database at version %s, clean; no migration ran\n", st.Dialect, versionLabel(st))
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&yes, "yes", false, "confirm without being asked")
 	return cmd
 }
 

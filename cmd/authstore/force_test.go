@@ -1,0 +1,62 @@
+package main
+
+import (
+	"database/sql"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/mattn/go-sqlite3"
+)
+
+// TestMigrateForceClearsDirty walks an operator through a failed
+// migration on SQLite: a host's own users table makes 000001 fail (one
+// line naming the file), the database is dirty and up refuses, force
+// wants --yes without a terminal, force 0 --yes clears it, and after the
+// repair up succeeds.
+func TestMigrateForceClearsDirty(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "host.db")
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE TABLE users (id integer PRIMARY KEY, login text)"); err != nil {
+		t.Fatal(err)
+	}
+	flags := []string{"--database-url", "sqlite://" + path}
+	cli := func(args ...string) result { return run(t, dir, nil, append(append([]string{}, flags...), args...)...) }
+
+	r := cli("migrate", "up")
+	if r.code != 1 || !oneLine(r.stderr) || !strings.Contains(r.stderr, "000001_create_auth_tables.up.sql") || strings.Contains(r.stderr, "CREATE TABLE sessions") {
+		t.Fatalf("migrate up over a host's users table: %v; want exit 1 and one line naming the file", r)
+	}
+	if r = cli("migrate", "up"); r.code != 1 || !strings.Contains(r.stderr, "dirty") {
+		t.Fatalf("migrate up on a dirty database: %v; want exit 1 saying dirty", r)
+	}
+	if r = cli("migrate", "force", "0"); r.code != 2 || !strings.Contains(r.stderr, "--yes") {
+		t.Fatalf("migrate force without --yes and no terminal: %v; want exit 2 asking for --yes", r)
+	}
+	if r = cli("migrate", "force", "99", "--yes"); r.code != 1 || !oneLine(r.stderr) {
+		t.Fatalf("migrate force to an unknown version: %v; want exit 1", r)
+	}
+	if r = cli("migrate", "force", "0", "--yes"); r.code != 0 || !strings.Contains(r.stdout, "clean") {
+		t.Fatalf("migrate force 0 --yes: %v; want exit 0", r)
+	}
+	var st struct {
+		Version uint `json:"version"`
+		Dirty   bool `json:"dirty"`
+	}
+	if r = cli("migrate", "status", "--json"); r.code != 0 || json.Unmarshal([]byte(r.stdout), &st) != nil || st.Version != 0 || st.Dirty {
+		t.Fatalf("migrate status after force: %v; want version 0, clean", r)
+	}
+	if _, err := db.Exec("ALTER TABLE users RENAME TO host_users"); err != nil { // the operator's repair
+		t.Fatal(err)
+	}
+	if r = cli("migrate", "up"); r.code != 0 {
+		t.Fatalf("migrate up after the repair: %v; want exit 0", r)
+	}
+}
