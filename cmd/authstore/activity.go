@@ -56,7 +56,7 @@ usage (exit 2). With --json it prints one JSON object:
 				}
 				userID = id
 			}
-			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
+			return a.withExistingStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
 				var cutoff time.Time
 				if since.d > 0 {
 					cutoff = s.Now().Add(-since.d)

@@ -148,7 +148,7 @@ With --json it prints one JSON object: {"clients": [{"id": ..., "name": ...,
   authstore client list --json | jq -r '.clients[] | select(.revoked | not) | .id'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
+			return a.withExistingStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
 				const page = 1000
 				repo := s.Clients
 				var all []models.Client
@@ -202,7 +202,7 @@ in client list --json.`,
 		Args: clientIDArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := clientID(args)
-			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
+			return a.withExistingStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
 				c, err := s.Clients.Find(ctx, id)
 				if err != nil {
 					return clientError(id, err)

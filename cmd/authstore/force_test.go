@@ -3,6 +3,7 @@ package main
 import (
 	"database/sql"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,5 +59,33 @@ func TestMigrateForceClearsDirty(t *testing.T) {
 	}
 	if r = cli("migrate", "up"); r.code != 0 {
 		t.Fatalf("migrate up after the repair: %v; want exit 0", r)
+	}
+}
+
+// TestReadOnlyCommandsCreateNoFile checks that the commands that only read
+// refuse a SQLite path that does not exist, naming it, and create nothing,
+// while migrate up still creates the file.
+func TestReadOnlyCommandsCreateNoFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "typo.db")
+	flags := []string{"--database-url", "sqlite://" + path}
+	for _, args := range [][]string{
+		{"stats"}, {"migrate", "status"}, {"client", "list"}, {"client", "show", "3f8e0c84-2b8e-4a39-9c1e-0e7f3a8b9d10"},
+		{"user", "list"}, {"activity", "--since", "1h"},
+	} {
+		r := run(t, dir, nil, append(append([]string{}, flags...), args...)...)
+		if r.code != 1 || !oneLine(r.stderr) || !strings.Contains(r.stderr, path) || !strings.Contains(r.stderr, "does not exist") {
+			t.Errorf("%v on a missing file: %v; want exit 1 and one line naming %s", args, r, path)
+		}
+		if _, err := os.Stat(path); err == nil {
+			t.Fatalf("%v created %s", args, path)
+		}
+	}
+	if r := run(t, dir, nil, append(append([]string{}, flags...), "migrate", "up")...); r.code != 0 {
+		t.Fatalf("migrate up: %v", r)
+	}
+	if r := run(t, dir, nil, append(append([]string{}, flags...), "stats")...); r.code != 0 {
+		t.Fatalf("stats after migrate up: %v", r)
 	}
 }

@@ -211,6 +211,9 @@ With --json it prints one JSON object instead:
   authstore migrate status --json | jq .version`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.requireExisting(); err != nil {
+				return err
+			}
 			return a.withMigrator(cmd.Context(), func(ctx context.Context, s *authstore.Store, m *migrations.Migrator) error {
 				st, err := m.Status(ctx)
 				if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/forgeauth/authstore"
+	"github.com/forgeauth/authstore/config"
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/schollz/progressbar/v3"
@@ -271,6 +273,33 @@ func (a *app) withStore(ctx context.Context, fn func(context.Context, *authstore
 		}
 	}()
 	return fn(models.WithRequestMeta(ctx, models.RequestMeta{UserAgent: cliUserAgent}), s)
+}
+
+// withExistingStore is withStore for a command that only reads: it refuses
+// a SQLite file that does not exist instead of creating an empty one (a
+// mistyped path would otherwise look like an empty database).
+func (a *app) withExistingStore(ctx context.Context, fn func(context.Context, *authstore.Store) error) error {
+	if err := a.requireExisting(); err != nil {
+		return err
+	}
+	return a.withStore(ctx, fn)
+}
+
+// requireExisting returns an error naming the file when the configured
+// database is a SQLite file that does not exist.
+func (a *app) requireExisting() error {
+	cfg, err := a.config()
+	if err != nil || cfg.Memory() {
+		return err
+	}
+	d, err := cfg.Database()
+	if err != nil || d.Dialect != config.DialectSQLite {
+		return err
+	}
+	if _, err := os.Stat(d.DSN); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("sqlite database %s does not exist; create it with authstore migrate up", d.DSN)
+	}
+	return nil
 }
 
 // printJSON writes v to w as indented JSON.

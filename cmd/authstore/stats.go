@@ -34,7 +34,7 @@ The schema must be migrated (authstore migrate up).`,
   authstore stats --json | jq '.total_expired'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
+			return a.withExistingStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
 				st, err := s.Cleanup.Stats(ctx)
 				if err != nil {
 					return err

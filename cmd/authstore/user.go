@@ -169,7 +169,7 @@ With --json it prints one JSON object:
 			if offset < 0 {
 				return usagef("--offset must not be negative, got %d", offset)
 			}
-			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
+			return a.withExistingStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
 				users, err := s.Users.List(ctx, limit, offset)
 				if err != nil {
 					return err
