@@ -28,19 +28,6 @@ import (
 	"gorm.io/gorm/logger"
 )
 
-// Schema is what a database introspects to, for comparison.
-type Schema struct {
-	Tables map[string]Table
-	Views  map[string]string // name -> normalised definition
-}
-
-// Table is a table's columns, indexes and foreign keys.
-type Table struct {
-	Columns     []string // "name type [not null]"
-	Indexes     []string // "[unique ]name(cols)"
-	ForeignKeys []string // "cols -> table(cols) on delete ACTION"
-}
-
 var wantTables = []string{
 	"email_verifications", "oauth_access_tokens", "oauth_authorization_codes", "oauth_clients",
 	"oauth_personal_access_tokens", "oauth_refresh_tokens", "password_resets", "sessions",
@@ -49,166 +36,15 @@ var wantTables = []string{
 
 var wantViews = []string{"expired_auth_records", "oauth_expired_tokens"}
 
-func introspect(t *testing.T, db *gorm.DB) Schema {
+// inspect returns the schema of db's authstore tables and views.
+func inspect(t *testing.T, db *gorm.DB) migrations.Schema {
 	t.Helper()
-	if db.Dialector.Name() == "postgres" {
-		return introspectPostgres(t, db)
-	}
-	return introspectSQLite(t, db)
-}
-
-func introspectSQLite(t *testing.T, db *gorm.DB) Schema {
-	t.Helper()
-	s := Schema{Tables: map[string]Table{}, Views: map[string]string{}}
-	var objs []struct{ Type, Name, SQL string }
-	require.NoError(t, db.Raw(`SELECT type, name, COALESCE(sql, '') AS sql FROM sqlite_master
-		WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations'`).Scan(&objs).Error)
-	for _, o := range objs {
-		if o.Type == "view" {
-			s.Views[o.Name] = normaliseSQL(o.SQL)
-			continue
-		}
-		var tb Table
-		var cols []struct {
-			Name    string
-			Type    string
-			NotNull bool
-			PK      int
-		}
-		require.NoError(t, db.Raw(`SELECT name, type, "notnull" AS not_null, pk FROM pragma_table_info(?)`, o.Name).Scan(&cols).Error)
-		for _, c := range cols {
-			tb.Columns = append(tb.Columns, column(c.Name, typeFamily(c.Type), c.NotNull || c.PK > 0))
-		}
-		var idx []struct {
-			Name   string
-			Unique bool
-			Origin string
-		}
-		require.NoError(t, db.Raw(`SELECT name, "unique", origin FROM pragma_index_list(?)`, o.Name).Scan(&idx).Error)
-		for _, ix := range idx {
-			if ix.Origin == "pk" {
-				continue
-			}
-			var icols []string
-			require.NoError(t, db.Raw(`SELECT name FROM pragma_index_info(?) ORDER BY seqno`, ix.Name).Scan(&icols).Error)
-			tb.Indexes = append(tb.Indexes, index(ix.Name, ix.Unique, icols))
-		}
-		var fks []struct {
-			Table    string
-			From     string
-			To       string
-			OnDelete string
-		}
-		require.NoError(t, db.Raw(`SELECT "table", "from", "to", on_delete FROM pragma_foreign_key_list(?)`, o.Name).Scan(&fks).Error)
-		for _, fk := range fks {
-			tb.ForeignKeys = append(tb.ForeignKeys, fmt.Sprintf("%s -> %s(%s) on delete %s", fk.From, fk.Table, fk.To, strings.ToLower(fk.OnDelete)))
-		}
-		sortTable(&tb)
-		s.Tables[o.Name] = tb
-	}
+	s, err := migrations.Inspect(context.Background(), db, migrations.InspectOptions{})
+	require.NoError(t, err)
 	return s
 }
 
-func introspectPostgres(t *testing.T, db *gorm.DB) Schema {
-	t.Helper()
-	s := Schema{Tables: map[string]Table{}, Views: map[string]string{}}
-	var tables []string
-	require.NoError(t, db.Raw(`SELECT table_name FROM information_schema.tables
-		WHERE table_schema = CURRENT_SCHEMA() AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations'`).Scan(&tables).Error)
-	for _, name := range tables {
-		var tb Table
-		var cols []struct {
-			ColumnName string
-			DataType   string
-			IsNullable string
-		}
-		require.NoError(t, db.Raw(`SELECT column_name, data_type, is_nullable FROM information_schema.columns
-			WHERE table_schema = CURRENT_SCHEMA() AND table_name = ?`, name).Scan(&cols).Error)
-		for _, c := range cols {
-			tb.Columns = append(tb.Columns, column(c.ColumnName, typeFamily(c.DataType), c.IsNullable == "NO"))
-		}
-		var idx []struct {
-			Name    string
-			Unique  bool
-			Primary bool
-			Columns string
-		}
-		require.NoError(t, db.Raw(`SELECT i.relname AS name, x.indisunique AS "unique", x.indisprimary AS "primary",
-				(SELECT string_agg(a.attname, ',' ORDER BY k.n) FROM unnest(x.indkey) WITH ORDINALITY AS k(attnum, n)
-				 JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum) AS columns
-			FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
-			WHERE c.relname = ? AND c.relnamespace = CURRENT_SCHEMA()::regnamespace`, name).Scan(&idx).Error)
-		for _, ix := range idx {
-			if ix.Primary {
-				continue
-			}
-			tb.Indexes = append(tb.Indexes, index(ix.Name, ix.Unique, strings.Split(ix.Columns, ",")))
-		}
-		var fks []string
-		require.NoError(t, db.Raw(`SELECT pg_get_constraintdef(oid) FROM pg_constraint
-			WHERE contype = 'f' AND conrelid = (quote_ident(CURRENT_SCHEMA()) || '.' || quote_ident(?))::regclass`, name).Scan(&fks).Error)
-		for _, fk := range fks {
-			tb.ForeignKeys = append(tb.ForeignKeys, normaliseSQL(fk))
-		}
-		sortTable(&tb)
-		s.Tables[name] = tb
-	}
-	var views []struct{ TableName, ViewDefinition string }
-	require.NoError(t, db.Raw(`SELECT table_name, view_definition FROM information_schema.views
-		WHERE table_schema = CURRENT_SCHEMA()`).Scan(&views).Error)
-	for _, v := range views {
-		s.Views[v.TableName] = normaliseSQL(v.ViewDefinition)
-	}
-	return s
-}
-
-func column(name, family string, notNull bool) string {
-	if notNull {
-		return name + " " + family + " not null"
-	}
-	return name + " " + family
-}
-
-func index(name string, unique bool, cols []string) string {
-	s := name + "(" + strings.Join(cols, ",") + ")"
-	if unique {
-		return "unique " + s
-	}
-	return s
-}
-
-func sortTable(tb *Table) {
-	sort.Strings(tb.Columns)
-	sort.Strings(tb.Indexes)
-	sort.Strings(tb.ForeignKeys)
-}
-
-// typeFamily maps a declared column type to its family, so that spellings
-// of one type compare equal.
-func typeFamily(typ string) string {
-	t := strings.ToLower(typ)
-	switch {
-	case strings.Contains(t, "timestamp"), t == "datetime":
-		return "time"
-	case strings.Contains(t, "int"), t == "bigserial":
-		return "integer"
-	case t == "boolean", t == "numeric":
-		return "bool"
-	case t == "uuid":
-		return "uuid"
-	case t == "text", strings.Contains(t, "char"):
-		return "text"
-	}
-	return t
-}
-
-var space = regexp.MustCompile(`\s+`)
-
-func normaliseSQL(s string) string {
-	return strings.TrimSpace(space.ReplaceAllString(s, " "))
-}
-
-func objectNames(s Schema) (tables, views []string) {
+func objectNames(s migrations.Schema) (tables, views []string) {
 	for n := range s.Tables {
 		tables = append(tables, n)
 	}
@@ -267,7 +103,7 @@ func TestMigrationsRoundTrip(t *testing.T) {
 		require.Len(t, st.Pending(), 3)
 
 		require.NoError(t, m.Up(ctx))
-		first := introspect(t, s.DB)
+		first := inspect(t, s.DB)
 		tables, views := objectNames(first)
 		require.Equal(t, wantTables, tables)
 		require.Equal(t, wantViews, views)
@@ -279,21 +115,25 @@ func TestMigrationsRoundTrip(t *testing.T) {
 
 		require.NoError(t, m.Up(ctx), "up on an up-to-date database is a no-op")
 
+		require.Contains(t, fmt.Sprint(first.Tables["users"]), "locked_until", "000003 up added no column")
+		require.Equal(t, []string{"id"}, first.Tables["users"].PrimaryKey)
 		require.NoError(t, m.Down(ctx, 1))
-		users := introspect(t, s.DB).Tables["users"]
+		users := inspect(t, s.DB).Tables["users"]
 		require.NotContains(t, fmt.Sprint(users), "locked_until", "000003 down left its column")
 		require.NoError(t, m.Down(ctx, 1))
-		tables, _ = objectNames(introspect(t, s.DB))
+		tables, _ = objectNames(inspect(t, s.DB))
 		require.Equal(t, []string{"email_verifications", "password_resets", "sessions", "user_activity_log", "users"}, tables)
 		require.Error(t, m.Down(ctx, 2), "down past version 0 is refused")
 
 		require.NoError(t, m.DownAll(ctx))
-		empty := introspect(t, s.DB)
+		empty := inspect(t, s.DB)
 		require.Empty(t, empty.Tables)
 		require.Empty(t, empty.Views)
 
 		require.NoError(t, m.Up(ctx))
-		require.Equal(t, first, introspect(t, s.DB), "up -> down -> up changed the schema")
+		again := inspect(t, s.DB)
+		require.NoError(t, again.Diff(first), "up -> down -> up changed the schema")
+		require.Equal(t, first, again, "up -> down -> up changed the schema")
 	})
 }
 
@@ -314,8 +154,9 @@ func TestSchemaParity(t *testing.T) {
 		t.Run("SameSchema", func(t *testing.T) {
 			autoBuilt := openEmpty(t, b)
 			require.NoError(t, authstore.AutoMigrate(autoBuilt.DB))
-			want := introspect(t, sqlBuilt.DB)
-			got := introspect(t, autoBuilt.DB)
+			want := inspect(t, sqlBuilt.DB)
+			got := inspect(t, autoBuilt.DB)
+			require.NoError(t, got.Diff(want), "SQL migrations (want) and AutoMigrate (got) differ")
 			for name, tb := range want.Tables {
 				require.Equal(t, tb, got.Tables[name], "table %s: SQL migrations (want) and AutoMigrate (got) differ", name)
 			}
@@ -328,6 +169,61 @@ func TestSchemaParity(t *testing.T) {
 			rec := &ddlRecorder{Interface: logger.Discard}
 			require.NoError(t, authstore.AutoMigrate(autoBuilt.DB.Session(&gorm.Session{Logger: rec})))
 			require.Empty(t, rec.DDL())
+		})
+	})
+}
+
+// TestInspectNamesTheDifference checks that migrations.Inspect and Diff
+// name what a live database changed from the migrations' schema, that
+// Include leaves out a host's tables, and on PostgreSQL that an explicit
+// schema is the current one's.
+func TestInspectNamesTheDifference(t *testing.T) {
+	ctx := context.Background()
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		want := inspect(t, openMigrated(t, b).DB)
+		for _, tc := range []struct {
+			name, ddl, want string
+			postgresOnly    bool
+		}{
+			{name: "DroppedColumn", ddl: "ALTER TABLE users DROP COLUMN lockouts", want: "migrations: table users: column lockouts is missing"},
+			{name: "DroppedIndex", ddl: "DROP INDEX idx_sessions_expires_at", want: "migrations: table sessions: index idx_sessions_expires_at is missing"},
+			{name: "HostTable", ddl: "CREATE TABLE host_orders (id integer PRIMARY KEY)", want: "migrations: table host_orders is not in the migrations"},
+			{name: "ForeignKeyAction", postgresOnly: true,
+				ddl:  "ALTER TABLE sessions DROP CONSTRAINT fk_sessions_user, ADD CONSTRAINT fk_sessions_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE SET NULL",
+				want: "migrations: table sessions: foreign key (user_id) is on delete set null, want on delete cascade"},
+			{name: "ColumnType", postgresOnly: true, ddl: "ALTER TABLE users ALTER COLUMN lockouts TYPE text",
+				want: "migrations: table users: column lockouts is text, want integer"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if tc.postgresOnly && b.Dialect != config.DialectPostgres {
+					t.Skip("SQLite cannot alter a constraint or a column's type")
+				}
+				db := openMigrated(t, b).DB
+				require.NoError(t, db.Exec(tc.ddl).Error)
+				require.EqualError(t, inspect(t, db).Diff(want), tc.want)
+			})
+		}
+
+		t.Run("Include", func(t *testing.T) {
+			db := openMigrated(t, b).DB
+			require.NoError(t, db.Exec("CREATE TABLE host_orders (id integer PRIMARY KEY)").Error)
+			got, err := migrations.Inspect(ctx, db, migrations.InspectOptions{Include: func(name string) bool { return name != "host_orders" }})
+			require.NoError(t, err)
+			require.NoError(t, got.Diff(want))
+		})
+
+		t.Run("ExplicitSchema", func(t *testing.T) {
+			if b.Dialect != config.DialectPostgres {
+				t.Skip("PostgreSQL only")
+			}
+			db := openMigrated(t, b).DB
+			var current string
+			require.NoError(t, db.Raw("SELECT CURRENT_SCHEMA()").Scan(&current).Error)
+			got, err := migrations.Inspect(ctx, db, migrations.InspectOptions{Schema: current})
+			require.NoError(t, err)
+			require.NoError(t, got.Diff(want))
+			_, err = migrations.Inspect(ctx, db, migrations.InspectOptions{Schema: "authstore_no_such_schema"})
+			require.ErrorContains(t, err, "authstore_no_such_schema does not exist")
 		})
 	})
 }
