@@ -14,14 +14,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/forgeauth/authstore/config"
 	"github.com/forgeauth/authstore/hooks"
-	"github.com/forgeauth/authstore/migrations"
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
+	"golang.org/x/sys/unix"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -46,12 +49,6 @@ const (
 // Its settings are fixed when it is built (Open, New and their options);
 // Config returns a copy of them.
 type Store struct {
-	// DB is the library's GORM session: UTC microsecond clock, a logger that
-	// never prints bound values, translated errors, and the Store's hasher
-	// for the model hooks (a host saving models.User{Password: ...} through
-	// it hashes with the Store's parameters).
-	DB *gorm.DB
-
 	Users              *repositories.Users
 	Sessions           *repositories.Sessions
 	PasswordResets     *repositories.PasswordResets
@@ -67,12 +64,23 @@ type Store struct {
 	// RFC 7009).
 	Tokens *repositories.Tokens
 
-	config config.Config
-	clock  func() time.Time
-	hasher *hooks.Hasher
-	logger logger.Interface
-	owned  bool
+	db       *gorm.DB
+	config   config.Config
+	clock    func() time.Time
+	hasher   *hooks.Hasher
+	logger   logger.Interface
+	owned    bool
+	readOnly bool
+	schema   schemaStep
 }
+
+// DB returns the Store's GORM handle over its database: UTC microsecond
+// clock, a logger that never prints bound values, translated errors, the
+// configured table names, and the Store's hasher for the model hooks (a
+// host saving models.User{Password: ...} through it hashes with the
+// Store's parameters). Use it for authstore's models and to register GORM
+// plugins on the Store's queries; it is not the host's handle.
+func (s *Store) DB() *gorm.DB { return s.db }
 
 // Option configures New.
 type Option func(*Store)
@@ -96,19 +104,47 @@ func WithHasher(h *hooks.Hasher) Option { return func(s *Store) { s.hasher = h }
 // digests and hashes.
 func WithLogger(l logger.Interface) Option { return func(s *Store) { s.logger = l } }
 
+// WithMigrate makes Open and New apply every pending SQL migration
+// (Store.Migrate) before they check the schema version.
+func WithMigrate() Option { return func(s *Store) { s.schema = schemaMigrate } }
+
+// WithAutoMigrate makes Open and New build or update the schema with
+// AutoMigrate before they check it: for development. Production databases
+// use the SQL migrations (WithMigrate, `authstore migrate up`).
+func WithAutoMigrate() Option { return func(s *Store) { s.schema = schemaAutoMigrate } }
+
+// WithoutSchemaCheck makes Open and New leave the schema alone: for tools
+// that inspect or repair it (`authstore migrate`). A Store built with it
+// may meet missing tables.
+func WithoutSchemaCheck() Option { return func(s *Store) { s.schema = schemaSkip } }
+
+// WithReadOnly makes Open open a SQLite file read-only, for commands that
+// only read (a backup, an auditor's copy): nothing is created, neither
+// the file if it is missing nor a journal beside it, and every write fails.
+// A file in a folder the process cannot write is opened immutable, as
+// SQLite requires for a WAL database there. It changes nothing for
+// PostgreSQL and the in-memory database.
+func WithReadOnly() Option { return func(s *Store) { s.readOnly = true } }
+
 // Open connects to the database named by cfg.DatabaseURL, or to a private
 // in-memory SQLite database when cfg selects memory storage, and returns a
 // Store over it. SQLite files are opened in WAL mode with foreign keys on,
 // synchronous FULL, a busy timeout and immediate write transactions; Open
 // fails with ErrUnsafeDatabase if any of them is not in effect.
 //
-// Open does not create tables: apply the migrations (package migrations) or
-// call AutoMigrate.
+// Open checks the schema version as New does. It creates no table but in
+// the in-memory database, which it migrates: apply the migrations first
+// (`authstore migrate up`, WithMigrate) or, in development, use
+// WithAutoMigrate.
 func Open(ctx context.Context, cfg config.Config, opts ...Option) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	dial, memory, err := dialector(cfg)
+	var probe Store
+	for _, o := range opts {
+		o(&probe)
+	}
+	dial, memory, err := dialector(cfg, probe.readOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +169,12 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (*Store, error
 		sqlDB.Close()
 		return nil, fmt.Errorf("authstore: connect to %s: %s", dial.Name(), cleanErr(err))
 	}
-	s, err := New(db, append([]Option{WithConfig(cfg)}, opts...)...)
+	first := []Option{WithConfig(cfg)}
+	if memory {
+		// Nothing but this process can build an in-memory database.
+		first = append(first, WithMigrate())
+	}
+	s, err := newStore(ctx, db, append(first, opts...)...)
 	if err != nil {
 		sqlDB.Close()
 		return nil, err
@@ -143,17 +184,29 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (*Store, error
 }
 
 // New returns a Store over a host application's *gorm.DB. A SQLite handle
-// must have foreign keys on (authstore.SQLiteDSN sets it and the other
-// settings Open uses); New returns ErrUnsafeDatabase otherwise. The host's handle
-// is not modified: the Store works on its own session of it, with the UTC
-// microsecond clock, translated errors, a logger that never prints bound
-// values and the Store's hasher for the model hooks.
+// must have the settings SQLiteDSN sets that a connection can report; New
+// returns ErrUnsafeDatabase naming the first that does not hold.
+//
+// The Store works on a GORM instance of its own over the host's connection
+// pool: the host's handle, its naming strategy, callbacks and plugins are
+// neither used nor modified, and the Store's are the UTC microsecond clock,
+// translated errors, a logger that never prints bound values, the Store's
+// hasher for the model hooks, and the table names of the configuration
+// (AUTHSTORE_TABLE_PREFIX, AUTHSTORE_SCHEMA). Register a GORM plugin for
+// the Store's queries (tracing, say) on DB().
+//
+// New checks the schema version (see CheckSchema) unless WithoutSchemaCheck
+// is given, after WithMigrate or WithAutoMigrate have run.
 //
 // It returns an error wrapping config.ErrInvalid, naming every bad key,
 // for an invalid WithConfig (config.Config.ValidatePolicies: the connection
-// keys are Open's and are not checked here). Start a hand-built
-// configuration from config.Default().
+// keys are Open's and are not checked here). Load the configuration with
+// config.Load, or start a hand-built one from config.Default().
 func New(db *gorm.DB, opts ...Option) (*Store, error) {
+	return newStore(context.Background(), db, opts...)
+}
+
+func newStore(ctx context.Context, db *gorm.DB, opts ...Option) (*Store, error) {
 	dialect := config.Dialect(db.Dialector.Name())
 	switch dialect {
 	case config.DialectPostgres, config.DialectSQLite:
@@ -167,40 +220,72 @@ func New(db *gorm.DB, opts ...Option) (*Store, error) {
 	if err := s.config.ValidatePolicies(); err != nil {
 		return nil, fmt.Errorf("authstore: %w", err)
 	}
+	if dialect == config.DialectSQLite && s.config.Schema != "" {
+		return nil, fmt.Errorf("authstore: %w: AUTHSTORE_SCHEMA: want empty on SQLite (a schema is PostgreSQL's), got %q", config.ErrInvalid, s.config.Schema)
+	}
 	if s.hasher == nil {
 		s.hasher = hooks.DefaultHasher()
 	}
-	clock := s.clock
-	session := db.Session(&gorm.Session{
-		NewDB:   true,
-		NowFunc: func() time.Time { return clock().UTC().Truncate(time.Microsecond) },
-		Logger:  s.logger,
-	})
-	session.Config.TranslateError = true
-	s.DB = models.WithHasher(session, s.hasher)
+	own, err := ownGORM(db, dialect, s.config.Tables(), s.clock, s.logger)
+	if err != nil {
+		return nil, err
+	}
+	s.db = models.WithHasher(own, s.hasher)
 	if dialect == config.DialectSQLite {
-		if err := checkSQLite(s.DB); err != nil {
+		if err := checkSQLite(s.db, s.readOnly); err != nil {
 			return nil, err
 		}
 	}
+	if err := s.prepareSchema(ctx); err != nil {
+		return nil, err
+	}
 	ro := repositories.Options{Config: s.config, Hasher: s.hasher}
-	s.Users = repositories.NewUsers(s.DB, ro)
-	s.Sessions = repositories.NewSessions(s.DB, ro)
-	s.PasswordResets = repositories.NewPasswordResets(s.DB, ro)
-	s.EmailVerifications = repositories.NewEmailVerifications(s.DB, ro)
-	s.Activity = repositories.NewActivityLog(s.DB, ro)
-	s.Cleanup = repositories.NewCleanup(s.DB, ro)
-	s.Clients = repositories.NewClients(s.DB, ro)
-	s.AccessTokens = repositories.NewAccessTokens(s.DB, ro)
-	s.RefreshTokens = repositories.NewRefreshTokens(s.DB, ro)
-	s.AuthCodes = repositories.NewAuthCodes(s.DB, ro)
-	s.PersonalTokens = repositories.NewPersonalTokens(s.DB, ro)
-	s.Tokens = repositories.NewTokens(s.DB, ro)
+	s.Users = repositories.NewUsers(s.db, ro)
+	s.Sessions = repositories.NewSessions(s.db, ro)
+	s.PasswordResets = repositories.NewPasswordResets(s.db, ro)
+	s.EmailVerifications = repositories.NewEmailVerifications(s.db, ro)
+	s.Activity = repositories.NewActivityLog(s.db, ro)
+	s.Cleanup = repositories.NewCleanup(s.db, ro)
+	s.Clients = repositories.NewClients(s.db, ro)
+	s.AccessTokens = repositories.NewAccessTokens(s.db, ro)
+	s.RefreshTokens = repositories.NewRefreshTokens(s.db, ro)
+	s.AuthCodes = repositories.NewAuthCodes(s.db, ro)
+	s.PersonalTokens = repositories.NewPersonalTokens(s.db, ro)
+	s.Tokens = repositories.NewTokens(s.db, ro)
 	return s, nil
 }
 
+// ownGORM returns a GORM instance over db's connection pool with
+// authstore's settings and table names. It is an instance of its own, not
+// a session of db, because GORM caches a model's parsed schema (its table
+// name among it) per instance: a session would share db's cache, and a
+// host that uses authstore's models on its own handle would fix their
+// table names for both.
+func ownGORM(db *gorm.DB, dialect config.Dialect, tables config.Tables, clock func() time.Time, l logger.Interface) (*gorm.DB, error) {
+	pool, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("authstore: the handle has no connection pool: %w", err)
+	}
+	var dial gorm.Dialector
+	if dialect == config.DialectPostgres {
+		dial = postgres.New(postgres.Config{Conn: pool})
+	} else {
+		dial = &sqlite.Dialector{Conn: pool}
+	}
+	own, err := gorm.Open(dial, &gorm.Config{
+		NamingStrategy: models.Namer(tables),
+		NowFunc:        func() time.Time { return clock().UTC().Truncate(time.Microsecond) },
+		Logger:         l,
+		TranslateError: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("authstore: %s: %s", dialect, cleanErr(err))
+	}
+	return own, nil
+}
+
 // Now returns the Store's current time: UTC, truncated to microseconds.
-func (s *Store) Now() time.Time { return s.DB.NowFunc() }
+func (s *Store) Now() time.Time { return s.db.NowFunc() }
 
 // Config returns a copy of the configuration the Store was built with.
 // Changing the copy changes nothing: build a new Store instead.
@@ -212,53 +297,16 @@ func (s *Store) Close() error {
 	if !s.owned {
 		return nil
 	}
-	sqlDB, err := s.DB.DB()
+	sqlDB, err := s.db.DB()
 	if err != nil {
 		return err
 	}
 	return sqlDB.Close()
 }
 
-// Migrate applies every pending SQL migration to the Store's database.
-func (s *Store) Migrate(ctx context.Context) error {
-	m, err := migrations.NewGORM(ctx, s.DB)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	return m.Up(ctx)
-}
-
-// AutoMigrate creates or updates the ten tables with GORM's AutoMigrate and
-// creates the two monitoring views if they are missing. It is meant for
-// development; production databases use the SQL migrations, which build
-// the same schema.
-func AutoMigrate(db *gorm.DB) error {
-	if err := db.AutoMigrate(models.All()...); err != nil {
-		return fmt.Errorf("authstore: automigrate: %w", err)
-	}
-	q := "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = ?"
-	if config.Dialect(db.Dialector.Name()) == config.DialectPostgres {
-		q = "SELECT count(*) FROM information_schema.views WHERE table_schema = CURRENT_SCHEMA() AND table_name = ?"
-	}
-	for _, v := range migrations.Views() {
-		var n int64
-		if err := db.Raw(q, v.Name).Scan(&n).Error; err != nil {
-			return fmt.Errorf("authstore: automigrate: view %s: %w", v.Name, err)
-		}
-		if n > 0 {
-			continue
-		}
-		if err := db.Exec(v.SQL).Error; err != nil {
-			return fmt.Errorf("authstore: automigrate: create view %s: %w", v.Name, err)
-		}
-	}
-	return nil
-}
-
 // dialector returns the GORM dialector for cfg and whether it is the
 // in-memory database.
-func dialector(cfg config.Config) (gorm.Dialector, bool, error) {
+func dialector(cfg config.Config, readOnly bool) (gorm.Dialector, bool, error) {
 	if cfg.Memory() {
 		return sqlite.Open(MemoryDSN()), true, nil
 	}
@@ -268,6 +316,13 @@ func dialector(cfg config.Config) (gorm.Dialector, bool, error) {
 	}
 	if u.Dialect == config.DialectPostgres {
 		return postgres.New(postgres.Config{DSN: u.DSN}), false, nil
+	}
+	if readOnly {
+		dsn, err := sqliteReadOnlyDSN(u.DSN)
+		if err != nil {
+			return nil, false, err
+		}
+		return sqlite.Open(dsn), false, nil
 	}
 	return sqlite.Open(SQLiteDSN(u.DSN)), false, nil
 }
@@ -299,6 +354,31 @@ func MemoryDSN() string {
 	return "file:/authstore-" + hex.EncodeToString(b[:]) + "?vfs=memdb&" + sqliteParams(false)
 }
 
+// sqliteReadOnlyDSN returns the DSN of a SQLite file opened read-only: it
+// must exist (mode=ro creates nothing), transactions are deferred (an
+// immediate one takes a write lock), and the file is opened immutable when
+// its folder cannot be written and it has no write-ahead log beside it:
+// SQLite needs the -shm file of a WAL database, and could not create it
+// there; with no log and no writable folder, no process can be changing it.
+func sqliteReadOnlyDSN(path string) (string, error) {
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("authstore: sqlite database %s does not exist; create it with `authstore migrate up`", path)
+		}
+		return "", fmt.Errorf("authstore: sqlite database %s: %w", path, err)
+	}
+	v := url.Values{}
+	v.Set("mode", "ro")
+	v.Set("_busy_timeout", fmt.Sprint(sqliteBusyTimeout.Milliseconds()))
+	v.Set("_foreign_keys", "1")
+	v.Set("_txlock", "deferred")
+	_, walErr := os.Stat(path + "-wal")
+	if errors.Is(walErr, fs.ErrNotExist) && unix.Access(filepath.Dir(path), unix.W_OK) != nil {
+		v.Set("immutable", "1")
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode(), nil
+}
+
 func sqliteParams(file bool) string {
 	v := url.Values{}
 	v.Set("_busy_timeout", fmt.Sprint(sqliteBusyTimeout.Milliseconds()))
@@ -319,7 +399,10 @@ func sqliteParams(file bool) string {
 // "database is locked"), and for a file WAL journaling and synchronous FULL
 // or EXTRA (a committed revocation survives power loss). The in-memory
 // database (journal_mode "memory") needs neither of the last two.
-func checkSQLite(db *gorm.DB) error {
+//
+// A read-only handle (WithReadOnly) writes nothing, so its journal and
+// synchronous settings do not matter.
+func checkSQLite(db *gorm.DB, readOnly bool) error {
 	var fk, busy, sync int
 	var journal string
 	for _, p := range []struct {
@@ -336,8 +419,8 @@ func checkSQLite(db *gorm.DB) error {
 		return fmt.Errorf("%w: sqlite foreign_keys is off (want 1, _foreign_keys=1); %s", ErrUnsafeDatabase, fix)
 	case busy <= 0:
 		return fmt.Errorf("%w: sqlite busy_timeout is %d (want a positive timeout, _busy_timeout=10000); %s", ErrUnsafeDatabase, busy, fix)
-	case journal == "memory":
-		return nil // the in-memory database: no journal file, no fsync
+	case journal == "memory" || readOnly:
+		return nil // the in-memory database (no journal file, no fsync), or nothing is written
 	case journal != "wal":
 		return fmt.Errorf("%w: sqlite journal_mode is %q (want \"wal\", _journal_mode=WAL); %s", ErrUnsafeDatabase, journal, fix)
 	case sync < 2:

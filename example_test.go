@@ -32,11 +32,11 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	store, err := authstore.New(db, authstore.WithConfig(cfg)) // your *gorm.DB is not modified
+	// Your *gorm.DB is not modified. WithAutoMigrate builds the tables in
+	// development; in production run `authstore migrate up` (or pass
+	// authstore.WithMigrate()) and New checks the schema version.
+	store, err := authstore.New(db, authstore.WithConfig(cfg), authstore.WithAutoMigrate())
 	if err != nil {
-		log.Fatal(err)
-	}
-	if err := authstore.AutoMigrate(store.DB); err != nil { // production: store.Migrate(ctx)
 		log.Fatal(err)
 	}
 	pw := "correct horse battery staple"
@@ -73,16 +73,13 @@ func ExampleOpen() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	store, err := authstore.Open(ctx, cfg)
+	store, err := authstore.Open(ctx, cfg, authstore.WithMigrate())
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		log.Fatal(err)
-	}
 	n, err := store.Users.Count(ctx)
-	fmt.Println(store.DB.Dialector.Name(), n, err)
+	fmt.Println(store.DB().Dialector.Name(), n, err)
 	// Output: sqlite 0 <nil>
 }
 
@@ -101,14 +98,11 @@ func Example_oauth() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	store, err := authstore.Open(ctx, cfg)
+	store, err := authstore.Open(ctx, cfg, authstore.WithMigrate())
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		log.Fatal(err)
-	}
 	pw := "correct horse battery staple"
 	user, err := store.Users.Create(ctx, repositories.UserInput{Name: "Ada", Email: "ada@example.com", Password: pw, PasswordConfirmation: pw})
 	if err != nil {
@@ -170,14 +164,11 @@ func Example_tokenEndpoint() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	store, err := authstore.Open(ctx, cfg)
+	store, err := authstore.Open(ctx, cfg, authstore.WithMigrate())
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		log.Fatal(err)
-	}
 	pw := "correct horse battery staple"
 	user, err := store.Users.Create(ctx, repositories.UserInput{Name: "Ada", Email: "ada@example.com", Password: pw, PasswordConfirmation: pw})
 	if err != nil {
@@ -243,11 +234,8 @@ func ExampleSlogLogger() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	store, err := authstore.New(db, authstore.WithLogger(authstore.SlogLogger(slog.Default())))
+	store, err := authstore.New(db, authstore.WithLogger(authstore.SlogLogger(slog.Default())), authstore.WithAutoMigrate())
 	if err != nil {
-		log.Fatal(err)
-	}
-	if err := authstore.AutoMigrate(store.DB); err != nil {
 		log.Fatal(err)
 	}
 	pw := "correct horse battery staple"

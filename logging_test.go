@@ -40,10 +40,9 @@ func TestSlogLoggerQuietOnExpectedOutcomes(t *testing.T) {
 	ctx := context.Background()
 	cfg := config.Default()
 	cfg.DatabaseURL = "sqlite://" + filepath.Join(t.TempDir(), "log.db")
-	s, err := authstore.Open(ctx, cfg, authstore.WithLogger(authstore.SlogLogger(slog.New(slog.NewTextHandler(&buf, nil)))))
+	s, err := authstore.Open(ctx, cfg, authstore.WithMigrate(), authstore.WithLogger(authstore.SlogLogger(slog.New(slog.NewTextHandler(&buf, nil)))))
 	require.NoError(t, err)
 	defer s.Close()
-	require.NoError(t, s.Migrate(ctx))
 	buf = syncBuffer{}
 
 	pw := "correct horse battery staple"
@@ -58,7 +57,7 @@ func TestSlogLoggerQuietOnExpectedOutcomes(t *testing.T) {
 	require.ErrorIs(t, err, repositories.ErrMissingReferent)
 	require.Empty(t, buf.String(), "an expected outcome was logged")
 
-	err = s.DB.Exec("SELECT * FROM no_such_table WHERE secret = ?", "bound-secret-value").Error
+	err = s.DB().Exec("SELECT * FROM no_such_table WHERE secret = ?", "bound-secret-value").Error
 	require.Error(t, err)
 	out := buf.String()
 	require.Contains(t, out, "no_such_table", "an unexpected error was not logged")

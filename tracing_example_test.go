@@ -35,19 +35,16 @@ func ExampleStore_tracing() {
 	cfg := config.Default()
 	cfg.OAuthStorage = config.StorageMemory // a private in-memory SQLite database
 	cfg.AuthSessionStorage = config.StorageMemory
-	store, err := authstore.Open(ctx, cfg)
+	store, err := authstore.Open(ctx, cfg) // Open migrates an in-memory database
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		log.Fatal(err)
-	}
 
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
 	defer tp.Shutdown(ctx)
-	err = store.DB.Use(tracing.NewPlugin(
+	err = store.DB().Use(tracing.NewPlugin(
 		tracing.WithTracerProvider(tp),
 		tracing.WithoutQueryVariables(), // never record bound values: hashes, digests, emails
 		tracing.WithoutMetrics(),        // this example traces only

@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -121,7 +122,62 @@ type Config struct {
 	// ConnMaxLifetime is how long a database connection may be reused;
 	// zero means no limit.
 	ConnMaxLifetime time.Duration `env:"DB_CONN_MAX_LIFETIME" envDefault:"1800"`
+
+	// TablePrefix is put in front of the name of every table, view, index
+	// and constraint authstore creates, so that its tables sit beside a
+	// host application's own (with "auth_": auth_users, auth_sessions, ...).
+	// Empty, the default, keeps the original names. Lower-case letters,
+	// digits and underscores, at most 16 bytes.
+	TablePrefix string `env:"AUTHSTORE_TABLE_PREFIX"`
+	// Schema is the PostgreSQL schema that holds authstore's tables (for
+	// example "auth"); the migrations create it. Empty, the default, means
+	// the connection's current schema (its search_path). SQLite has no
+	// schemas: New refuses a Schema on SQLite.
+	Schema string `env:"AUTHSTORE_SCHEMA"`
+	// MigrationsTable is the table that records which migrations are
+	// applied; it takes TablePrefix and lives in Schema like the others. Its
+	// default differs from golang-migrate's schema_migrations, which a host
+	// application that uses golang-migrate itself already owns.
+	MigrationsTable string `env:"AUTHSTORE_MIGRATIONS_TABLE" envDefault:"authstore_schema_migrations"`
 }
+
+// Tables returns where c puts authstore's tables.
+func (c Config) Tables() Tables { return Tables{Prefix: c.TablePrefix, Schema: c.Schema} }
+
+// Tables says where authstore's tables live in a database: their original
+// names with an optional prefix and, on PostgreSQL, an optional schema. The
+// zero value is the original names in the current schema.
+type Tables struct {
+	// Prefix is put in front of every name (AUTHSTORE_TABLE_PREFIX).
+	Prefix string
+	// Schema is the PostgreSQL schema (AUTHSTORE_SCHEMA), "" for the
+	// connection's current one.
+	Schema string
+}
+
+// Name returns the name of the table or view whose original name is base,
+// qualified with the schema if there is one: "users" is "auth_users", or
+// "auth.auth_users" with Schema "auth".
+func (t Tables) Name(base string) string {
+	if t.Schema != "" {
+		return t.Schema + "." + t.Prefix + base
+	}
+	return t.Prefix + base
+}
+
+// identifier is what a table prefix, schema or migrations table may be:
+// lower-case, so that it needs no quoting on any dialect.
+var identifier = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// Longest prefix and schema accepted: PostgreSQL cuts identifiers at 63
+// bytes, and an index name holds the schema, the prefix and a table name
+// and column (idx_oauth_personal_access_tokens_token_hash is 43 bytes).
+const (
+	maxPrefixLen = 16
+	maxSchemaLen = 16
+	// maxNamingLen bounds the prefix and the schema with its dot together.
+	maxNamingLen = 20
+)
 
 // Load reads the Config from the process environment.
 func Load() (Config, error) {
@@ -154,7 +210,7 @@ func LoadFrom(environ map[string]string) (Config, error) {
 	}
 	for f := range reflect.TypeFor[Config]().Fields() {
 		key := f.Tag.Get("env")
-		if v, ok := environ[key]; ok && v == "" && f.Type != reflect.TypeFor[Secret]() {
+		if v, ok := environ[key]; ok && v == "" && f.Type != reflect.TypeFor[Secret]() && !emptyMeansNone[key] {
 			failed[key] = true // env would have used the default
 		}
 	}
@@ -163,6 +219,10 @@ func LoadFrom(environ map[string]string) (Config, error) {
 	}
 	return c, nil
 }
+
+// emptyMeansNone lists the keys besides JWT_SECRET whose empty value is
+// meaningful: no prefix, no schema.
+var emptyMeansNone = map[string]bool{"AUTHSTORE_TABLE_PREFIX": true, "AUTHSTORE_SCHEMA": true}
 
 // unjoin returns the errors joined in err.
 func unjoin(err error) []error {
@@ -300,6 +360,16 @@ func (c Config) check(environ map[string]string, failed map[string]bool) error {
 	field("DB_MAX_IDLE_CONNS", c.MaxIdleConns >= 0, wantNonNegativeInt, strconv.Itoa(c.MaxIdleConns))
 	field("DB_CONN_MAX_LIFETIME", c.ConnMaxLifetime >= 0,
 		"a non-negative number of seconds (0 for no limit)", seconds(c.ConnMaxLifetime))
+	field("AUTHSTORE_TABLE_PREFIX", c.TablePrefix == "" || identifier.MatchString(c.TablePrefix) && len(c.TablePrefix) <= maxPrefixLen,
+		fmt.Sprintf("lower-case letters, digits and underscores, at most %d bytes (or empty)", maxPrefixLen), c.TablePrefix)
+	field("AUTHSTORE_SCHEMA", c.Schema == "" || identifier.MatchString(c.Schema) && len(c.Schema) <= maxSchemaLen,
+		fmt.Sprintf("a PostgreSQL schema name: lower-case letters, digits and underscores, at most %d bytes (or empty)", maxSchemaLen), c.Schema)
+	if n := len(c.TablePrefix) + len(c.Schema) + min(len(c.Schema), 1); n > maxNamingLen {
+		bad("AUTHSTORE_TABLE_PREFIX and AUTHSTORE_SCHEMA", fmt.Sprintf("at most %d bytes together, counting the schema's dot (index names hold both, and PostgreSQL cuts names at 63 bytes)", maxNamingLen),
+			fmt.Sprintf("%q and %q", c.TablePrefix, c.Schema))
+	}
+	field("AUTHSTORE_MIGRATIONS_TABLE", identifier.MatchString(c.MigrationsTable) && len(c.MigrationsTable) <= 40,
+		"a table name: lower-case letters, digits and underscores, at most 40 bytes", c.MigrationsTable)
 	return errors.Join(errs...)
 }
 

@@ -44,6 +44,9 @@ var everyKey = map[string]string{
 	"DB_MAX_OPEN_CONNS":                "25",
 	"DB_MAX_IDLE_CONNS":                "0",
 	"DB_CONN_MAX_LIFETIME":             "0",
+	"AUTHSTORE_TABLE_PREFIX":           "auth_",
+	"AUTHSTORE_SCHEMA":                 "idp",
+	"AUTHSTORE_MIGRATIONS_TABLE":       "auth_versions",
 }
 
 var everyKeyConfig = config.Config{
@@ -71,6 +74,9 @@ var everyKeyConfig = config.Config{
 	MaxOpenConns:              25,
 	MaxIdleConns:              0,
 	ConnMaxLifetime:           0,
+	TablePrefix:               "auth_",
+	Schema:                    "idp",
+	MigrationsTable:           "auth_versions",
 }
 
 // keys returns the environment key of every Config field.
@@ -150,6 +156,7 @@ func TestDefaults(t *testing.T) {
 		MaxOpenConns:              10,
 		MaxIdleConns:              5,
 		ConnMaxLifetime:           30 * time.Minute,
+		MigrationsTable:           "authstore_schema_migrations",
 	}
 	require.Equal(t, want, config.Default())
 	require.NoError(t, config.Default().Validate())
@@ -224,7 +231,7 @@ func TestLoadFromEmptyValues(t *testing.T) {
 	for _, key := range keys(t) {
 		t.Run(key, func(t *testing.T) {
 			_, err := config.LoadFrom(with(key, ""))
-			if key == "JWT_SECRET" {
+			if key == "JWT_SECRET" || key == "AUTHSTORE_TABLE_PREFIX" || key == "AUTHSTORE_SCHEMA" { // empty: none
 				require.NoError(t, err)
 				return
 			}
@@ -333,6 +340,7 @@ func TestValidate(t *testing.T) {
 			"AUTH_SESSION_LIFETIME", "AUTH_SESSION_ABSOLUTE_LIFETIME", "AUTH_SESSION_TOUCH_INTERVAL",
 			"AUTH_REMEMBER_LIFETIME", "AUTH_PASSWORD_RESET_LIFETIME",
 			"AUTH_EMAIL_VERIFICATION_LIFETIME", "AUTH_LOCKOUT_DURATION", "JWT_ISSUER", "DB_MAX_OPEN_CONNS",
+			"AUTHSTORE_MIGRATIONS_TABLE",
 		}, named)
 	})
 }
@@ -441,7 +449,7 @@ func TestConfigPrintingHidesSecrets(t *testing.T) {
 		"SessionTouchInterval:30s RememberLifetime:168h0m0s "+
 		"PasswordResetLifetime:20m0s PasswordResetThrottle:30s EmailVerificationLifetime:48h0m0s LockoutThreshold:3 LockoutDuration:2m0s RequireEmailVerification:true "+
 		"EnableTwoFactor:true JWTSecret:[redacted] JWTIssuer:https://auth.example.com MaxOpenConns:25 "+
-		"MaxIdleConns:0 ConnMaxLifetime:0s}", cfg.String())
+		"MaxIdleConns:0 ConnMaxLifetime:0s TablePrefix:auth_ Schema:idp MigrationsTable:auth_versions}", cfg.String())
 	require.Equal(t, cfg.String(), fmt.Sprintf("%v", cfg))
 	require.Equal(t, cfg.String(), fmt.Sprintf("%+v", cfg))
 	require.True(t, strings.HasPrefix(fmt.Sprintf("%#v", cfg), `config.Config{DatabaseURL:"postgres://app:xxxxx@db`))
@@ -491,4 +499,31 @@ func TestValidatePoliciesIgnoresConnectionKeys(t *testing.T) {
 	err := cfg.ValidatePolicies()
 	require.ErrorIs(t, err, config.ErrInvalid)
 	require.EqualError(t, err, `AUTH_SESSION_TOUCH_INTERVAL: want a positive number of seconds, got "0"`)
+}
+
+// TestTableNaming checks the keys that place authstore's tables: each is
+// refused by name when it is not a plain lower-case identifier, and
+// together they cannot make an index name longer than PostgreSQL keeps.
+func TestTableNaming(t *testing.T) {
+	for _, tc := range []struct{ key, value, want string }{
+		{"AUTHSTORE_TABLE_PREFIX", "Auth_", "AUTHSTORE_TABLE_PREFIX: want lower-case letters"},
+		{"AUTHSTORE_TABLE_PREFIX", "auth-", "AUTHSTORE_TABLE_PREFIX: want lower-case letters"},
+		{"AUTHSTORE_TABLE_PREFIX", "a_very_long_prefix_", "at most 16 bytes"},
+		{"AUTHSTORE_SCHEMA", "auth;drop", "AUTHSTORE_SCHEMA: want a PostgreSQL schema name"},
+		{"AUTHSTORE_MIGRATIONS_TABLE", "", "AUTHSTORE_MIGRATIONS_TABLE: want a table name"},
+		{"AUTHSTORE_MIGRATIONS_TABLE", "1versions", "AUTHSTORE_MIGRATIONS_TABLE: want a table name"},
+	} {
+		_, err := config.LoadFrom(with(tc.key, tc.value))
+		require.ErrorIs(t, err, config.ErrInvalid, "%s=%q", tc.key, tc.value)
+		require.Contains(t, err.Error(), tc.want, "%s=%q", tc.key, tc.value)
+	}
+	_, err := config.LoadFrom(with("AUTHSTORE_TABLE_PREFIX", "authstore_", "AUTHSTORE_SCHEMA", "identity_12"))
+	require.ErrorContains(t, err, "AUTHSTORE_TABLE_PREFIX and AUTHSTORE_SCHEMA: want at most 20 bytes together")
+
+	cfg, err := config.LoadFrom(with("AUTHSTORE_TABLE_PREFIX", "auth_", "AUTHSTORE_SCHEMA", "idp"))
+	require.NoError(t, err)
+	require.Equal(t, config.Tables{Prefix: "auth_", Schema: "idp"}, cfg.Tables())
+	require.Equal(t, "idp.auth_users", cfg.Tables().Name("users"))
+	require.Equal(t, "auth_users", config.Tables{Prefix: "auth_"}.Name("users"))
+	require.Equal(t, "users", config.Default().Tables().Name("users"))
 }

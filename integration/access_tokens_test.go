@@ -86,7 +86,7 @@ func TestAccessTokensIssueValidateRevoke(t *testing.T) {
 
 		t.Run("IssueErrors", func(t *testing.T) {
 			ghost := models.NewUUID()
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			_, _, err := f.s.AccessTokens.Issue(ctx, models.NewUUID(), &uid, nil, nil)
 			require.ErrorIs(t, err, repositories.ErrNotFound, "unknown client")
 			_, _, err = f.s.AccessTokens.Issue(ctx, "bad", &uid, nil, nil)
@@ -96,7 +96,7 @@ func TestAccessTokensIssueValidateRevoke(t *testing.T) {
 			_, _, err = f.s.AccessTokens.Issue(ctx, c.ID, &uid, []string{"delete"}, nil)
 			require.ErrorIs(t, err, repositories.ErrInvalidInput, "scope the client did not register")
 			require.Contains(t, err.Error(), `"delete"`)
-			require.Equal(t, before, snapshotTables(t, f.s.DB))
+			require.Equal(t, before, snapshotTables(t, f.s.DB()))
 
 			// A store over the same database opened without a signing key.
 			nokey := f.sibling(t, authstore.WithConfig(f.configWith(func(c *config.Config) { c.JWTSecret = "" })))
@@ -106,21 +106,21 @@ func TestAccessTokensIssueValidateRevoke(t *testing.T) {
 			require.ErrorIs(t, err, repositories.ErrNoSigningKey)
 			_, err = nokey.RefreshTokens.Issue(ctx, c.ID, &uid, nil)
 			require.ErrorIs(t, err, repositories.ErrNoSigningKey)
-			require.Equal(t, before, snapshotTables(t, f.s.DB))
+			require.Equal(t, before, snapshotTables(t, f.s.DB()))
 		})
 
 		t.Run("Revoke", func(t *testing.T) {
 			row, jwtStr, err := f.s.AccessTokens.Issue(ctx, c.ID, &uid, nil, nil)
 			require.NoError(t, err)
-			before := countEvents(t, f.s.DB, models.EventTokenRevoked)
+			before := countEvents(t, f.s.DB(), models.EventTokenRevoked)
 			require.NoError(t, f.s.AccessTokens.Revoke(ctx, row.ID))
 			_, err = f.s.AccessTokens.Validate(ctx, jwtStr)
 			require.ErrorIs(t, err, repositories.ErrRevoked)
 			require.NoError(t, f.s.AccessTokens.Revoke(ctx, row.ID), "revoking twice")
 			require.NoError(t, f.s.AccessTokens.Revoke(ctx, models.NewUUID()), "revoking an unknown jti")
 			require.NoError(t, f.s.AccessTokens.Revoke(ctx, "not-a-jti"), "revoking a malformed jti")
-			require.EqualValues(t, before+1, countEvents(t, f.s.DB, models.EventTokenRevoked), "one token.revoked row")
-			a := lastEvent(t, f.s.DB, models.EventTokenRevoked)
+			require.EqualValues(t, before+1, countEvents(t, f.s.DB(), models.EventTokenRevoked), "one token.revoked row")
+			a := lastEvent(t, f.s.DB(), models.EventTokenRevoked)
 			require.Equal(t, &uid, a.UserID)
 		})
 
@@ -239,18 +239,18 @@ func TestAccessTokensJWTValidation(t *testing.T) {
 			_, err = f.s.AccessTokens.Validate(ctx, tok)
 			require.ErrorIs(t, err, repositories.ErrExpired)
 			var kept models.AccessToken
-			require.NoError(t, f.s.DB.Where("id = ?", r2.ID).Take(&kept).Error, "the revocation row is gone after exp")
+			require.NoError(t, f.s.DB().Where("id = ?", r2.ID).Take(&kept).Error, "the revocation row is gone after exp")
 			require.True(t, kept.Revoked)
 			// The first token, never revoked, is refused after exp as well.
 			_, err = f.s.AccessTokens.Validate(ctx, good)
 			require.ErrorIs(t, err, repositories.ErrExpired)
-			require.EqualValues(t, 1, countRows(t, f.s.DB, "oauth_access_tokens", "id = ?", row.ID))
+			require.EqualValues(t, 1, countRows(t, f.s.DB(), "oauth_access_tokens", "id = ?", row.ID))
 		})
 
 		t.Run("MissingRow", func(t *testing.T) {
 			r3, tok, err := f.s.AccessTokens.Issue(ctx, pub.ID, &uid, nil, nil)
 			require.NoError(t, err)
-			require.NoError(t, f.s.DB.Delete(&models.AccessToken{}, "id = ?", r3.ID).Error)
+			require.NoError(t, f.s.DB().Delete(&models.AccessToken{}, "id = ?", r3.ID).Error)
 			_, err = f.s.AccessTokens.Validate(ctx, tok)
 			require.ErrorIs(t, err, repositories.ErrNotFound)
 		})

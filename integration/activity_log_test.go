@@ -31,7 +31,7 @@ func TestActivityLogRecordAndList(t *testing.T) {
 			f.clock.Advance(time.Second)
 			require.NoError(t, f.s.Activity.Record(context.Background(), nil, models.EventClientDeleted, nil), "Record(no user)")
 			var rows []models.Activity
-			require.NoError(t, f.s.DB.Order("id").Find(&rows).Error)
+			require.NoError(t, f.s.DB().Order("id").Find(&rows).Error)
 			last, prev := rows[len(rows)-1], rows[len(rows)-2]
 			require.Nil(t, last.UserID)
 			require.Equal(t, string(models.EventClientDeleted), last.Event)
@@ -46,10 +46,10 @@ func TestActivityLogRecordAndList(t *testing.T) {
 		})
 
 		t.Run("RecordErrInvalidInput", func(t *testing.T) {
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			err := f.s.Activity.Record(ctx, &u.ID, models.Event("made.up"), nil)
 			require.ErrorIs(t, err, repositories.ErrInvalidInput, "Record(made.up) = %v; want ErrInvalidInput", err)
-			require.Equal(t, before, snapshotTables(t, f.s.DB))
+			require.Equal(t, before, snapshotTables(t, f.s.DB()))
 		})
 
 		t.Run("ListOK", func(t *testing.T) {
@@ -84,14 +84,14 @@ func TestActivityLogRecordAndList(t *testing.T) {
 		})
 
 		t.Run("PurgeOK", func(t *testing.T) {
-			total := countRows(t, f.s.DB, "user_activity_log", "")
-			older := countRows(t, f.s.DB, "user_activity_log", "created_at < ?", start.Add(2*time.Second))
+			total := countRows(t, f.s.DB(), "user_activity_log", "")
+			older := countRows(t, f.s.DB(), "user_activity_log", "created_at < ?", start.Add(2*time.Second))
 			require.NotZero(t, older)
 			require.Less(t, older, total)
 			n, err := f.s.Activity.Purge(ctx, start.Add(2*time.Second))
 			require.NoError(t, err)
 			require.Equal(t, older, n, "Purge = %d; want %d", n, older)
-			require.Equal(t, total-older, countRows(t, f.s.DB, "user_activity_log", ""))
+			require.Equal(t, total-older, countRows(t, f.s.DB(), "user_activity_log", ""))
 			n, err = f.s.Activity.Purge(ctx, start.Add(2*time.Second))
 			require.NoError(t, err)
 			require.Zero(t, n, "a second Purge deleted %d rows", n)
@@ -160,32 +160,32 @@ func TestActivityLogRecordsAccountEvents(t *testing.T) {
 				require.Equal(t, requestIP, a.IPAddress, "%s ip_address", e)
 				require.Equal(t, requestUA, a.UserAgent, "%s user_agent", e)
 				require.True(t, a.CreatedAt.Equal(when), "%s created_at = %v; want %v", e, a.CreatedAt, when)
-				require.Equal(t, utcFmt(when), utcText(t, f.s.DB, "user_activity_log", "created_at", a.ID), "%s created_at as stored", e)
+				require.Equal(t, utcFmt(when), utcText(t, f.s.DB(), "user_activity_log", "created_at", a.ID), "%s created_at as stored", e)
 			}
 		})
 
 		t.Run("FailedChangeWritesNoActivity", func(t *testing.T) {
-			before := countRows(t, f.s.DB, "user_activity_log", "")
+			before := countRows(t, f.s.DB(), "user_activity_log", "")
 			_, err := f.s.Users.Create(ctx, repositories.UserInput{Name: "Eve", Email: "AUDIT@example.com", Password: userPassword, PasswordConfirmation: userPassword})
 			require.ErrorIs(t, err, repositories.ErrDuplicate)
 			_, _, err = f.s.Sessions.Create(ctx, models.NewUUID(), repositories.SessionInput{})
 			require.ErrorIs(t, err, repositories.ErrMissingReferent)
 			_, err = f.s.PasswordResets.Reset(ctx, reset, "yet another passphrase", "yet another passphrase")
 			require.ErrorIs(t, err, repositories.ErrUsed)
-			require.Equal(t, before, countRows(t, f.s.DB, "user_activity_log", ""), "a failed change wrote an activity row")
+			require.Equal(t, before, countRows(t, f.s.DB(), "user_activity_log", ""), "a failed change wrote an activity row")
 		})
 
 		t.Run("RolledBackWithTheChange", func(t *testing.T) {
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			abort := errors.New("abort")
-			err := f.s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			err := f.s.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 				if _, _, err := f.s.Sessions.WithTx(tx).Create(ctx, u.ID, repositories.SessionInput{}); err != nil {
 					return err
 				}
 				return abort
 			})
 			require.ErrorIs(t, err, abort)
-			require.Equal(t, before, snapshotTables(t, f.s.DB), "session.created survived the rollback of its session")
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "session.created survived the rollback of its session")
 		})
 	})
 }
@@ -200,11 +200,11 @@ func TestActivityLogAppendOnly(t *testing.T) {
 		ctx := requestCtx()
 		u := f.user(t, "append-only@example.com")
 		var a models.Activity
-		require.NoError(t, f.s.DB.Where("user_id = ?", u.ID).Take(&a).Error)
-		db := f.s.DB.WithContext(ctx)
+		require.NoError(t, f.s.DB().Where("user_id = ?", u.ID).Take(&a).Error)
+		db := f.s.DB().WithContext(ctx)
 
 		t.Run("ErrAppendOnly", func(t *testing.T) {
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			edited := a
 			edited.Event = string(models.EventLoginSucceeded)
 			attempts := map[string]func() error{
@@ -226,7 +226,7 @@ func TestActivityLogAppendOnly(t *testing.T) {
 				err := attempt()
 				require.ErrorIs(t, err, models.ErrAppendOnly, "%s(activity row) = %v; want ErrAppendOnly", name, err)
 			}
-			require.Equal(t, before, snapshotTables(t, f.s.DB), "an activity row changed")
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "an activity row changed")
 		})
 
 		t.Run("OKPurge", func(t *testing.T) {
@@ -235,8 +235,8 @@ func TestActivityLogAppendOnly(t *testing.T) {
 			n, err := f.s.Activity.Purge(ctx, f.clock.Now())
 			require.NoError(t, err)
 			require.EqualValues(t, 1, n, "Purge = %d; want 1", n)
-			require.Zero(t, countRows(t, f.s.DB, "user_activity_log", "id = ?", a.ID))
-			require.EqualValues(t, 1, countRows(t, f.s.DB, "user_activity_log", ""))
+			require.Zero(t, countRows(t, f.s.DB(), "user_activity_log", "id = ?", a.ID))
+			require.EqualValues(t, 1, countRows(t, f.s.DB(), "user_activity_log", ""))
 		})
 	})
 }

@@ -61,8 +61,9 @@ func (fi *faultInjector) arm(k int) {
 }
 
 // failingDB returns a *gorm.DB over the fixture's pool whose inserts into
-// table fail with errInjected. Repositories use it through WithTx, so the
-// fault hits a step in the middle of their transaction.
+// table fail with errInjected. Repositories built over it (their
+// constructors) run their transactions on it, so the fault hits a step in
+// the middle of one.
 func (f *fixture) failingDB(t *testing.T, table string) *gorm.DB {
 	t.Helper()
 	db := separateDB(t, f.s)
@@ -84,7 +85,7 @@ func TestAtomicityAccountRepositoriesWithTx(t *testing.T) {
 		abort := errors.New("abort")
 
 		run := func(commit bool) error {
-			return f.s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return f.s.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 				if err := f.s.Users.WithTx(tx).MarkEmailVerified(ctx, u.ID); err != nil {
 					return err
 				}
@@ -108,15 +109,15 @@ func TestAtomicityAccountRepositoriesWithTx(t *testing.T) {
 		}
 
 		t.Run("RolledBack", func(t *testing.T) {
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			require.ErrorIs(t, run(false), abort)
-			require.Equal(t, before, snapshotTables(t, f.s.DB), "a rolled-back transaction left rows")
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "a rolled-back transaction left rows")
 		})
 
 		t.Run("OK", func(t *testing.T) {
 			require.NoError(t, run(true))
 			for _, table := range []string{"sessions", "email_verifications", "password_resets"} {
-				require.EqualValues(t, 1, countRows(t, f.s.DB, table, "user_id = ?", u.ID), "%s rows after commit", table)
+				require.EqualValues(t, 1, countRows(t, f.s.DB(), table, "user_id = ?", u.ID), "%s rows after commit", table)
 			}
 			got, err := f.s.Users.FindByID(ctx, u.ID)
 			require.NoError(t, err)
@@ -132,9 +133,9 @@ func TestAtomicityOAuthRepositoriesWithTx(t *testing.T) {
 		f := newFixture(t, b)
 		ctx := requestCtx()
 		uid := f.user(t, "u@example.com").ID
-		before := snapshotTables(t, f.s.DB)
+		before := snapshotTables(t, f.s.DB())
 		stop := errors.New("roll back")
-		err := f.s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := f.s.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			c, _, err := f.s.Clients.WithTx(tx).Create(ctx, repositories.ClientInput{Name: "tx", RedirectURIs: []string{redirectURI}})
 			require.NoError(t, err)
 			_, err = f.s.RefreshTokens.WithTx(tx).Issue(ctx, c.ID, &uid, nil)
@@ -149,7 +150,7 @@ func TestAtomicityOAuthRepositoriesWithTx(t *testing.T) {
 			return stop
 		})
 		require.ErrorIs(t, err, stop)
-		require.Equal(t, before, snapshotTables(t, f.s.DB), "the caller's rollback left rows behind")
+		require.Equal(t, before, snapshotTables(t, f.s.DB()), "the caller's rollback left rows behind")
 	})
 }
 
@@ -194,7 +195,7 @@ func TestAtomicityAccountChangesAllOrNothing(t *testing.T) {
 		allOrNothing := func(t *testing.T, name string, op func() error) int {
 			t.Helper()
 			for k := 1; k <= 40; k++ {
-				before := snapshotTables(t, f.s.DB)
+				before := snapshotTables(t, f.s.DB())
 				faults.arm(k)
 				err := op()
 				fired := faults.fired.Load()
@@ -206,7 +207,7 @@ func TestAtomicityAccountChangesAllOrNothing(t *testing.T) {
 					return k - 1
 				}
 				require.ErrorIs(t, err, errInjected, "%s with a fault at statement %d = %v; want the fault", name, k, err)
-				require.Equal(t, before, snapshotTables(t, f.s.DB), "%s with a fault at statement %d left a partial change", name, k)
+				require.Equal(t, before, snapshotTables(t, f.s.DB()), "%s with a fault at statement %d left a partial change", name, k)
 			}
 			t.Fatalf("%s never succeeded", name)
 			return 0
@@ -218,13 +219,13 @@ func TestAtomicityAccountChangesAllOrNothing(t *testing.T) {
 			ok, err := hooks.DefaultHasher().Verify(f.storedHash(t, u.ID), next)
 			require.NoError(t, err)
 			require.True(t, ok)
-			require.Zero(t, countRows(t, f.s.DB, "sessions", "user_id = ?", u.ID))
+			require.Zero(t, countRows(t, f.s.DB(), "sessions", "user_id = ?", u.ID))
 		})
 
 		t.Run("PasswordResetsReset", func(t *testing.T) {
 			u, _, reset, _ := seed(t, "atomic-reset@example.com")
 			allOrNothing(t, "Reset", func() error { _, err := resets.Reset(ctx, reset, next, next); return err })
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventPasswordResetCompleted, &u.ID))
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventPasswordResetCompleted, &u.ID))
 		})
 
 		t.Run("PasswordResetsRequest", func(t *testing.T) {
@@ -288,13 +289,13 @@ func TestAtomicityRotationAllOrNothing(t *testing.T) {
 		for _, table := range []string{"oauth_access_tokens", "oauth_refresh_tokens"} {
 			t.Run("FailInsertInto_"+table, func(t *testing.T) {
 				p := f.pair(t, pub.ID, &uid)
-				before := snapshotTables(t, f.s.DB)
-				_, err := f.s.RefreshTokens.WithTx(f.failingDB(t, table)).Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
+				before := snapshotTables(t, f.s.DB())
+				_, err := repositories.NewRefreshTokens(f.failingDB(t, table), f.repoOptions()).Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
 				require.ErrorIs(t, err, errInjected)
-				require.Equal(t, before, snapshotTables(t, f.s.DB), "a failed rotation changed the tables")
+				require.Equal(t, before, snapshotTables(t, f.s.DB()), "a failed rotation changed the tables")
 				_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
 				require.NoError(t, err, "the failed rotation burned the token")
-				require.NotEqual(t, before, snapshotTables(t, f.s.DB), "the snapshot does not see a rotation")
+				require.NotEqual(t, before, snapshotTables(t, f.s.DB()), "the snapshot does not see a rotation")
 			})
 		}
 
@@ -302,11 +303,11 @@ func TestAtomicityRotationAllOrNothing(t *testing.T) {
 			p := f.pair(t, pub.ID, &uid)
 			child, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
 			require.NoError(t, err)
-			before := snapshotTables(t, f.s.DB)
-			_, err = f.s.RefreshTokens.WithTx(f.failingDB(t, "user_activity_log")).Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
+			before := snapshotTables(t, f.s.DB())
+			_, err = repositories.NewRefreshTokens(f.failingDB(t, "user_activity_log"), f.repoOptions()).Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
 			require.ErrorIs(t, err, errInjected)
 			require.False(t, errors.Is(err, repositories.ErrReused), "ErrReused reported for a revocation that did not commit")
-			require.Equal(t, before, snapshotTables(t, f.s.DB), "a failed reuse revocation was half applied")
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "a failed reuse revocation was half applied")
 			_, err = f.s.AccessTokens.Validate(ctx, child.AccessToken)
 			require.NoError(t, err)
 		})
@@ -328,10 +329,10 @@ func TestAtomicityExchangeAllOrNothing(t *testing.T) {
 		for _, table := range []string{"oauth_access_tokens", "oauth_refresh_tokens"} {
 			t.Run("FailInsertInto_"+table, func(t *testing.T) {
 				code, verifier := f.code(t, pub.ID, uid)
-				before := snapshotTables(t, f.s.DB)
-				_, err := f.s.AuthCodes.WithTx(f.failingDB(t, table)).Exchange(ctx, authed(f.s, pub.ID), code, redirectURI, verifier)
+				before := snapshotTables(t, f.s.DB())
+				_, err := repositories.NewAuthCodes(f.failingDB(t, table), f.repoOptions()).Exchange(ctx, authed(f.s, pub.ID), code, redirectURI, verifier)
 				require.ErrorIs(t, err, errInjected)
-				require.Equal(t, before, snapshotTables(t, f.s.DB), "a failed exchange changed the tables")
+				require.Equal(t, before, snapshotTables(t, f.s.DB()), "a failed exchange changed the tables")
 				_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, pub.ID), code, redirectURI, verifier)
 				require.NoError(t, err, "the failed exchange burned the code")
 			})
@@ -341,20 +342,20 @@ func TestAtomicityExchangeAllOrNothing(t *testing.T) {
 			code, verifier := f.code(t, pub.ID, uid)
 			p, err := f.s.AuthCodes.Exchange(ctx, authed(f.s, pub.ID), code, redirectURI, verifier)
 			require.NoError(t, err)
-			before := snapshotTables(t, f.s.DB)
-			_, err = f.s.AuthCodes.WithTx(f.failingDB(t, "user_activity_log")).Exchange(ctx, authed(f.s, pub.ID), code, redirectURI, verifier)
+			before := snapshotTables(t, f.s.DB())
+			_, err = repositories.NewAuthCodes(f.failingDB(t, "user_activity_log"), f.repoOptions()).Exchange(ctx, authed(f.s, pub.ID), code, redirectURI, verifier)
 			require.ErrorIs(t, err, errInjected)
-			require.Equal(t, before, snapshotTables(t, f.s.DB), "a failed replay revocation was half applied")
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "a failed replay revocation was half applied")
 			_, err = f.s.AccessTokens.Validate(ctx, p.AccessToken)
 			require.NoError(t, err)
 		})
 
 		t.Run("FailClientRevocation", func(t *testing.T) {
 			p := f.pair(t, pub.ID, &uid)
-			before := snapshotTables(t, f.s.DB)
-			err := f.s.Clients.WithTx(f.failingDB(t, "user_activity_log")).Revoke(ctx, pub.ID)
+			before := snapshotTables(t, f.s.DB())
+			err := repositories.NewClients(f.failingDB(t, "user_activity_log"), f.repoOptions()).Revoke(ctx, pub.ID)
 			require.ErrorIs(t, err, errInjected)
-			require.Equal(t, before, snapshotTables(t, f.s.DB), "a failed client revocation was half applied")
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "a failed client revocation was half applied")
 			_, err = f.s.AccessTokens.Validate(ctx, p.AccessToken)
 			require.NoError(t, err)
 		})

@@ -29,7 +29,7 @@ func TestAuthCodesCreateExchange(t *testing.T) {
 		t.Run("OK", func(t *testing.T) {
 			code, verifier := f.code(t, c.ID, uid, "read")
 			var row models.AuthorizationCode
-			require.NoError(t, f.s.DB.Where("code_hash = ?", hooks.Digest(code)).Take(&row).Error)
+			require.NoError(t, f.s.DB().Where("code_hash = ?", hooks.Digest(code)).Take(&row).Error)
 			require.Equal(t, redirectURI, row.RedirectURI)
 			require.Equal(t, protocol.PKCEMethodS256, *row.CodeChallengeMethod)
 			require.Equal(t, protocol.S256Challenge(verifier), *row.CodeChallenge)
@@ -45,7 +45,7 @@ func TestAuthCodesCreateExchange(t *testing.T) {
 			next, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, c.ID), p.RefreshToken, nil)
 			require.NoError(t, err)
 			require.Equal(t, row.ID, next.FamilyID)
-			require.NoError(t, f.s.DB.Where("id = ?", row.ID).Take(&row).Error)
+			require.NoError(t, f.s.DB().Where("id = ?", row.ID).Take(&row).Error)
 			require.NotNil(t, row.UsedAt)
 		})
 
@@ -61,7 +61,7 @@ func TestAuthCodesCreateExchange(t *testing.T) {
 			require.NoError(t, err)
 			revoked := f.publicClient(t)
 			require.NoError(t, f.s.Clients.Revoke(ctx, revoked.ID))
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			for name, tc := range map[string]struct {
 				in   repositories.AuthCodeInput
 				want error
@@ -78,19 +78,19 @@ func TestAuthCodesCreateExchange(t *testing.T) {
 				_, _, err := f.s.AuthCodes.Create(ctx, tc.in)
 				require.ErrorIs(t, err, tc.want, "%s: Create = %v; want %v", name, err, tc.want)
 			}
-			require.Equal(t, before, snapshotTables(t, f.s.DB), "a refused Create wrote rows")
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "a refused Create wrote rows")
 		})
 
 		t.Run("ExchangeErrors", func(t *testing.T) {
 			code, verifier := f.code(t, c.ID, uid)
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			_, err := f.s.AuthCodes.Exchange(ctx, authed(f.s, c.ID), "unknown", redirectURI, verifier)
 			require.ErrorIs(t, err, repositories.ErrNotFound)
 			_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, c.ID), "", redirectURI, verifier)
 			require.ErrorIs(t, err, repositories.ErrNotFound)
 			_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, "x"), code, redirectURI, verifier)
 			require.ErrorIs(t, err, repositories.ErrInvalidCredentials)
-			require.Equal(t, before, snapshotTables(t, f.s.DB))
+			require.Equal(t, before, snapshotTables(t, f.s.DB()))
 			// A store over the same database opened without a signing key.
 			nokey := f.sibling(t, authstore.WithConfig(f.configWith(func(c *config.Config) { c.JWTSecret = "" })))
 			_, err = nokey.AuthCodes.Exchange(ctx, authed(nokey, c.ID), code, redirectURI, verifier)
@@ -163,17 +163,17 @@ func TestAuthCodesExpireAndAreBound(t *testing.T) {
 		expiring, v1 := f.code(t, pub.ID, uid)
 		almost, v2 := f.code(t, pub.ID, uid)
 		var row models.AuthorizationCode
-		require.NoError(t, f.s.DB.Where("code_hash = ?", hooks.Digest(expiring)).Take(&row).Error)
+		require.NoError(t, f.s.DB().Where("code_hash = ?", hooks.Digest(expiring)).Take(&row).Error)
 		require.LessOrEqual(t, row.ExpiresAt.Sub(row.CreatedAt), 600*time.Second)
 
-		before := snapshotTables(t, f.s.DB)
+		before := snapshotTables(t, f.s.DB())
 		_, err := f.s.AuthCodes.Exchange(ctx, authed(f.s, other.ID), almost, redirectURI, v2)
 		require.ErrorIs(t, err, repositories.ErrInvalidCredentials, "another client exchanged the code")
 		for _, uri := range []string{redirectURI + "/", redirectURI + "?x=1", "https://app.example.com/CB", loopbackURI, ""} {
 			_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, pub.ID), almost, uri, v2)
 			require.ErrorIs(t, err, repositories.ErrInvalidInput, "redirect uri %q accepted", uri)
 		}
-		require.Equal(t, before, snapshotTables(t, f.s.DB), "a refused exchange burned the code")
+		require.Equal(t, before, snapshotTables(t, f.s.DB()), "a refused exchange burned the code")
 
 		f.clock.Advance(599 * time.Second)
 		_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, pub.ID), almost, redirectURI, v2)
@@ -204,7 +204,7 @@ func TestAuthCodesPKCES256Only(t *testing.T) {
 		}
 
 		t.Run("CreateRefuses", func(t *testing.T) {
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			for name, x := range map[string]repositories.AuthCodeInput{
 				"plain":                     in(pub.ID, rfcVerifier, "plain"),
 				"plain on confidential":     in(conf.ID, rfcVerifier, "plain"),
@@ -219,7 +219,7 @@ func TestAuthCodesPKCES256Only(t *testing.T) {
 				_, _, err := f.s.AuthCodes.Create(ctx, x)
 				require.ErrorIs(t, err, repositories.ErrInvalidInput, "%s: Create = %v; want ErrInvalidInput", name, err)
 			}
-			require.Equal(t, before, snapshotTables(t, f.s.DB))
+			require.Equal(t, before, snapshotTables(t, f.s.DB()))
 		})
 
 		t.Run("RFC7636AppendixB", func(t *testing.T) {
@@ -231,7 +231,7 @@ func TestAuthCodesPKCES256Only(t *testing.T) {
 
 		t.Run("ExchangeRefuses", func(t *testing.T) {
 			code, verifier := f.code(t, pub.ID, uid)
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			other, _ := protocol.NewVerifier()
 			for name, tc := range map[string]struct {
 				v    string
@@ -249,7 +249,7 @@ func TestAuthCodesPKCES256Only(t *testing.T) {
 				_, err := f.s.AuthCodes.Exchange(ctx, authed(f.s, pub.ID), code, redirectURI, tc.v)
 				require.ErrorIs(t, err, tc.want, "%s: Exchange = %v; want %v", name, err, tc.want)
 			}
-			require.Equal(t, before, snapshotTables(t, f.s.DB), "a refused verifier burned the code")
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "a refused verifier burned the code")
 			_, err := f.s.AuthCodes.Exchange(ctx, authed(f.s, pub.ID), code, redirectURI, verifier)
 			require.NoError(t, err)
 		})
@@ -314,9 +314,9 @@ func TestAuthCodesConcurrentExchange(t *testing.T) {
 			require.ErrorIs(t, err, repositories.ErrCodeReplayed, "goroutine %d", i)
 		}
 		require.Equal(t, 1, winners, "%d exchanges succeeded; want exactly 1", winners)
-		require.EqualValues(t, 1, countRows(t, f.s.DB, "oauth_refresh_tokens", "family_id = ?", family), "refresh tokens issued")
-		require.EqualValues(t, 1, countRows(t, f.s.DB, "oauth_access_tokens", "family_id = ?", family), "access tokens issued")
-		require.EqualValues(t, 1, countRows(t, f.s.DB, "oauth_refresh_tokens", ""))
-		require.EqualValues(t, 1, countRows(t, f.s.DB, "oauth_access_tokens", ""))
+		require.EqualValues(t, 1, countRows(t, f.s.DB(), "oauth_refresh_tokens", "family_id = ?", family), "refresh tokens issued")
+		require.EqualValues(t, 1, countRows(t, f.s.DB(), "oauth_access_tokens", "family_id = ?", family), "access tokens issued")
+		require.EqualValues(t, 1, countRows(t, f.s.DB(), "oauth_refresh_tokens", ""))
+		require.EqualValues(t, 1, countRows(t, f.s.DB(), "oauth_access_tokens", ""))
 	})
 }

@@ -59,7 +59,7 @@ func BenchmarkClientValidation(b *testing.B) {
 					// A new Store over the same database: its Clients has an
 					// empty cache. Opening it is not measured.
 					b.StopTimer()
-					cold, err := authstore.New(s.DB, authstore.WithConfig(cfg), authstore.WithLogger(logger.Discard))
+					cold, err := authstore.New(s.DB(), authstore.WithConfig(cfg), authstore.WithLogger(logger.Discard))
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -125,7 +125,7 @@ func seedExpiredAccessTokens(b *testing.B, s *authstore.Store, clientID models.U
 	b.Helper()
 	past := s.Now().Add(-48 * time.Hour)
 	var q string
-	if s.DB.Dialector.Name() == "postgres" {
+	if s.DB().Dialector.Name() == "postgres" {
 		q = `INSERT INTO oauth_access_tokens (id, client_id, name, scopes, revoked, expires_at, created_at, updated_at)
 			SELECT gen_random_uuid(), $1, '', '[]', false, $2, $2, $2 FROM generate_series(1, $3)`
 	} else {
@@ -134,7 +134,7 @@ func seedExpiredAccessTokens(b *testing.B, s *authstore.Store, clientID models.U
 			SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a' ||
 			       substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))), ?1, '', '[]', 0, ?2, ?2, ?2 FROM seq`
 	}
-	if err := s.DB.Exec(q, clientID, past, n).Error; err != nil {
+	if err := s.DB().Exec(q, clientID, past, n).Error; err != nil {
 		b.Fatal(err)
 	}
 }

@@ -46,10 +46,7 @@ func benchStore(b *testing.B, name string) (*authstore.Store, config.Config) {
 			cfg := be.Config(b)
 			cfg.JWTSecret = benchSecret
 			cfg.MaxOpenConns, cfg.MaxIdleConns = 32, 32
-			s := openWith(b, cfg, authstore.WithLogger(logger.Discard))
-			if err := s.Migrate(context.Background()); err != nil {
-				b.Fatal(err)
-			}
+			s := openWith(b, cfg, authstore.WithLogger(logger.Discard), authstore.WithMigrate())
 			return s, cfg
 		}
 	}
@@ -99,7 +96,7 @@ func seedUsers(b *testing.B, s *authstore.Store, n int) []string {
 		rows[i] = models.User{ID: models.NewUUID(), Name: "Bench User", Email: emails[i], EmailNormalized: emails[i],
 			PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	}
-	if err := s.DB.Session(&gormSkipHooks).CreateInBatches(&rows, 500).Error; err != nil {
+	if err := s.DB().Session(&gormSkipHooks).CreateInBatches(&rows, 500).Error; err != nil {
 		b.Fatal(err)
 	}
 	return emails
@@ -159,7 +156,7 @@ func BenchmarkLookupPaths(b *testing.B) {
 				case "statement":
 					lookup = func(email string) error { _, err := s.Users.FindByEmail(ctx, email); return err }
 				case "raw":
-					sch, err := schema.Parse(&models.User{}, &sync.Map{}, s.DB.NamingStrategy)
+					sch, err := schema.Parse(&models.User{}, &sync.Map{}, s.DB().NamingStrategy)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -171,12 +168,12 @@ func BenchmarkLookupPaths(b *testing.B) {
 						for i, name := range sch.DBNames {
 							targets[i] = v.FieldByIndex(sch.FieldsByDBName[name].StructField.Index).Addr().Interface()
 						}
-						return s.DB.WithContext(ctx).Raw(q, email).Row().Scan(targets...)
+						return s.DB().WithContext(ctx).Raw(q, email).Row().Scan(targets...)
 					}
 				case "take":
 					lookup = func(email string) error {
 						var u models.User
-						return s.DB.WithContext(ctx).Where("email_normalized = ?", email).Take(&u).Error
+						return s.DB().WithContext(ctx).Where("email_normalized = ?", email).Take(&u).Error
 					}
 				}
 				b.ReportAllocs()
@@ -266,7 +263,7 @@ func BenchmarkUserCreation(b *testing.B) {
 					u := &models.User{Name: "Bench", Email: email, PasswordHash: hash}
 					// What Users.Create does after hashing: the user and its
 					// user.registered row in one transaction.
-					return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+					return s.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 						if err := tx.Create(u).Error; err != nil {
 							return err
 						}
@@ -309,7 +306,7 @@ func BenchmarkUserRegistration(b *testing.B) {
 func seedSessions(b *testing.B, s *authstore.Store, n int) []string {
 	b.Helper()
 	var ids []models.UUID
-	if err := s.DB.Model(&models.User{}).Limit(n).Pluck("id", &ids).Error; err != nil {
+	if err := s.DB().Model(&models.User{}).Limit(n).Pluck("id", &ids).Error; err != nil {
 		b.Fatal(err)
 	}
 	now := s.Now()
@@ -324,7 +321,7 @@ func seedSessions(b *testing.B, s *authstore.Store, n int) []string {
 		rows[i] = models.Session{ID: models.NewUUID(), UserID: id, TokenHash: hooks.Digest(tok), LastActivityAt: now,
 			ExpiresAt: now.Add(24 * time.Hour), CreatedAt: now}
 	}
-	if err := s.DB.Session(&gormSkipHooks).CreateInBatches(&rows, 500).Error; err != nil {
+	if err := s.DB().Session(&gormSkipHooks).CreateInBatches(&rows, 500).Error; err != nil {
 		b.Fatal(err)
 	}
 	return tokens

@@ -65,9 +65,8 @@ func TestHostTransactionResetExpiryInZone(t *testing.T) {
 	require.NoError(t, err)
 	clock := newClock()
 	cfg := config.Default()
-	s, err := authstore.New(host, authstore.WithConfig(cfg), authstore.WithClock(clock.Now))
+	s, err := authstore.New(host, authstore.WithConfig(cfg), authstore.WithClock(clock.Now), authstore.WithMigrate())
 	require.NoError(t, err)
-	require.NoError(t, s.Migrate(ctx))
 	u := &models.User{Name: "Host", Email: "zone@example.com", PasswordHash: userHash()}
 	require.NoError(t, host.Create(u).Error, "the host writes its own row")
 
@@ -99,7 +98,7 @@ func TestHostTransactionResetExpiryInZone(t *testing.T) {
 }
 
 // SECURITY 35: errors inside a host's transaction are translated as on
-// store.DB (ErrDuplicate), on SQLite and PostgreSQL, and the host's own
+// store.DB() (ErrDuplicate), on SQLite and PostgreSQL, and the host's own
 // handle is left as it was.
 func TestHostTransactionTranslatesErrors(t *testing.T) {
 	forEachFileBackend(t, func(t *testing.T, b Backend) {
@@ -119,9 +118,8 @@ func TestHostTransactionTranslatesErrors(t *testing.T) {
 				db.Close()
 			}
 		})
-		s, err := authstore.New(host)
+		s, err := authstore.New(host, authstore.WithMigrate())
 		require.NoError(t, err)
-		require.NoError(t, s.Migrate(context.Background()))
 		ctx := requestCtx()
 		in := repositories.UserInput{Name: "Ada", Email: "dup@example.com", Password: userPassword, PasswordConfirmation: userPassword}
 		_, err = s.Users.Create(ctx, in)
@@ -257,7 +255,7 @@ func TestGrantTypesEnforced(t *testing.T) {
 			p, err := f.s.AuthCodes.Exchange(ctx, authed(f.s, codeOnly.ID), code, redirectURI, verifier)
 			require.NoError(t, err)
 			require.Empty(t, p.RefreshToken, "a client without refresh_token got a refresh token")
-			require.Zero(t, countRows(t, f.s.DB, "oauth_refresh_tokens", "client_id = ?", codeOnly.ID))
+			require.Zero(t, countRows(t, f.s.DB(), "oauth_refresh_tokens", "client_id = ?", codeOnly.ID))
 			_, err = f.s.AccessTokens.Validate(ctx, p.AccessToken)
 			require.NoError(t, err)
 			_, err = f.s.RefreshTokens.Issue(ctx, codeOnly.ID, &uid, nil)
@@ -268,7 +266,7 @@ func TestGrantTypesEnforced(t *testing.T) {
 			c := f.publicClient(t)
 			p := f.pair(t, c.ID, &uid)
 			a := authed(f.s, c.ID)
-			require.NoError(t, f.s.DB.Model(&models.Client{}).Where("id = ?", c.ID).
+			require.NoError(t, f.s.DB().Model(&models.Client{}).Where("id = ?", c.ID).
 				Update("grant_types", models.Strings{protocol.GrantAuthorizationCode}).Error, "an operator removes refresh_token")
 			_, err := f.s.RefreshTokens.Rotate(ctx, a, p.RefreshToken, nil)
 			require.ErrorIs(t, err, repositories.ErrUnauthorizedClient)
@@ -301,7 +299,7 @@ func TestTokensIntrospectAndRevoke(t *testing.T) {
 		p := f.pair(t, pub.ID, &uid, "read", "write")
 
 		t.Run("Active", func(t *testing.T) {
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			at, err := f.s.Tokens.Introspect(ctx, authed(f.s, pub.ID), p.AccessToken)
 			require.NoError(t, err)
 			require.True(t, at.Active)
@@ -317,7 +315,7 @@ func TestTokensIntrospectAndRevoke(t *testing.T) {
 			require.True(t, rt.Active)
 			require.Equal(t, repositories.TokenTypeRefresh, rt.TokenType)
 			require.True(t, rt.ExpiresAt.Equal(p.RefreshExpiresAt))
-			require.Equal(t, before, snapshotTables(t, f.s.DB), "introspection wrote rows")
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "introspection wrote rows")
 			js, err := at.MarshalJSON()
 			require.NoError(t, err)
 			require.Contains(t, string(js), `"active":true`)
@@ -362,10 +360,10 @@ func TestTokensIntrospectAndRevoke(t *testing.T) {
 		t.Run("Revoke", func(t *testing.T) {
 			require.NoError(t, f.s.Tokens.Revoke(ctx, authed(f.s, pub.ID), "unknown-token", ""), "an unknown token")
 			require.NoError(t, f.s.Tokens.Revoke(ctx, authed(f.s, pub.ID), "a.b.c", repositories.TokenTypeAccess), "a malformed jwt")
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			require.ErrorIs(t, f.s.Tokens.Revoke(ctx, authed(f.s, other.ID), p.AccessToken, ""), repositories.ErrInvalidCredentials, "another client's access token")
 			require.ErrorIs(t, f.s.Tokens.Revoke(ctx, authed(f.s, other.ID), p.RefreshToken, repositories.TokenTypeRefresh), repositories.ErrInvalidCredentials, "another client's refresh token")
-			require.Equal(t, before, snapshotTables(t, f.s.DB), "a refused revocation changed rows")
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "a refused revocation changed rows")
 
 			require.NoError(t, f.s.Tokens.Revoke(ctx, authed(f.s, pub.ID), p.RefreshToken, repositories.TokenTypeRefresh))
 			_, err := f.s.AccessTokens.Validate(ctx, p.AccessToken)
@@ -408,8 +406,8 @@ func TestRefreshTokensReuseIntervalAcrossStores(t *testing.T) {
 				require.Equal(t, pairs[0].RefreshToken, pairs[i].RefreshToken, "goroutine %d got another refresh token", i)
 				require.Equal(t, pairs[0].AccessToken, pairs[i].AccessToken, "goroutine %d got another access token", i)
 			}
-			require.EqualValues(t, 2, countRows(t, f.s.DB, "oauth_refresh_tokens", "family_id = ?", p.FamilyID), "retries created rows")
-			require.EqualValues(t, 2, countRows(t, f.s.DB, "oauth_access_tokens", "family_id = ?", p.FamilyID))
+			require.EqualValues(t, 2, countRows(t, f.s.DB(), "oauth_refresh_tokens", "family_id = ?", p.FamilyID), "retries created rows")
+			require.EqualValues(t, 2, countRows(t, f.s.DB(), "oauth_access_tokens", "family_id = ?", p.FamilyID))
 		})
 
 		t.Run("PastTheInterval", func(t *testing.T) {

@@ -131,18 +131,18 @@ func TestCleanupPurge(t *testing.T) {
 		f := newFixture(t, b)
 		s, clock, cleanup := f.s, f.clock, f.s.Cleanup
 		ctx := context.Background()
-		sd := seedCleanup(t, s.DB, s.Now())
+		sd := seedCleanup(t, s.DB(), s.Now())
 		want := sd.counts()
 		want["user_activity_log"] = 0
 		delete(want, "user_activity_log")
 
 		t.Run("DryRunCountsAndDeletesNothing", func(t *testing.T) {
-			before := snapshotTables(t, s.DB)
+			before := snapshotTables(t, s.DB())
 			res, err := cleanup.Purge(ctx, repositories.PurgeOptions{DryRun: true})
 			require.NoError(t, err)
 			require.True(t, res.DryRun)
 			require.Equal(t, want, res.Tables)
-			require.Equal(t, before, snapshotTables(t, s.DB), "a dry run changed the database")
+			require.Equal(t, before, snapshotTables(t, s.DB()), "a dry run changed the database")
 		})
 
 		t.Run("StatsReportBacklogAndLag", func(t *testing.T) {
@@ -173,7 +173,7 @@ func TestCleanupPurge(t *testing.T) {
 			require.Equal(t, int64(9), res.Total)
 			require.Equal(t, 9, batches, "batch size 1 deletes one row per batch")
 			for table, kept := range sd.kept {
-				require.Equal(t, sorted(kept), idsOf(t, s.DB, table), "%s: survivors", table)
+				require.Equal(t, sorted(kept), idsOf(t, s.DB(), table), "%s: survivors", table)
 			}
 		})
 
@@ -188,7 +188,7 @@ func TestCleanupPurge(t *testing.T) {
 			res, err := cleanup.Purge(ctx, repositories.PurgeOptions{})
 			require.NoError(t, err)
 			require.Equal(t, int64(2), res.Tables["oauth_refresh_tokens"])
-			require.Empty(t, idsOf(t, s.DB, "oauth_refresh_tokens"))
+			require.Empty(t, idsOf(t, s.DB(), "oauth_refresh_tokens"))
 		})
 	})
 }
@@ -203,7 +203,7 @@ func TestCleanupPurgeActivityRetention(t *testing.T) {
 		u := f.user(t, "old@example.com") // user.registered at t0
 		f.clock.Advance(48 * time.Hour)
 		require.NoError(t, s.Activity.Record(ctx, &u.ID, "logout", nil))
-		require.EqualValues(t, 2, countRows(t, s.DB, "user_activity_log", "user_id = ?", u.ID), "user.registered at t0 and logout 48 h later")
+		require.EqualValues(t, 2, countRows(t, s.DB(), "user_activity_log", "user_id = ?", u.ID), "user.registered at t0 and logout 48 h later")
 
 		res, err := cleanup.Purge(ctx, repositories.PurgeOptions{})
 		require.NoError(t, err)
@@ -231,7 +231,7 @@ func TestCleanupPurgeCancelledMidway(t *testing.T) {
 		for i := 0; i < 50; i++ {
 			rows = append(rows, models.Session{UserID: u.ID, TokenHash: models.NewUUID().String(), LastActivityAt: s.Now(), ExpiresAt: s.Now().Add(-time.Minute)})
 		}
-		require.NoError(t, s.DB.CreateInBatches(&rows, 25).Error)
+		require.NoError(t, s.DB().CreateInBatches(&rows, 25).Error)
 
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -242,7 +242,7 @@ func TestCleanupPurgeCancelledMidway(t *testing.T) {
 		}})
 		require.True(t, errors.Is(err, context.Canceled), "Purge after cancel = %v; want context.Canceled", err)
 		require.Equal(t, int64(10), res.Tables["sessions"], "batches done before the cancel")
-		require.Equal(t, int64(40), countRows(t, s.DB, "sessions", "1 = 1"), "every reported deletion committed, nothing more")
+		require.Equal(t, int64(40), countRows(t, s.DB(), "sessions", "1 = 1"), "every reported deletion committed, nothing more")
 
 		res, err = cleanup.Purge(context.Background(), repositories.PurgeOptions{BatchSize: 5})
 		require.NoError(t, err)
@@ -259,13 +259,13 @@ func TestCleanupViewsListWhatPurgeDeletes(t *testing.T) {
 		// database's own clock.
 		s := openMigrated(t, b)
 		cleanup := s.Cleanup
-		sd := seedCleanup(t, s.DB, time.Now())
+		sd := seedCleanup(t, s.DB(), time.Now())
 		res, err := cleanup.Purge(ctx, repositories.PurgeOptions{DryRun: true})
 		require.NoError(t, err)
 
 		viewIDs := func(view, col, kind string) []string {
 			var ids []string
-			require.NoError(t, s.DB.Table(view).Where(col+" = ?", kind).Pluck("id", &ids).Error)
+			require.NoError(t, s.DB().Table(view).Where(col+" = ?", kind).Pluck("id", &ids).Error)
 			sort.Strings(ids)
 			return ids
 		}
@@ -282,9 +282,9 @@ func TestCleanupViewsListWhatPurgeDeletes(t *testing.T) {
 		_, err = cleanup.Purge(ctx, repositories.PurgeOptions{})
 		require.NoError(t, err)
 		var n int64
-		require.NoError(t, s.DB.Table("oauth_expired_tokens").Count(&n).Error)
+		require.NoError(t, s.DB().Table("oauth_expired_tokens").Count(&n).Error)
 		require.Zero(t, n)
-		require.NoError(t, s.DB.Table("expired_auth_records").Count(&n).Error)
+		require.NoError(t, s.DB().Table("expired_auth_records").Count(&n).Error)
 		require.Zero(t, n)
 	})
 }

@@ -59,19 +59,19 @@ func TestClientsCreate(t *testing.T) {
 
 			// client.created is written once, by the model hook, with the
 			// owner and the request metadata.
-			require.EqualValues(t, 1, countRows(t, f.s.DB, "user_activity_log", "event = ? AND user_id = ?", string(models.EventClientCreated), owner))
-			a := lastEvent(t, f.s.DB, models.EventClientCreated)
+			require.EqualValues(t, 1, countRows(t, f.s.DB(), "user_activity_log", "event = ? AND user_id = ?", string(models.EventClientCreated), owner))
+			a := lastEvent(t, f.s.DB(), models.EventClientCreated)
 			require.Equal(t, requestIP, a.IPAddress)
 			require.Equal(t, requestUA, a.UserAgent)
 			require.Contains(t, a.Metadata, string(c.ID))
 		})
 
 		t.Run("Public", func(t *testing.T) {
-			before := countEvents(t, f.s.DB, models.EventClientCreated)
+			before := countEvents(t, f.s.DB(), models.EventClientCreated)
 			c := f.publicClient(t)
 			require.False(t, c.Confidential)
 			require.Nil(t, c.SecretHash)
-			require.EqualValues(t, before+1, countEvents(t, f.s.DB, models.EventClientCreated))
+			require.EqualValues(t, before+1, countEvents(t, f.s.DB(), models.EventClientCreated))
 		})
 
 		t.Run("PersonalAccessClient", func(t *testing.T) {
@@ -98,20 +98,20 @@ func TestClientsCreate(t *testing.T) {
 				"bad scope":               {repositories.ClientInput{Name: "x", RedirectURIs: []string{redirectURI}, Scopes: []string{"a b"}}, "scope 0"},
 				"malformed owner":         {repositories.ClientInput{Name: "x", RedirectURIs: []string{redirectURI}, UserID: &bad}, "owner user id"},
 			} {
-				before := snapshotTables(t, f.s.DB)
+				before := snapshotTables(t, f.s.DB())
 				_, _, err := f.s.Clients.Create(ctx, tc.in)
 				require.ErrorIs(t, err, repositories.ErrInvalidInput, "%s: Create = %v; want ErrInvalidInput", name, err)
 				require.Contains(t, err.Error(), tc.want, name)
-				require.Equal(t, before, snapshotTables(t, f.s.DB), "%s: a refused Create wrote rows", name)
+				require.Equal(t, before, snapshotTables(t, f.s.DB()), "%s: a refused Create wrote rows", name)
 			}
 		})
 
 		t.Run("ErrMissingReferent", func(t *testing.T) {
 			ghost := models.NewUUID()
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			_, _, err := f.s.Clients.Create(ctx, repositories.ClientInput{Name: "x", RedirectURIs: []string{redirectURI}, UserID: &ghost})
 			require.ErrorIs(t, err, repositories.ErrMissingReferent, "Create(owner that does not exist) = %v; want ErrMissingReferent", err)
-			require.Equal(t, before, snapshotTables(t, f.s.DB))
+			require.Equal(t, before, snapshotTables(t, f.s.DB()))
 		})
 	})
 }
@@ -213,7 +213,7 @@ func TestClientsSecretLifecycle(t *testing.T) {
 			require.ErrorIs(t, err, repositories.ErrInvalidCredentials, "the old secret still works after rotation")
 			_, err = f.s.Clients.ValidateCredentials(ctx, c.ID, next)
 			require.NoError(t, err)
-			require.EqualValues(t, 1, countRows(t, f.s.DB, "user_activity_log", "event = ? AND user_id = ?", string(models.EventClientSecretRotated), owner))
+			require.EqualValues(t, 1, countRows(t, f.s.DB(), "user_activity_log", "event = ? AND user_id = ?", string(models.EventClientSecretRotated), owner))
 			secret = next
 
 			pub := f.publicClient(t)
@@ -232,7 +232,7 @@ func TestClientsSecretLifecycle(t *testing.T) {
 			require.NoError(t, err)
 			require.True(t, got.Revoked)
 			require.NoError(t, f.s.Clients.Revoke(ctx, c.ID), "revoking twice is a no-op")
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventClientRevoked))
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventClientRevoked))
 			_, err = f.s.Clients.RotateSecret(ctx, c.ID)
 			require.ErrorIs(t, err, repositories.ErrRevoked)
 			require.ErrorIs(t, f.s.Clients.Revoke(ctx, models.NewUUID()), repositories.ErrNotFound)
@@ -242,7 +242,7 @@ func TestClientsSecretLifecycle(t *testing.T) {
 			require.NoError(t, f.s.Clients.Delete(ctx, c.ID))
 			_, err := f.s.Clients.Find(ctx, c.ID)
 			require.ErrorIs(t, err, repositories.ErrNotFound)
-			require.EqualValues(t, 1, countRows(t, f.s.DB, "user_activity_log", "event = ? AND user_id = ?", string(models.EventClientDeleted), owner))
+			require.EqualValues(t, 1, countRows(t, f.s.DB(), "user_activity_log", "event = ? AND user_id = ?", string(models.EventClientDeleted), owner))
 			require.ErrorIs(t, f.s.Clients.Delete(ctx, c.ID), repositories.ErrNotFound)
 			require.ErrorIs(t, f.s.Clients.Delete(ctx, "junk"), repositories.ErrInvalidInput)
 		})
@@ -269,12 +269,12 @@ func TestClientsSecretsAreArgon2id(t *testing.T) {
 			return p
 		}
 		var stored string
-		require.NoError(t, f.s.DB.Raw("SELECT secret FROM oauth_clients WHERE id = ?", c.ID).Scan(&stored).Error)
+		require.NoError(t, f.s.DB().Raw("SELECT secret FROM oauth_clients WHERE id = ?", c.ID).Scan(&stored).Error)
 		check(stored)
 		_, err := f.s.Clients.RotateSecret(ctx, c.ID)
 		require.NoError(t, err)
 		var rotated string
-		require.NoError(t, f.s.DB.Raw("SELECT secret FROM oauth_clients WHERE id = ?", c.ID).Scan(&rotated).Error)
+		require.NoError(t, f.s.DB().Raw("SELECT secret FROM oauth_clients WHERE id = ?", c.ID).Scan(&rotated).Error)
 		check(rotated)
 		require.NotEqual(t, stored, rotated)
 
@@ -283,7 +283,7 @@ func TestClientsSecretsAreArgon2id(t *testing.T) {
 		var hashes []string
 		for i := range 2 {
 			m := &models.Client{Name: fmt.Sprint("host ", i), Secret: "the same secret", Confidential: true}
-			require.NoError(t, f.s.DB.WithContext(ctx).Create(m).Error)
+			require.NoError(t, f.s.DB().WithContext(ctx).Create(m).Error)
 			require.Empty(t, m.Secret, "the hook left the plaintext on the value")
 			check(*m.SecretHash)
 			ok, err := hooks.DefaultHasher().Verify(*m.SecretHash, "the same secret")
@@ -456,13 +456,13 @@ func TestClientsRevokeOrDeleteKillsTokens(t *testing.T) {
 			_, err = f.s.Clients.ValidateCredentials(ctx, c.ID, secret)
 			require.ErrorIs(t, err, repositories.ErrInvalidCredentials)
 			for _, table := range []string{"oauth_access_tokens", "oauth_refresh_tokens", "oauth_authorization_codes"} {
-				require.Zero(t, countRows(t, f.s.DB, table, "client_id = ? AND revoked = ?", c.ID, false), "%s of a revoked client", table)
+				require.Zero(t, countRows(t, f.s.DB(), table, "client_id = ? AND revoked = ?", c.ID, false), "%s of a revoked client", table)
 			}
 			_, _, err = f.s.AccessTokens.Issue(ctx, c.ID, nil, nil, nil)
 			require.ErrorIs(t, err, repositories.ErrRevoked)
 			_, err = f.s.RefreshTokens.Issue(ctx, c.ID, &uid, nil)
 			require.ErrorIs(t, err, repositories.ErrRevoked)
-			a := lastEvent(t, f.s.DB, models.EventClientRevoked)
+			a := lastEvent(t, f.s.DB(), models.EventClientRevoked)
 			require.Contains(t, a.Metadata, string(c.ID))
 			// Another client's grant is untouched.
 			_, err = f.s.AccessTokens.Validate(ctx, og.pair.AccessToken)
@@ -476,7 +476,7 @@ func TestClientsRevokeOrDeleteKillsTokens(t *testing.T) {
 			require.NoError(t, f.s.Clients.Delete(ctx, c.ID))
 			dead(g, c.ID, repositories.ErrNotFound)
 			for _, table := range []string{"oauth_access_tokens", "oauth_refresh_tokens", "oauth_authorization_codes"} {
-				require.Zero(t, countRows(t, f.s.DB, table, "client_id = ?", c.ID), "%s rows of a deleted client", table)
+				require.Zero(t, countRows(t, f.s.DB(), table, "client_id = ?", c.ID), "%s rows of a deleted client", table)
 			}
 		})
 
@@ -492,7 +492,7 @@ func TestClientsRevokeOrDeleteKillsTokens(t *testing.T) {
 			service, _ := f.confidentialClient(t, nil)
 			_, ccJWT, err := f.s.AccessTokens.IssueClientCredentials(ctx, authed(f.s, service.ID), nil)
 			require.NoError(t, err)
-			require.NoError(t, f.s.DB.WithContext(ctx).Delete(&models.User{}, "id = ?", victim).Error)
+			require.NoError(t, f.s.DB().WithContext(ctx).Delete(&models.User{}, "id = ?", victim).Error)
 			for _, at := range []string{g.pair.AccessToken} {
 				_, err := f.s.AccessTokens.Validate(ctx, at)
 				require.ErrorIs(t, err, repositories.ErrNotFound)
@@ -548,7 +548,7 @@ func TestClientsRevocationRacesAccessTokenIssues(t *testing.T) {
 			}
 		})
 		require.Empty(t, unexpected)
-		require.Zero(t, countRows(t, f.s.DB, "oauth_access_tokens", "client_id = ? AND revoked = ?", c.ID, false),
+		require.Zero(t, countRows(t, f.s.DB(), "oauth_access_tokens", "client_id = ? AND revoked = ?", c.ID, false),
 			"access tokens of a revoked client left unrevoked")
 		_, _, err = f.s.AccessTokens.Issue(ctx, c.ID, nil, nil, nil)
 		require.ErrorIs(t, err, repositories.ErrRevoked, "Issue after the revocation = %v; want ErrRevoked", err)

@@ -26,22 +26,22 @@ func TestEmailVerificationsIssue(t *testing.T) {
 			require.Len(t, token, 43)
 			require.Equal(t, u.Email, sent.Email)
 			var v models.EmailVerification
-			require.NoError(t, f.s.DB.Where("token_hash = ?", hooks.Digest(token)).Take(&v).Error)
+			require.NoError(t, f.s.DB().Where("token_hash = ?", hooks.Digest(token)).Take(&v).Error)
 			require.Equal(t, u.ID, v.UserID)
 			require.Equal(t, u.Email, v.Email, "the token must be bound to the address it was sent to")
 			require.Nil(t, v.VerifiedAt)
 			require.True(t, v.ExpiresAt.Equal(f.clock.Now().Add(f.cfg.EmailVerificationLifetime)), "ExpiresAt = %v", v.ExpiresAt)
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventEmailVerificationSent, &u.ID))
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventEmailVerificationSent, &u.ID))
 		})
 
 		t.Run("ErrNotFound", func(t *testing.T) {
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			for _, id := range []models.UUID{models.NewUUID(), "not-a-uuid", ""} {
 				_, token, err := f.s.EmailVerifications.Issue(ctx, id)
 				require.ErrorIs(t, err, idErr(id, repositories.ErrNotFound), "Issue(%q) = %v; want %v", id, err, idErr(id, repositories.ErrNotFound))
 				require.Empty(t, token)
 			}
-			require.Equal(t, before, snapshotTables(t, f.s.DB))
+			require.Equal(t, before, snapshotTables(t, f.s.DB()))
 		})
 	})
 }
@@ -61,8 +61,8 @@ func TestEmailVerificationsConsume(t *testing.T) {
 			require.Equal(t, u.ID, got.ID)
 			require.NotNil(t, got.EmailVerifiedAt)
 			require.True(t, got.EmailVerifiedAt.Equal(f.clock.Now()))
-			require.Equal(t, utcFmt(f.clock.Now()), utcText(t, f.s.DB, "users", "email_verified_at", u.ID))
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventEmailVerified, &u.ID))
+			require.Equal(t, utcFmt(f.clock.Now()), utcText(t, f.s.DB(), "users", "email_verified_at", u.ID))
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventEmailVerified, &u.ID))
 		})
 
 		t.Run("ErrNotFound", func(t *testing.T) {
@@ -77,10 +77,10 @@ func TestEmailVerificationsConsume(t *testing.T) {
 			require.NoError(t, err)
 			_, err = f.s.EmailVerifications.Consume(ctx, token)
 			require.NoError(t, err)
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			_, err = f.s.EmailVerifications.Consume(ctx, token)
 			require.ErrorIs(t, err, repositories.ErrUsed, "Consume twice = %v; want ErrUsed", err)
-			require.Equal(t, before, snapshotTables(t, f.s.DB))
+			require.Equal(t, before, snapshotTables(t, f.s.DB()))
 		})
 
 		t.Run("ErrExpired", func(t *testing.T) {
@@ -144,7 +144,7 @@ func TestEmailVerificationsBoundToAddress(t *testing.T) {
 			require.NoError(t, err)
 			_, err = f.s.EmailVerifications.Consume(ctx, token)
 			require.ErrorIs(t, err, repositories.ErrUsed, "Consume twice = %v; want ErrUsed", err)
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventEmailVerified, &u.ID))
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventEmailVerified, &u.ID))
 		})
 
 		t.Run("OKSetsEmailVerifiedAt", func(t *testing.T) {
@@ -155,7 +155,7 @@ func TestEmailVerificationsBoundToAddress(t *testing.T) {
 			got, err := f.s.EmailVerifications.Consume(ctx, token)
 			require.NoError(t, err)
 			require.NotNil(t, got.EmailVerifiedAt)
-			require.Equal(t, utcFmt(f.clock.Now()), utcText(t, f.s.DB, "users", "email_verified_at", u.ID))
+			require.Equal(t, utcFmt(f.clock.Now()), utcText(t, f.s.DB(), "users", "email_verified_at", u.ID))
 		})
 
 		t.Run("OKConcurrentConsumeOnce", func(t *testing.T) {
@@ -174,7 +174,7 @@ func TestEmailVerificationsBoundToAddress(t *testing.T) {
 				require.ErrorIs(t, err, repositories.ErrUsed, "Consume(goroutine %d) = %v; want nil or ErrUsed", i, err)
 			}
 			require.Equal(t, 1, ok, "%d concurrent Consume calls succeeded; want 1", ok)
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventEmailVerified, &u.ID))
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventEmailVerified, &u.ID))
 		})
 	})
 }

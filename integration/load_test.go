@@ -61,8 +61,7 @@ func TestMixedLoad(t *testing.T) {
 		cfg := b.Config(t)
 		cfg.JWTSecret = benchSecret
 		cfg.MaxOpenConns, cfg.MaxIdleConns = loadWorkers, loadWorkers
-		s := openWith(t, cfg, authstore.WithLogger(logger.Discard))
-		require.NoError(t, s.Migrate(ctx))
+		s := openWith(t, cfg, authstore.WithLogger(logger.Discard), authstore.WithMigrate())
 		refresh := s.RefreshTokens
 		client, secret, err := s.Clients.Create(ctx, repositories.ClientInput{Name: "load", RedirectURIs: []string{"https://app.example.com/cb"}, Confidential: true,
 			GrantTypes: []string{protocol.GrantAuthorizationCode, protocol.GrantRefreshToken, protocol.GrantClientCredentials}})
@@ -84,8 +83,8 @@ func TestMixedLoad(t *testing.T) {
 			require.NoError(t, err)
 			sessions[i] = models.Session{ID: models.NewUUID(), UserID: users[i].ID, TokenHash: hooks.Digest(tokens[i]), LastActivityAt: now, ExpiresAt: now.Add(24 * time.Hour), CreatedAt: now}
 		}
-		require.NoError(t, s.DB.Session(&gormSkipHooks).CreateInBatches(&users, 500).Error)
-		require.NoError(t, s.DB.Session(&gormSkipHooks).CreateInBatches(&sessions, 500).Error)
+		require.NoError(t, s.DB().Session(&gormSkipHooks).CreateInBatches(&users, 500).Error)
+		require.NoError(t, s.DB().Session(&gormSkipHooks).CreateInBatches(&sessions, 500).Error)
 
 		// Phase 1: lookups alone, the latency baseline.
 		stats := &opStats{lat: map[string][]time.Duration{}}
@@ -156,16 +155,16 @@ func TestMixedLoad(t *testing.T) {
 
 		d := loadDuration(t)
 		var refreshBefore, loginsBefore int64
-		require.NoError(t, s.DB.Model(&models.RefreshToken{}).Count(&refreshBefore).Error)
-		require.NoError(t, s.DB.Model(&models.Activity{}).Where("event = ?", models.EventLoginSucceeded).Count(&loginsBefore).Error)
+		require.NoError(t, s.DB().Model(&models.RefreshToken{}).Count(&refreshBefore).Error)
+		require.NoError(t, s.DB().Model(&models.Activity{}).Where("event = ?", models.EventLoginSucceeded).Count(&loginsBefore).Error)
 		rotations, logins, registrations, errs := run(d, true)
 		require.Empty(t, errs, "errors under load (first: %v)", firstErr(errs))
 
 		// Counts: nothing lost, nothing duplicated.
 		var nUsers, nRefresh, nLogins int64
-		require.NoError(t, s.DB.Model(&models.User{}).Count(&nUsers).Error)
-		require.NoError(t, s.DB.Model(&models.RefreshToken{}).Count(&nRefresh).Error)
-		require.NoError(t, s.DB.Model(&models.Activity{}).Where("event = ?", models.EventLoginSucceeded).Count(&nLogins).Error)
+		require.NoError(t, s.DB().Model(&models.User{}).Count(&nUsers).Error)
+		require.NoError(t, s.DB().Model(&models.RefreshToken{}).Count(&nRefresh).Error)
+		require.NoError(t, s.DB().Model(&models.Activity{}).Where("event = ?", models.EventLoginSucceeded).Count(&nLogins).Error)
 		require.Equal(t, int64(loadUsers)+registrations, nUsers, "users")
 		require.Equal(t, refreshBefore+rotations, nRefresh, "refresh tokens: one per issue or rotation")
 		require.Equal(t, loginsBefore+logins, nLogins, "login.succeeded rows")

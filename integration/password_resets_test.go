@@ -38,22 +38,22 @@ func TestPasswordResetsRequest(t *testing.T) {
 			require.Equal(t, u.Email, to, "deliver address")
 			require.Len(t, token, 43)
 			var pr models.PasswordReset
-			require.NoError(t, f.s.DB.Where("token_hash = ?", hooks.Digest(token)).Take(&pr).Error, "no row holds the digest of the delivered token")
+			require.NoError(t, f.s.DB().Where("token_hash = ?", hooks.Digest(token)).Take(&pr).Error, "no row holds the digest of the delivered token")
 			require.Equal(t, u.ID, pr.UserID)
 			require.Equal(t, u.Email, pr.Email)
 			require.Nil(t, pr.UsedAt)
 			require.True(t, pr.ExpiresAt.Equal(f.clock.Now().Add(f.cfg.PasswordResetLifetime)), "ExpiresAt = %v; want now + AUTH_PASSWORD_RESET_LIFETIME", pr.ExpiresAt)
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventPasswordResetRequested, &u.ID))
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventPasswordResetRequested, &u.ID))
 		})
 
 		t.Run("OKUnknownEmail", func(t *testing.T) {
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			err := f.s.PasswordResets.Request(ctx, "nobody@example.com", func(context.Context, string, string) error {
 				t.Error("deliver called for an unknown email")
 				return nil
 			})
 			require.NoError(t, err, "Request(unknown) = %v; want nil", err)
-			require.Equal(t, before, snapshotTables(t, f.s.DB))
+			require.Equal(t, before, snapshotTables(t, f.s.DB()))
 		})
 
 		t.Run("ErrDeliver", func(t *testing.T) {
@@ -83,21 +83,21 @@ func TestPasswordResetsReset(t *testing.T) {
 			require.NoError(t, err)
 			require.True(t, ok, "the reset password does not verify")
 			var prID string
-			require.NoError(t, f.s.DB.Raw("SELECT id FROM password_resets WHERE token_hash = ?", hooks.Digest(token)).Scan(&prID).Error)
-			require.Equal(t, utcFmt(f.clock.Now()), utcText(t, f.s.DB, "password_resets", "used_at", prID), "password_resets.used_at")
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventPasswordResetCompleted, &u.ID))
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventPasswordChanged, &u.ID))
+			require.NoError(t, f.s.DB().Raw("SELECT id FROM password_resets WHERE token_hash = ?", hooks.Digest(token)).Scan(&prID).Error)
+			require.Equal(t, utcFmt(f.clock.Now()), utcText(t, f.s.DB(), "password_resets", "used_at", prID), "password_resets.used_at")
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventPasswordResetCompleted, &u.ID))
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventPasswordChanged, &u.ID))
 		})
 
 		t.Run("ErrInvalidInput", func(t *testing.T) {
 			u := f.user(t, "reset-invalid@example.com")
 			token := f.requestReset(t, u.Email)
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			for _, c := range []struct{ pw, confirm string }{{"short", "short"}, {next, next + "!"}} {
 				_, err := f.s.PasswordResets.Reset(ctx, token, c.pw, c.confirm)
 				require.ErrorIs(t, err, repositories.ErrInvalidInput, "Reset(%q, %q) = %v; want ErrInvalidInput", c.pw, c.confirm, err)
 			}
-			require.Equal(t, before, snapshotTables(t, f.s.DB), "a refused reset consumed the token or wrote rows")
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "a refused reset consumed the token or wrote rows")
 		})
 
 		t.Run("ErrNotFound", func(t *testing.T) {
@@ -110,20 +110,20 @@ func TestPasswordResetsReset(t *testing.T) {
 			token := f.requestReset(t, u.Email)
 			_, err := f.s.PasswordResets.Consume(ctx, token)
 			require.NoError(t, err)
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			_, err = f.s.PasswordResets.Reset(ctx, token, next, next)
 			require.ErrorIs(t, err, repositories.ErrUsed, "Reset(used) = %v; want ErrUsed", err)
-			require.Equal(t, before, snapshotTables(t, f.s.DB))
+			require.Equal(t, before, snapshotTables(t, f.s.DB()))
 		})
 
 		t.Run("ErrExpired", func(t *testing.T) {
 			u := f.user(t, "reset-expired@example.com")
 			token := f.requestReset(t, u.Email)
 			f.clock.Advance(f.cfg.PasswordResetLifetime)
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			_, err := f.s.PasswordResets.Reset(ctx, token, next, next)
 			require.ErrorIs(t, err, repositories.ErrExpired, "Reset(expired) = %v; want ErrExpired", err)
-			require.Equal(t, before, snapshotTables(t, f.s.DB), "an expired reset changed something")
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "an expired reset changed something")
 		})
 	})
 }
@@ -195,8 +195,8 @@ func TestPasswordResetsSingleUse(t *testing.T) {
 				require.ErrorIs(t, err, repositories.ErrUsed, "Reset(goroutine %d) = %v; want nil or ErrUsed", i, err)
 			}
 			require.NotEqual(t, -1, winner, "no Reset succeeded")
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventPasswordResetCompleted, &u.ID), "password_reset.completed rows")
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventPasswordChanged, &u.ID), "password.changed rows")
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventPasswordResetCompleted, &u.ID), "password_reset.completed rows")
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventPasswordChanged, &u.ID), "password.changed rows")
 			ok, err := hooks.DefaultHasher().Verify(f.storedHash(t, u.ID), fmt.Sprintf("concurrent passphrase %02d", winner))
 			require.NoError(t, err)
 			require.True(t, ok, "the stored password is not the winner's")
@@ -243,12 +243,12 @@ func TestPasswordResetsThrottled(t *testing.T) {
 		first := f.requestReset(t, u.Email)
 
 		f.clock.Advance(30 * time.Second)
-		before := snapshotTables(t, f.s.DB)
+		before := snapshotTables(t, f.s.DB())
 		sent := 0
 		err := f.s.PasswordResets.Request(ctx, u.Email, func(context.Context, string, string) error { sent++; return nil })
 		require.NoError(t, err, "a throttled request answers as any request does")
 		require.Zero(t, sent, "a throttled request sent a token")
-		require.Equal(t, before, snapshotTables(t, f.s.DB), "a throttled request wrote rows")
+		require.Equal(t, before, snapshotTables(t, f.s.DB()), "a throttled request wrote rows")
 		_, err = f.s.PasswordResets.Consume(ctx, first)
 		require.NoError(t, err, "the throttled request voided the outstanding token")
 

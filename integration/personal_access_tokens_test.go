@@ -36,7 +36,7 @@ func TestPersonalTokensCreateFindRevoke(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, list, 1)
 			require.Equal(t, row.ID, list[0].ID)
-			require.EqualValues(t, 1, countRows(t, f.s.DB, "user_activity_log", "event = ? AND user_id = ?", string(models.EventPersonalTokenCreated), uid))
+			require.EqualValues(t, 1, countRows(t, f.s.DB(), "user_activity_log", "event = ? AND user_id = ?", string(models.EventPersonalTokenCreated), uid))
 			b, err := json.Marshal(got)
 			require.NoError(t, err)
 			require.NotContains(t, string(b), got.TokenHash, "the digest serialises to JSON")
@@ -45,7 +45,7 @@ func TestPersonalTokensCreateFindRevoke(t *testing.T) {
 		t.Run("Errors", func(t *testing.T) {
 			past := f.clock.Now().Add(-time.Second)
 			now := f.clock.Now()
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			for name, tc := range map[string]struct {
 				user    models.UUID
 				name    string
@@ -61,7 +61,7 @@ func TestPersonalTokensCreateFindRevoke(t *testing.T) {
 				_, _, err := f.s.PersonalTokens.Create(ctx, tc.user, tc.name, nil, tc.expires)
 				require.ErrorIs(t, err, tc.want, "%s: Create = %v; want %v", name, err, tc.want)
 			}
-			require.Equal(t, before, snapshotTables(t, f.s.DB))
+			require.Equal(t, before, snapshotTables(t, f.s.DB()))
 			for _, tok := range []string{"", "asp_", "nope", "asp_" + strings.Repeat("A", 43), strings.Repeat("a", 1000)} {
 				_, err := f.s.PersonalTokens.Find(ctx, tok)
 				require.ErrorIs(t, err, repositories.ErrNotFound, "Find(%.20q)", tok)
@@ -81,7 +81,7 @@ func TestPersonalTokensCreateFindRevoke(t *testing.T) {
 			_, err = f.s.PersonalTokens.Find(ctx, tok)
 			require.ErrorIs(t, err, repositories.ErrRevoked)
 			require.NoError(t, f.s.PersonalTokens.Revoke(ctx, uid, row.ID), "revoking twice is a no-op")
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventPersonalTokenRevoked))
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventPersonalTokenRevoked))
 			require.ErrorIs(t, f.s.PersonalTokens.Revoke(ctx, uid, models.NewUUID()), repositories.ErrNotFound)
 		})
 	})
@@ -98,7 +98,7 @@ func TestPersonalTokensPrefixedDigestedThrottled(t *testing.T) {
 		ctx := requestCtx()
 		uid := f.user(t, "u@example.com").ID
 		var updates int
-		require.NoError(t, f.s.DB.Callback().Update().After("gorm:update").Register("oauth:count_pat_updates", func(tx *gorm.DB) {
+		require.NoError(t, f.s.DB().Callback().Update().After("gorm:update").Register("oauth:count_pat_updates", func(tx *gorm.DB) {
 			if tx.Statement.Table == "oauth_personal_access_tokens" && tx.Error == nil {
 				updates++
 			}
@@ -110,7 +110,7 @@ func TestPersonalTokensPrefixedDigestedThrottled(t *testing.T) {
 		require.Regexp(t, `^asp_[A-Za-z0-9_-]{43}$`, tok)
 		require.Equal(t, tok[:8], row.Prefix)
 		var stored models.PersonalAccessToken
-		require.NoError(t, f.s.DB.Where("id = ?", row.ID).Take(&stored).Error)
+		require.NoError(t, f.s.DB().Where("id = ?", row.ID).Take(&stored).Error)
 		require.Equal(t, hooks.Digest(tok), stored.TokenHash)
 		require.Equal(t, tok[:8], stored.Prefix)
 		require.True(t, stored.ExpiresAt.Equal(exp))
@@ -133,7 +133,7 @@ func TestPersonalTokensPrefixedDigestedThrottled(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, got.LastUsedAt.Equal(f.clock.Now()))
 		require.Equal(t, 2, updates)
-		require.NoError(t, f.s.DB.Where("id = ?", row.ID).Take(&stored).Error)
+		require.NoError(t, f.s.DB().Where("id = ?", row.ID).Take(&stored).Error)
 		require.True(t, stored.LastUsedAt.Equal(f.clock.Now()), "last_used_at not stored")
 
 		// Expiry.
@@ -150,7 +150,7 @@ func TestPersonalTokensPrefixedDigestedThrottled(t *testing.T) {
 		require.NoError(t, f.s.PersonalTokens.Revoke(ctx, uid, row2.ID))
 		_, err = f.s.PersonalTokens.Find(ctx, tok2)
 		require.ErrorIs(t, err, repositories.ErrRevoked)
-		a := lastEvent(t, f.s.DB, models.EventPersonalTokenRevoked)
+		a := lastEvent(t, f.s.DB(), models.EventPersonalTokenRevoked)
 		require.Equal(t, &uid, a.UserID)
 		require.Equal(t, requestIP, a.IPAddress)
 	})

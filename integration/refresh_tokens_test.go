@@ -34,14 +34,14 @@ func TestRefreshTokensIssueRotateRevoke(t *testing.T) {
 			require.EqualValues(t, 3600, p.ExpiresIn)
 			require.Equal(t, []string{"read"}, p.Scopes)
 			var row models.RefreshToken
-			require.NoError(t, f.s.DB.Where("id = ?", p.RefreshTokenID).Take(&row).Error)
+			require.NoError(t, f.s.DB().Where("id = ?", p.RefreshTokenID).Take(&row).Error)
 			require.Equal(t, hooks.Digest(p.RefreshToken), row.TokenHash)
 			require.Equal(t, p.FamilyID, row.FamilyID)
 			require.Equal(t, &p.AccessTokenID, row.AccessTokenID)
 			require.Nil(t, row.ParentID)
 			require.True(t, row.ExpiresAt.Equal(f.clock.Now().Add(30*24*time.Hour)), "expires_at = now + OAUTH_REFRESH_TOKEN_LIFETIME")
 			var at models.AccessToken
-			require.NoError(t, f.s.DB.Where("id = ?", p.AccessTokenID).Take(&at).Error)
+			require.NoError(t, f.s.DB().Where("id = ?", p.AccessTokenID).Take(&at).Error)
 			require.Equal(t, &p.FamilyID, at.FamilyID, "the access token belongs to the grant")
 		})
 
@@ -54,7 +54,7 @@ func TestRefreshTokensIssueRotateRevoke(t *testing.T) {
 			require.Equal(t, []string{"read", "write"}, next.Scopes, "no requested scopes keeps the grant's")
 			require.NotEqual(t, p.RefreshToken, next.RefreshToken)
 			var child models.RefreshToken
-			require.NoError(t, f.s.DB.Where("id = ?", next.RefreshTokenID).Take(&child).Error)
+			require.NoError(t, f.s.DB().Where("id = ?", next.RefreshTokenID).Take(&child).Error)
 			require.Equal(t, &p.RefreshTokenID, child.ParentID)
 			claims, err := f.s.AccessTokens.Validate(ctx, next.AccessToken)
 			require.NoError(t, err)
@@ -63,7 +63,7 @@ func TestRefreshTokensIssueRotateRevoke(t *testing.T) {
 
 		t.Run("Errors", func(t *testing.T) {
 			p := f.pair(t, c.ID, &uid)
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			for name, tok := range map[string]string{"unknown": "nope", "empty": "", "huge": strings.Repeat("a", 10000)} {
 				_, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, c.ID), tok, nil)
 				require.ErrorIs(t, err, repositories.ErrNotFound, name)
@@ -72,12 +72,12 @@ func TestRefreshTokensIssueRotateRevoke(t *testing.T) {
 			require.ErrorIs(t, err, repositories.ErrInvalidCredentials)
 			_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, c.ID), p.RefreshToken, []string{"bad scope"})
 			require.ErrorIs(t, err, repositories.ErrInvalidInput)
-			require.Equal(t, before, snapshotTables(t, f.s.DB), "a refused rotation wrote rows")
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "a refused rotation wrote rows")
 
 			f.clock.Advance(30 * 24 * time.Hour)
 			_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, c.ID), p.RefreshToken, nil)
 			require.ErrorIs(t, err, repositories.ErrExpired)
-			require.Equal(t, before, snapshotTables(t, f.s.DB), "an expired token was burned")
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "an expired token was burned")
 		})
 
 		t.Run("RevokeForUser", func(t *testing.T) {
@@ -115,7 +115,7 @@ func TestRefreshTokensRotationMarksUsed(t *testing.T) {
 		pub := f.publicClient(t)
 		p := f.pair(t, pub.ID, &uid)
 		active := func() int64 {
-			return countRows(t, f.s.DB, "oauth_refresh_tokens", "family_id = ? AND used_at IS NULL AND revoked = ?", p.FamilyID, false)
+			return countRows(t, f.s.DB(), "oauth_refresh_tokens", "family_id = ? AND used_at IS NULL AND revoked = ?", p.FamilyID, false)
 		}
 		require.EqualValues(t, 1, active())
 		seen := map[string]bool{p.RefreshToken: true}
@@ -127,13 +127,13 @@ func TestRefreshTokensRotationMarksUsed(t *testing.T) {
 			require.False(t, seen[next.RefreshToken], "rotation %d returned an old token", i)
 			seen[next.RefreshToken] = true
 			var old models.RefreshToken
-			require.NoError(t, f.s.DB.Where("id = ?", cur.RefreshTokenID).Take(&old).Error)
+			require.NoError(t, f.s.DB().Where("id = ?", cur.RefreshTokenID).Take(&old).Error)
 			require.NotNil(t, old.UsedAt, "rotation %d left the old token unused", i)
 			require.True(t, old.UsedAt.Equal(f.clock.Now()), "used_at = %v; want %v", old.UsedAt, f.clock.Now())
 			require.EqualValues(t, 1, active(), "after rotation %d the family has %d active tokens", i, active())
 			cur = next
 		}
-		require.EqualValues(t, 5, countRows(t, f.s.DB, "oauth_refresh_tokens", "family_id = ?", p.FamilyID))
+		require.EqualValues(t, 5, countRows(t, f.s.DB(), "oauth_refresh_tokens", "family_id = ?", p.FamilyID))
 	})
 }
 
@@ -210,19 +210,19 @@ func TestRefreshTokensGraceWindow(t *testing.T) {
 			child, err := grace.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
 			require.NoError(t, err)
 			f.clock.Advance(10 * time.Second)
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			again, err := grace.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
 			require.NoError(t, err)
 			require.Equal(t, child.RefreshToken, again.RefreshToken, "the retry got another child")
 			require.Equal(t, child.AccessToken, again.AccessToken)
-			require.Equal(t, before, snapshotTables(t, f.s.DB), "the retry wrote rows")
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "the retry wrote rows")
 			// The child works normally.
 			_, err = grace.Rotate(ctx, authed(f.s, pub.ID), child.RefreshToken, nil)
 			require.NoError(t, err)
 			// Now that the child is used, a retry of the parent is reuse.
 			_, err = grace.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, nil)
 			require.ErrorIs(t, err, repositories.ErrReused)
-			require.Zero(t, countRows(t, f.s.DB, "oauth_refresh_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false))
+			require.Zero(t, countRows(t, f.s.DB(), "oauth_refresh_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false))
 		})
 
 		t.Run("PastWindow", func(t *testing.T) {
@@ -250,7 +250,7 @@ func TestRefreshTokensGraceWindow(t *testing.T) {
 				require.NoError(t, errs[i], "goroutine %d", i)
 				require.Equal(t, pairs[0].RefreshToken, pairs[i].RefreshToken, "goroutine %d got another child", i)
 			}
-			require.EqualValues(t, 2, countRows(t, f.s.DB, "oauth_refresh_tokens", "family_id = ?", p.FamilyID))
+			require.EqualValues(t, 2, countRows(t, f.s.DB(), "oauth_refresh_tokens", "family_id = ?", p.FamilyID))
 		})
 	})
 }
@@ -269,14 +269,14 @@ func TestRefreshTokensBoundToClientScopeNeverWidens(t *testing.T) {
 		thief := f.publicClient(t)
 		p := f.pair(t, pub.ID, &uid, "read", "write")
 
-		before := snapshotTables(t, f.s.DB)
+		before := snapshotTables(t, f.s.DB())
 		_, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, thief.ID), p.RefreshToken, nil)
 		require.ErrorIs(t, err, repositories.ErrInvalidCredentials)
 		require.ErrorIs(t, f.s.RefreshTokens.Revoke(ctx, authed(f.s, thief.ID), p.RefreshToken), repositories.ErrInvalidCredentials, "another client revoked the token")
 		_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, []string{"read", "admin"})
 		require.ErrorIs(t, err, repositories.ErrInvalidScope, "refresh widened the scope")
 		require.Contains(t, err.Error(), `"admin"`)
-		require.Equal(t, before, snapshotTables(t, f.s.DB), "a refused refresh burned or changed the token")
+		require.Equal(t, before, snapshotTables(t, f.s.DB()), "a refused refresh burned or changed the token")
 
 		narrow, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), p.RefreshToken, []string{"read"})
 		require.NoError(t, err)
@@ -286,7 +286,7 @@ func TestRefreshTokensBoundToClientScopeNeverWidens(t *testing.T) {
 		require.Equal(t, "read", claims.Scope)
 		// SECURITY 38: the narrower scope narrowed the access token only;
 		// the grant, and so the new refresh token, keeps read and write.
-		require.EqualValues(t, 1, countRows(t, f.s.DB, "oauth_refresh_tokens", "id = ? AND scopes = ?", narrow.RefreshTokenID, `["read","write"]`),
+		require.EqualValues(t, 1, countRows(t, f.s.DB(), "oauth_refresh_tokens", "id = ? AND scopes = ?", narrow.RefreshTokenID, `["read","write"]`),
 			"the refresh token lost the grant's scope")
 		_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), narrow.RefreshToken, []string{"read", "admin"})
 		require.ErrorIs(t, err, repositories.ErrInvalidScope, "a refresh asked for more than the grant")
@@ -320,8 +320,8 @@ func TestRefreshTokensReuseDetectedAfterCleanup(t *testing.T) {
 
 		_, err = cleanup.Purge(ctx, repositories.PurgeOptions{})
 		require.NoError(t, err)
-		require.Zero(t, countRows(t, f.s.DB, "oauth_refresh_tokens", "family_id = ?", dead.FamilyID), "the purge kept an expired family")
-		require.EqualValues(t, 2, countRows(t, f.s.DB, "oauth_refresh_tokens", "family_id = ?", live.FamilyID), "the purge deleted a used token of a live family")
+		require.Zero(t, countRows(t, f.s.DB(), "oauth_refresh_tokens", "family_id = ?", dead.FamilyID), "the purge kept an expired family")
+		require.EqualValues(t, 2, countRows(t, f.s.DB(), "oauth_refresh_tokens", "family_id = ?", live.FamilyID), "the purge deleted a used token of a live family")
 
 		_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), live.RefreshToken, nil)
 		require.ErrorIs(t, err, repositories.ErrReused, "reuse was not detected after a purge")
@@ -353,14 +353,14 @@ func TestRefreshTokensRevokeRevokesGrant(t *testing.T) {
 		}
 		_, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), p2.RefreshToken, nil)
 		require.ErrorIs(t, err, repositories.ErrRevoked)
-		require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventTokenRevoked))
+		require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventTokenRevoked))
 
-		snap := snapshotTables(t, f.s.DB)
+		snap := snapshotTables(t, f.s.DB())
 		require.NoError(t, f.s.RefreshTokens.Revoke(ctx, authed(f.s, pub.ID), p2.RefreshToken), "revoking twice")
 		require.NoError(t, f.s.RefreshTokens.Revoke(ctx, authed(f.s, pub.ID), p.RefreshToken), "revoking an older token of a revoked grant")
 		require.NoError(t, f.s.RefreshTokens.Revoke(ctx, authed(f.s, pub.ID), "unknown-token"), "revoking an unknown token")
 		require.NoError(t, f.s.RefreshTokens.Revoke(ctx, authed(f.s, pub.ID), ""), "revoking an empty token")
-		require.Equal(t, snap, snapshotTables(t, f.s.DB), "a no-op revocation wrote rows")
+		require.Equal(t, snap, snapshotTables(t, f.s.DB()), "a no-op revocation wrote rows")
 
 		_, err = f.s.AccessTokens.Validate(ctx, other.AccessToken)
 		require.NoError(t, err, "another grant was revoked")
@@ -389,7 +389,7 @@ func TestRefreshTokensConcurrentRotation(t *testing.T) {
 					require.NoError(t, err)
 					p = next
 				}
-				reusedBefore := countEvents(t, f.s.DB, models.EventRefreshTokenReused)
+				reusedBefore := countEvents(t, f.s.DB(), models.EventRefreshTokenReused)
 
 				const n = 50
 				pairs := make([]*repositories.TokenPair, n)
@@ -409,12 +409,12 @@ func TestRefreshTokensConcurrentRotation(t *testing.T) {
 					require.ErrorIs(t, err, repositories.ErrReused, "goroutine %d", i)
 				}
 				require.Equal(t, 1, winners, "%d rotations succeeded; want exactly 1", winners)
-				require.EqualValues(t, depth+2, countRows(t, f.s.DB, "oauth_refresh_tokens", "family_id = ?", p.FamilyID), "one child per rotation")
-				require.EqualValues(t, depth+2, countRows(t, f.s.DB, "oauth_access_tokens", "family_id = ?", p.FamilyID))
+				require.EqualValues(t, depth+2, countRows(t, f.s.DB(), "oauth_refresh_tokens", "family_id = ?", p.FamilyID), "one child per rotation")
+				require.EqualValues(t, depth+2, countRows(t, f.s.DB(), "oauth_access_tokens", "family_id = ?", p.FamilyID))
 				// The concurrent presentations were reuse: the family is revoked.
-				require.Zero(t, countRows(t, f.s.DB, "oauth_refresh_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false))
-				require.Zero(t, countRows(t, f.s.DB, "oauth_access_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false))
-				require.EqualValues(t, reusedBefore+n-1, countEvents(t, f.s.DB, models.EventRefreshTokenReused))
+				require.Zero(t, countRows(t, f.s.DB(), "oauth_refresh_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false))
+				require.Zero(t, countRows(t, f.s.DB(), "oauth_access_tokens", "family_id = ? AND revoked = ?", p.FamilyID, false))
+				require.EqualValues(t, reusedBefore+n-1, countEvents(t, f.s.DB(), models.EventRefreshTokenReused))
 			})
 		}
 	})
@@ -460,8 +460,8 @@ func TestRefreshTokensReuseRacesRotation(t *testing.T) {
 				}
 			}
 			require.LessOrEqual(t, winners, 1, "round %d: %d rotations of one token succeeded", round, winners)
-			require.Zero(t, countRows(t, f.s.DB, "oauth_refresh_tokens", "family_id = ? AND revoked = ?", parent.FamilyID, false), "round %d: a token of a reused family is still active", round)
-			require.Zero(t, countRows(t, f.s.DB, "oauth_access_tokens", "family_id = ? AND revoked = ?", parent.FamilyID, false), "round %d", round)
+			require.Zero(t, countRows(t, f.s.DB(), "oauth_refresh_tokens", "family_id = ? AND revoked = ?", parent.FamilyID, false), "round %d: a token of a reused family is still active", round)
+			require.Zero(t, countRows(t, f.s.DB(), "oauth_access_tokens", "family_id = ? AND revoked = ?", parent.FamilyID, false), "round %d", round)
 		}
 	})
 }
@@ -498,7 +498,7 @@ func TestRefreshTokensReuseWaitsForRotation(t *testing.T) {
 		rotDone, reuseDone := make(chan struct{}), make(chan struct{})
 		go func() {
 			defer close(rotDone)
-			grandchild, rotErr = f.s.RefreshTokens.WithTx(slow).Rotate(ctx, authed(f.s, pub.ID), child.RefreshToken, nil)
+			grandchild, rotErr = repositories.NewRefreshTokens(slow, f.repoOptions()).Rotate(ctx, authed(f.s, pub.ID), child.RefreshToken, nil)
 		}()
 		<-paused
 		go func() {
@@ -509,7 +509,7 @@ func TestRefreshTokensReuseWaitsForRotation(t *testing.T) {
 			// Wait until the reuse's revocation is blocked on the child's row.
 			require.Eventually(t, func() bool {
 				var n int64
-				f.s.DB.Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+				f.s.DB().Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
 					AND wait_event_type = 'Lock' AND query LIKE 'UPDATE "oauth_refresh_tokens"%'`).Scan(&n)
 				return n > 0
 			}, 10*time.Second, time.Millisecond, "the reuse never waited for the rotation")
@@ -525,7 +525,7 @@ func TestRefreshTokensReuseWaitsForRotation(t *testing.T) {
 		} else {
 			require.ErrorIs(t, rotErr, repositories.ErrRevoked)
 		}
-		require.Zero(t, countRows(t, f.s.DB, "oauth_refresh_tokens", "family_id = ? AND revoked = ?", parent.FamilyID, false), "a token of a reused family is still active")
-		require.Zero(t, countRows(t, f.s.DB, "oauth_access_tokens", "family_id = ? AND revoked = ?", parent.FamilyID, false))
+		require.Zero(t, countRows(t, f.s.DB(), "oauth_refresh_tokens", "family_id = ? AND revoked = ?", parent.FamilyID, false), "a token of a reused family is still active")
+		require.Zero(t, countRows(t, f.s.DB(), "oauth_access_tokens", "family_id = ? AND revoked = ?", parent.FamilyID, false))
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/models"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
@@ -21,18 +22,16 @@ import (
 // timeout, immediate write transactions and synchronous FULL; two handles
 // writing at once see zero "database is locked" errors.
 func TestSQLiteSettingsAndTwoWriters(t *testing.T) {
-	ctx := context.Background()
 	cfg := sqliteConfig(t)
-	a := openWith(t, cfg)
-	require.NoError(t, a.Migrate(ctx))
+	a := openWith(t, cfg, authstore.WithMigrate())
 	b := openWith(t, cfg) // a second pool on the same file
 	for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "synchronous": "2", "busy_timeout": "10000"} {
 		var got string
-		require.NoError(t, b.DB.Raw("PRAGMA "+pragma).Scan(&got).Error)
+		require.NoError(t, b.DB().Raw("PRAGMA "+pragma).Scan(&got).Error)
 		require.Equal(t, want, got, "PRAGMA %s", pragma)
 	}
 	u := &models.User{Name: "W", Email: "writers@example.com", PasswordHash: "x"}
-	require.NoError(t, a.DB.Create(u).Error)
+	require.NoError(t, a.DB().Create(u).Error)
 
 	var failures atomic.Int64
 	var first atomic.Value
@@ -44,7 +43,7 @@ func TestSQLiteSettingsAndTwoWriters(t *testing.T) {
 		}
 		// A read-then-write transaction: the pattern that fails with
 		// "database is locked" under deferred transactions.
-		err := s.DB.Transaction(func(tx *gorm.DB) error {
+		err := s.DB().Transaction(func(tx *gorm.DB) error {
 			var cnt int64
 			if err := tx.Model(&models.Session{}).Where("user_id = ?", u.ID).Count(&cnt).Error; err != nil {
 				return err
@@ -57,7 +56,7 @@ func TestSQLiteSettingsAndTwoWriters(t *testing.T) {
 		}
 	})
 	require.Zero(t, failures.Load(), "first error: %v", first.Load())
-	require.Equal(t, int64(n), countRows(t, a.DB, "sessions", "user_id = ?", u.ID))
+	require.Equal(t, int64(n), countRows(t, a.DB(), "sessions", "user_id = ?", u.ID))
 }
 
 // SECURITY 31: after pg_terminate_backend of every pooled connection, at
@@ -72,13 +71,12 @@ func TestPostgresSurvivesTerminatedConnections(t *testing.T) {
 	q.Set("application_name", app)
 	u.RawQuery = q.Encode()
 	cfg.DatabaseURL = u.String()
-	s := openWith(t, cfg)
-	require.NoError(t, s.Migrate(ctx))
+	s := openWith(t, cfg, authstore.WithMigrate())
 	user := &models.User{Name: "T", Email: "terminate@example.com", PasswordHash: "x"}
-	require.NoError(t, s.DB.Create(user).Error)
+	require.NoError(t, s.DB().Create(user).Error)
 
 	// Fill the pool with several connections.
-	barrier(8, func(int) { s.DB.Exec("SELECT pg_sleep(0.05)") })
+	barrier(8, func(int) { s.DB().Exec("SELECT pg_sleep(0.05)") })
 	var pooled int64
 	admin := adminDB(t, os.Getenv(envPostgresURL))
 	require.NoError(t, admin.Raw("SELECT count(*) FROM pg_stat_activity WHERE application_name = ?", app).Scan(&pooled).Error)
@@ -99,5 +97,5 @@ func TestPostgresSurvivesTerminatedConnections(t *testing.T) {
 	}
 	t.Logf("%d connections terminated; %d of 20 calls failed", killed, failed)
 	require.LessOrEqual(t, failed, 1, "calls failed after the connections were terminated")
-	require.Equal(t, int64(ok), countRows(t, s.DB, "user_activity_log", "event = ?", "logout"), "every success written once")
+	require.Equal(t, int64(ok), countRows(t, s.DB(), "user_activity_log", "event = ?", "logout"), "every success written once")
 }

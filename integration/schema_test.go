@@ -86,7 +86,7 @@ func (r *ddlRecorder) DDL() []string {
 
 func migrator(t *testing.T, s *authstore.Store) *migrations.Migrator {
 	t.Helper()
-	m, err := migrations.NewGORM(context.Background(), s.DB)
+	m, err := migrations.NewGORM(context.Background(), s.DB())
 	require.NoError(t, err)
 	t.Cleanup(func() { m.Close() })
 	return m
@@ -103,7 +103,7 @@ func TestMigrationsRoundTrip(t *testing.T) {
 		require.Len(t, st.Pending(), 3)
 
 		require.NoError(t, m.Up(ctx))
-		first := inspect(t, s.DB)
+		first := inspect(t, s.DB())
 		tables, views := objectNames(first)
 		require.Equal(t, wantTables, tables)
 		require.Equal(t, wantViews, views)
@@ -118,20 +118,20 @@ func TestMigrationsRoundTrip(t *testing.T) {
 		require.Contains(t, fmt.Sprint(first.Tables["users"]), "locked_until", "000003 up added no column")
 		require.Equal(t, []string{"id"}, first.Tables["users"].PrimaryKey)
 		require.NoError(t, m.Down(ctx, 1))
-		users := inspect(t, s.DB).Tables["users"]
+		users := inspect(t, s.DB()).Tables["users"]
 		require.NotContains(t, fmt.Sprint(users), "locked_until", "000003 down left its column")
 		require.NoError(t, m.Down(ctx, 1))
-		tables, _ = objectNames(inspect(t, s.DB))
+		tables, _ = objectNames(inspect(t, s.DB()))
 		require.Equal(t, []string{"email_verifications", "password_resets", "sessions", "user_activity_log", "users"}, tables)
 		require.Error(t, m.Down(ctx, 2), "down past version 0 is refused")
 
 		require.NoError(t, m.DownAll(ctx))
-		empty := inspect(t, s.DB)
+		empty := inspect(t, s.DB())
 		require.Empty(t, empty.Tables)
 		require.Empty(t, empty.Views)
 
 		require.NoError(t, m.Up(ctx))
-		again := inspect(t, s.DB)
+		again := inspect(t, s.DB())
 		require.NoError(t, again.Diff(first), "up -> down -> up changed the schema")
 		require.Equal(t, first, again, "up -> down -> up changed the schema")
 	})
@@ -145,7 +145,7 @@ func TestSchemaParity(t *testing.T) {
 
 		t.Run("AutoMigrateAfterSQLIssuesNoDDL", func(t *testing.T) {
 			rec := &ddlRecorder{Interface: logger.Discard}
-			db := sqlBuilt.DB.Session(&gorm.Session{Logger: rec})
+			db := sqlBuilt.DB().Session(&gorm.Session{Logger: rec})
 			require.NoError(t, authstore.AutoMigrate(db))
 			require.NotEmpty(t, rec.sql, "the recorder saw no statement")
 			require.Empty(t, rec.DDL(), "AutoMigrate changed a database built by the SQL migrations")
@@ -153,9 +153,9 @@ func TestSchemaParity(t *testing.T) {
 
 		t.Run("SameSchema", func(t *testing.T) {
 			autoBuilt := openEmpty(t, b)
-			require.NoError(t, authstore.AutoMigrate(autoBuilt.DB))
-			want := inspect(t, sqlBuilt.DB)
-			got := inspect(t, autoBuilt.DB)
+			require.NoError(t, authstore.AutoMigrate(autoBuilt.DB()))
+			want := inspect(t, sqlBuilt.DB())
+			got := inspect(t, autoBuilt.DB())
 			require.NoError(t, got.Diff(want), "SQL migrations (want) and AutoMigrate (got) differ")
 			for name, tb := range want.Tables {
 				require.Equal(t, tb, got.Tables[name], "table %s: SQL migrations (want) and AutoMigrate (got) differ", name)
@@ -165,9 +165,9 @@ func TestSchemaParity(t *testing.T) {
 
 		t.Run("AutoMigrateTwiceIssuesNoDDL", func(t *testing.T) {
 			autoBuilt := openEmpty(t, b)
-			require.NoError(t, authstore.AutoMigrate(autoBuilt.DB))
+			require.NoError(t, authstore.AutoMigrate(autoBuilt.DB()))
 			rec := &ddlRecorder{Interface: logger.Discard}
-			require.NoError(t, authstore.AutoMigrate(autoBuilt.DB.Session(&gorm.Session{Logger: rec})))
+			require.NoError(t, authstore.AutoMigrate(autoBuilt.DB().Session(&gorm.Session{Logger: rec})))
 			require.Empty(t, rec.DDL())
 		})
 	})
@@ -180,7 +180,7 @@ func TestSchemaParity(t *testing.T) {
 func TestInspectNamesTheDifference(t *testing.T) {
 	ctx := context.Background()
 	forEachBackend(t, func(t *testing.T, b Backend) {
-		want := inspect(t, openMigrated(t, b).DB)
+		want := inspect(t, openMigrated(t, b).DB())
 		for _, tc := range []struct {
 			name, ddl, want string
 			postgresOnly    bool
@@ -198,14 +198,14 @@ func TestInspectNamesTheDifference(t *testing.T) {
 				if tc.postgresOnly && b.Dialect != config.DialectPostgres {
 					t.Skip("SQLite cannot alter a constraint or a column's type")
 				}
-				db := openMigrated(t, b).DB
+				db := openMigrated(t, b).DB()
 				require.NoError(t, db.Exec(tc.ddl).Error)
 				require.EqualError(t, inspect(t, db).Diff(want), tc.want)
 			})
 		}
 
 		t.Run("Include", func(t *testing.T) {
-			db := openMigrated(t, b).DB
+			db := openMigrated(t, b).DB()
 			require.NoError(t, db.Exec("CREATE TABLE host_orders (id integer PRIMARY KEY)").Error)
 			got, err := migrations.Inspect(ctx, db, migrations.InspectOptions{Include: func(name string) bool { return name != "host_orders" }})
 			require.NoError(t, err)
@@ -216,7 +216,7 @@ func TestInspectNamesTheDifference(t *testing.T) {
 			if b.Dialect != config.DialectPostgres {
 				t.Skip("PostgreSQL only")
 			}
-			db := openMigrated(t, b).DB
+			db := openMigrated(t, b).DB()
 			var current string
 			require.NoError(t, db.Raw("SELECT CURRENT_SCHEMA()").Scan(&current).Error)
 			got, err := migrations.Inspect(ctx, db, migrations.InspectOptions{Schema: current})
@@ -249,7 +249,7 @@ func TestForeignKeys(t *testing.T) {
 	ctx := context.Background()
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s := openMigrated(t, b)
-		db := s.DB.WithContext(ctx)
+		db := s.DB().WithContext(ctx)
 		u := newUserRow("fk@example.com")
 		require.NoError(t, db.Create(u).Error)
 		now := s.Now()
@@ -280,7 +280,7 @@ func TestDuplicateIsTranslated(t *testing.T) {
 	ctx := context.Background()
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		s := openMigrated(t, b)
-		db := s.DB.WithContext(ctx)
+		db := s.DB().WithContext(ctx)
 		require.NoError(t, db.Create(newUserRow("dup@example.com")).Error)
 		err := repositories.Translate("create user", db.Create(newUserRow("DUP@example.com")).Error)
 		require.ErrorIs(t, err, repositories.ErrDuplicate)
@@ -299,7 +299,7 @@ func TestNewRefusesSQLiteWithoutForeignKeys(t *testing.T) {
 
 	db, err = gorm.Open(sqlite.Open(authstore.SQLiteDSN(path)), &gorm.Config{Logger: logger.Discard})
 	require.NoError(t, err)
-	_, err = authstore.New(db)
+	_, err = authstore.New(db, authstore.WithMigrate())
 	require.NoError(t, err)
 }
 
@@ -327,7 +327,7 @@ func TestNewChecksSQLiteSettings(t *testing.T) {
 // silently doing nothing.
 func TestMigratorAfterCancel(t *testing.T) {
 	s := openEmpty(t, backends()[0])
-	m, err := migrations.NewGORM(context.Background(), s.DB)
+	m, err := migrations.NewGORM(context.Background(), s.DB())
 	require.NoError(t, err)
 	defer m.Close()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -198,7 +198,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 			// The library's logger keeps expected outcomes (the duplicate
 			// email of the flows) quiet; an unexpected error shows it is
 			// captured.
-			require.Error(t, f.s.DB.Exec("SELECT * FROM no_such_table WHERE probe = ?", "probe").Error)
+			require.Error(t, f.s.DB().Exec("SELECT * FROM no_such_table WHERE probe = ?", "probe").Error)
 			require.Contains(t, libraryLog(), "no_such_table", "the library log has no unexpected error: it is not captured")
 			require.NotContains(t, libraryLog(), "duplicated key", "the library log reports an expected outcome as an error")
 		})
@@ -263,7 +263,7 @@ func TestSecretsNoPlaintextAtRestAccountTables(t *testing.T) {
 				"second session token": session2, "used reset token": usedReset,
 				"outstanding reset token": openReset, "verification token": verification,
 			}
-			found, columns := scanForSecrets(t, f.s.DB, secrets)
+			found, columns := scanForSecrets(t, f.s.DB(), secrets)
 			require.Empty(t, found, "plaintext secrets at rest")
 			require.Greater(t, columns, 60, "scanned only %d columns", columns)
 		})
@@ -271,7 +271,7 @@ func TestSecretsNoPlaintextAtRestAccountTables(t *testing.T) {
 		// The scan finds what is there: the digests of the live tokens and
 		// the address.
 		t.Run("ScanFindsStoredValues", func(t *testing.T) {
-			found, _ := scanForSecrets(t, f.s.DB, map[string]string{
+			found, _ := scanForSecrets(t, f.s.DB(), map[string]string{
 				"session digest": hooks.Digest(session2), "reset digest": hooks.Digest(openReset),
 				"verification digest": hooks.Digest(verification), "email": "rest@example.com",
 			})
@@ -321,7 +321,7 @@ func TestSecretsTokenEntropyAccountTokens(t *testing.T) {
 			// Each verification voids the user's older ones, as each reset
 			// request does: one of each is left beside the n sessions.
 			var digests []string
-			require.NoError(t, f.s.DB.Raw("SELECT token_hash FROM sessions UNION ALL SELECT token_hash FROM email_verifications").Scan(&digests).Error)
+			require.NoError(t, f.s.DB().Raw("SELECT token_hash FROM sessions UNION ALL SELECT token_hash FROM email_verifications").Scan(&digests).Error)
 			require.Len(t, digests, n+1)
 			for _, d := range digests {
 				require.Regexp(t, `^[0-9a-f]{64}$`, d, "stored token_hash %q is not a SHA-256 hex digest", d)
@@ -426,7 +426,7 @@ func TestSecretsNoPlaintextAtRestOAuthTables(t *testing.T) {
 			"personal token body":   strings.TrimPrefix(pat, repositories.PersonalTokenPrefix),
 		}
 		for name, v := range raw {
-			found, _ := scanForSecrets(t, f.s.DB, map[string]string{name: v})
+			found, _ := scanForSecrets(t, f.s.DB(), map[string]string{name: v})
 			require.Empty(t, found, "the %s is stored in plaintext", name)
 		}
 		// Positive control: the same scan finds the digests, each in exactly
@@ -436,7 +436,7 @@ func TestSecretsNoPlaintextAtRestOAuthTables(t *testing.T) {
 			{hooks.Digest(unused), "oauth_authorization_codes.code_hash"},
 			{hooks.Digest(pat), "oauth_personal_access_tokens.token_hash"},
 		} {
-			found, _ := scanForSecrets(t, f.s.DB, map[string]string{"digest": tc.needle})
+			found, _ := scanForSecrets(t, f.s.DB(), map[string]string{"digest": tc.needle})
 			require.Equal(t, []string{"digest in " + tc.want}, found)
 		}
 	})
@@ -478,7 +478,7 @@ func TestSecretsTokenEntropyOAuthTokens(t *testing.T) {
 			saved := rand.Reader
 			rand.Reader = iotest.ErrReader(errors.New("entropy exhausted"))
 			defer func() { rand.Reader = saved }()
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			_, _, err := f.s.Clients.Create(ctx, repositories.ClientInput{Name: "x", RedirectURIs: []string{redirectURI}, Confidential: true})
 			require.ErrorIs(t, err, hooks.ErrRandom, "Clients.Create")
 			_, err = f.s.Clients.RotateSecret(ctx, c.ID)
@@ -492,7 +492,7 @@ func TestSecretsTokenEntropyOAuthTokens(t *testing.T) {
 			require.ErrorIs(t, err, hooks.ErrRandom, "Exchange")
 			_, _, err = f.s.PersonalTokens.Create(ctx, uid, "x", nil, nil)
 			require.ErrorIs(t, err, hooks.ErrRandom, "PersonalTokens.Create")
-			require.Equal(t, before, snapshotTables(t, f.s.DB), "a failed random source wrote rows")
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "a failed random source wrote rows")
 			// Rotation reads no randomness: the child is derived from the
 			// presented token (the reuse interval needs that).
 			rotated, err = f.s.RefreshTokens.Rotate(ctx, authed(f.s, pub.ID), pair.RefreshToken, nil)
@@ -523,7 +523,7 @@ func TestSecretsOAuthTokenLookupsAreExact(t *testing.T) {
 				{"oauth_refresh_tokens", "token_hash"}, {"oauth_authorization_codes", "code_hash"},
 				{"oauth_personal_access_tokens", "token_hash"}, {"oauth_access_tokens", "id"},
 			} {
-				require.True(t, hasUniqueIndex(t, f.s.DB, tc[0], tc[1]), "%s.%s has no unique index", tc[0], tc[1])
+				require.True(t, hasUniqueIndex(t, f.s.DB(), tc[0], tc[1]), "%s.%s has no unique index", tc[0], tc[1])
 			}
 		})
 
@@ -533,7 +533,7 @@ func TestSecretsOAuthTokenLookupsAreExact(t *testing.T) {
 			_, pat, err := f.s.PersonalTokens.Create(ctx, uid, "x", nil, nil)
 			require.NoError(t, err)
 			now := f.clock.Now()
-			db := f.s.DB.WithContext(ctx)
+			db := f.s.DB().WithContext(ctx)
 			for name, row := range map[string]any{
 				"refresh digest": &models.RefreshToken{TokenHash: hooks.Digest(p.RefreshToken), ClientID: pub.ID, Scopes: models.Strings{}, ExpiresAt: now},
 				"code digest":    &models.AuthorizationCode{CodeHash: hooks.Digest(code), ClientID: pub.ID, UserID: uid, RedirectURI: redirectURI, ExpiresAt: now},

@@ -35,7 +35,7 @@ func TestSessionsCreate(t *testing.T) {
 			require.False(t, sess.Remember)
 			require.True(t, sess.LastActivityAt.Equal(f.clock.Now()))
 			require.True(t, sess.ExpiresAt.Equal(f.clock.Now().Add(f.cfg.SessionAbsoluteLifetime)), "ExpiresAt = %v; want now + AUTH_SESSION_ABSOLUTE_LIFETIME", sess.ExpiresAt)
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventSessionCreated, &u.ID))
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventSessionCreated, &u.ID))
 		})
 
 		t.Run("OKExplicitMeta", func(t *testing.T) {
@@ -48,13 +48,13 @@ func TestSessionsCreate(t *testing.T) {
 		})
 
 		t.Run("ErrMissingReferent", func(t *testing.T) {
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			for _, id := range []models.UUID{models.NewUUID(), "not-a-uuid", ""} {
 				_, token, err := f.s.Sessions.Create(ctx, id, repositories.SessionInput{})
 				require.ErrorIs(t, err, idErr(id, repositories.ErrMissingReferent), "Create(%q) = %v; want %v", id, err, idErr(id, repositories.ErrMissingReferent))
 				require.Empty(t, token)
 			}
-			require.Equal(t, before, snapshotTables(t, f.s.DB), "a refused session wrote rows")
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "a refused session wrote rows")
 		})
 	})
 }
@@ -100,7 +100,7 @@ func TestSessionsTouch(t *testing.T) {
 		t.Run("OK", func(t *testing.T) {
 			f.clock.Advance(time.Second)
 			require.NoError(t, f.s.Sessions.Touch(ctx, sess.ID), "Touch(%s)", sess.ID)
-			require.Equal(t, utcFmt(f.clock.Now()), utcText(t, f.s.DB, "sessions", "last_activity_at", sess.ID))
+			require.Equal(t, utcFmt(f.clock.Now()), utcText(t, f.s.DB(), "sessions", "last_activity_at", sess.ID))
 			require.NoError(t, f.s.Sessions.Touch(ctx, sess.ID), "Touch twice at one instant")
 		})
 
@@ -129,9 +129,9 @@ func TestSessionsDelete(t *testing.T) {
 			require.ErrorIs(t, err, repositories.ErrNotFound, "Find after Delete = %v; want ErrNotFound", err)
 			_, err = f.s.Sessions.Find(ctx, keep)
 			require.NoError(t, err, "Delete ended another session")
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventLogout, &u.ID))
-			require.EqualValues(t, 0, countEvents(t, f.s.DB, models.EventSessionDeleted, &u.ID), "one logout wrote a second row")
-			require.Zero(t, countRows(t, f.s.DB, "sessions", "id = ?", sess.ID))
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventLogout, &u.ID))
+			require.EqualValues(t, 0, countEvents(t, f.s.DB(), models.EventSessionDeleted, &u.ID), "one logout wrote a second row")
+			require.Zero(t, countRows(t, f.s.DB(), "sessions", "id = ?", sess.ID))
 		})
 
 		t.Run("ErrNotFound", func(t *testing.T) {
@@ -139,7 +139,7 @@ func TestSessionsDelete(t *testing.T) {
 				err := f.s.Sessions.Delete(ctx, tok)
 				require.ErrorIs(t, err, repositories.ErrNotFound, "Delete(%q) = %v; want ErrNotFound", tok, err)
 			}
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventLogout, &u.ID), "a failed logout was logged")
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventLogout, &u.ID), "a failed logout was logged")
 		})
 	})
 }
@@ -182,8 +182,8 @@ func TestSessionsDeleteOthersAndList(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, got, 1)
 			require.Equal(t, ids[1], got[0].ID, "DeleteOthers ended the kept session")
-			require.EqualValues(t, 1, countRows(t, f.s.DB, "sessions", "user_id = ?", other.ID), "DeleteOthers reached another user")
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventSessionDeleted, &u.ID))
+			require.EqualValues(t, 1, countRows(t, f.s.DB(), "sessions", "user_id = ?", other.ID), "DeleteOthers reached another user")
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventSessionDeleted, &u.ID))
 
 			n, err = f.s.Sessions.DeleteOthers(ctx, u.ID, "")
 			require.NoError(t, err)
@@ -191,11 +191,11 @@ func TestSessionsDeleteOthersAndList(t *testing.T) {
 		})
 
 		t.Run("OKNone", func(t *testing.T) {
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			n, err := f.s.Sessions.DeleteOthers(ctx, u.ID, "")
 			require.NoError(t, err)
 			require.Zero(t, n, "DeleteOthers with no session = %d; want 0", n)
-			require.Equal(t, before, snapshotTables(t, f.s.DB), "DeleteOthers of nothing wrote a row")
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "DeleteOthers of nothing wrote a row")
 		})
 	})
 }
@@ -219,9 +219,9 @@ func TestSessionsTimeouts(t *testing.T) {
 			sess, token, err := f.s.Sessions.Create(ctx, u.ID, repositories.SessionInput{})
 			require.NoError(t, err)
 			var stored string
-			require.NoError(t, f.s.DB.Raw("SELECT token_hash FROM sessions WHERE id = ?", sess.ID).Scan(&stored).Error)
+			require.NoError(t, f.s.DB().Raw("SELECT token_hash FROM sessions WHERE id = ?", sess.ID).Scan(&stored).Error)
 			require.Equal(t, hooks.Digest(token), stored, "sessions.token_hash = %q; want the SHA-256 of the token", stored)
-			require.Zero(t, countRows(t, f.s.DB, "sessions", "token_hash = ?", token), "a session row holds the plaintext token")
+			require.Zero(t, countRows(t, f.s.DB(), "sessions", "token_hash = ?", token), "a session row holds the plaintext token")
 		})
 
 		t.Run("ErrExpiredWhenIdle", func(t *testing.T) {
@@ -289,14 +289,14 @@ func TestSessionsTimeouts(t *testing.T) {
 				f.clock.Advance(f.cfg.SessionTouchInterval / 4)
 				_, err = f.s.Sessions.Find(ctx, token)
 				require.NoError(t, err)
-				require.Equal(t, utcFmt(created), utcText(t, f.s.DB, "sessions", "last_activity_at", sess.ID),
+				require.Equal(t, utcFmt(created), utcText(t, f.s.DB(), "sessions", "last_activity_at", sess.ID),
 					"Find within AUTH_SESSION_TOUCH_INTERVAL wrote last_activity_at")
 			}
 			f.clock.Advance(f.cfg.SessionTouchInterval / 4) // AUTH_SESSION_TOUCH_INTERVAL since the last write
 			got, err := f.s.Sessions.Find(ctx, token)
 			require.NoError(t, err)
 			require.True(t, got.LastActivityAt.Equal(f.clock.Now()))
-			require.Equal(t, utcFmt(f.clock.Now()), utcText(t, f.s.DB, "sessions", "last_activity_at", sess.ID),
+			require.Equal(t, utcFmt(f.clock.Now()), utcText(t, f.s.DB(), "sessions", "last_activity_at", sess.ID),
 				"Find after AUTH_SESSION_TOUCH_INTERVAL did not record the activity")
 		})
 
@@ -327,7 +327,7 @@ func TestSessionsTouchDoesNotReviveExpired(t *testing.T) {
 		f.clock.Advance(f.cfg.SessionLifetime + time.Second)
 		err = f.s.Sessions.Touch(ctx, sess.ID)
 		require.True(t, errors.Is(err, repositories.ErrExpired), "Touch(idle session) = %v; want ErrExpired", err)
-		require.Equal(t, utcFmt(sess.LastActivityAt), utcText(t, f.s.DB, "sessions", "last_activity_at", sess.ID), "a refused Touch wrote last_activity_at")
+		require.Equal(t, utcFmt(sess.LastActivityAt), utcText(t, f.s.DB(), "sessions", "last_activity_at", sess.ID), "a refused Touch wrote last_activity_at")
 		_, err = f.s.Sessions.Find(ctx, token)
 		require.True(t, errors.Is(err, repositories.ErrExpired), "Find after Touch = %v; want ErrExpired", err)
 	})

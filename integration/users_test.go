@@ -73,7 +73,7 @@ func TestUsersCreate(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, inUTC(*u), inUTC(*got), "FindByID after Create: the round trip changed the user")
 			require.Equal(t, u.PasswordHash, f.storedHash(t, u.ID))
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventRegistered, &u.ID), "user.registered rows")
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventRegistered, &u.ID), "user.registered rows")
 		})
 
 		t.Run("ErrInvalidInput", func(t *testing.T) {
@@ -92,21 +92,21 @@ func TestUsersCreate(t *testing.T) {
 				"password mismatch":       {Name: "Ada", Email: "a9@example.com", Password: userPassword, PasswordConfirmation: userPassword + "!"},
 				"password too long":       {Name: "Ada", Email: "a10@example.com", Password: long, PasswordConfirmation: long},
 			}
-			before := rowCounts(t, f.s.DB)
+			before := rowCounts(t, f.s.DB())
 			for name, in := range cases {
 				_, err := f.s.Users.Create(ctx, in)
 				require.ErrorIs(t, err, repositories.ErrInvalidInput, "%s: Create(%.40q) = %v; want ErrInvalidInput", name, in.Email, err)
 			}
-			require.Equal(t, before, rowCounts(t, f.s.DB), "a refused Create wrote rows")
+			require.Equal(t, before, rowCounts(t, f.s.DB()), "a refused Create wrote rows")
 		})
 
 		t.Run("ErrDuplicate", func(t *testing.T) {
 			f.user(t, "taken@example.com")
-			before := rowCounts(t, f.s.DB)
+			before := rowCounts(t, f.s.DB())
 			in := repositories.UserInput{Name: "Eve", Email: "TAKEN@example.com", Password: userPassword, PasswordConfirmation: userPassword}
 			_, err := f.s.Users.Create(ctx, in)
 			require.ErrorIs(t, err, repositories.ErrDuplicate, "Create(%q) = %v; want ErrDuplicate", in.Email, err)
-			require.Equal(t, before, rowCounts(t, f.s.DB), "a duplicate Create wrote rows (activity included)")
+			require.Equal(t, before, rowCounts(t, f.s.DB()), "a duplicate Create wrote rows (activity included)")
 		})
 	})
 }
@@ -193,7 +193,7 @@ func TestUsersUpdateProfile(t *testing.T) {
 			require.Equal(t, u.Email, got.Email)
 			require.True(t, got.UpdatedAt.Equal(f.clock.Now()), "UpdatedAt = %v; want %v", got.UpdatedAt, f.clock.Now())
 			require.Equal(t, u.PasswordHash, f.storedHash(t, u.ID), "a profile update touched the password")
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventProfileUpdated, &u.ID), "user.updated rows")
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventProfileUpdated, &u.ID), "user.updated rows")
 		})
 
 		t.Run("OKEmailClearsVerification", func(t *testing.T) {
@@ -222,11 +222,11 @@ func TestUsersUpdateProfile(t *testing.T) {
 
 		t.Run("OKNoChangeWritesNothing", func(t *testing.T) {
 			u := f.user(t, "same@example.com")
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			got, err := f.s.Users.UpdateProfile(ctx, u.ID, repositories.ProfileInput{Name: ptr(u.Name), Email: ptr(u.Email)})
 			require.NoError(t, err)
 			require.Equal(t, u.ID, got.ID)
-			require.Equal(t, before, snapshotTables(t, f.s.DB), "an update that changes nothing wrote rows")
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "an update that changes nothing wrote rows")
 		})
 
 		t.Run("ErrNotFound", func(t *testing.T) {
@@ -238,21 +238,21 @@ func TestUsersUpdateProfile(t *testing.T) {
 
 		t.Run("ErrInvalidInput", func(t *testing.T) {
 			u := f.user(t, "invalid@example.com")
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			for _, in := range []repositories.ProfileInput{{Name: ptr("")}, {Email: ptr("nope")}, {Email: ptr("")}} {
 				_, err := f.s.Users.UpdateProfile(ctx, u.ID, in)
 				require.ErrorIs(t, err, repositories.ErrInvalidInput, "UpdateProfile(%+v) = %v; want ErrInvalidInput", in, err)
 			}
-			require.Equal(t, before, snapshotTables(t, f.s.DB))
+			require.Equal(t, before, snapshotTables(t, f.s.DB()))
 		})
 
 		t.Run("ErrDuplicate", func(t *testing.T) {
 			f.user(t, "first@example.com")
 			u := f.user(t, "second@example.com")
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			_, err := f.s.Users.UpdateProfile(ctx, u.ID, repositories.ProfileInput{Email: ptr("FIRST@example.com")})
 			require.ErrorIs(t, err, repositories.ErrDuplicate, "UpdateProfile(taken email) = %v; want ErrDuplicate", err)
-			require.Equal(t, before, snapshotTables(t, f.s.DB))
+			require.Equal(t, before, snapshotTables(t, f.s.DB()))
 		})
 	})
 }
@@ -273,25 +273,25 @@ func TestUsersChangePassword(t *testing.T) {
 			require.NoError(t, err)
 			require.True(t, ok, "the new password does not verify against users.password")
 			require.NotEqual(t, u.PasswordHash, stored)
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventPasswordChanged, &u.ID), "password.changed rows")
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventPasswordChanged, &u.ID), "password.changed rows")
 		})
 
 		t.Run("ErrInvalidCredentials", func(t *testing.T) {
 			u := f.user(t, "wrong-current@example.com")
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			err := f.s.Users.ChangePassword(ctx, u.ID, userPassword+"x", next, next, "")
 			require.ErrorIs(t, err, repositories.ErrInvalidCredentials, "ChangePassword(wrong current) = %v; want ErrInvalidCredentials", err)
-			require.Equal(t, before, snapshotTables(t, f.s.DB), "a refused ChangePassword wrote rows")
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "a refused ChangePassword wrote rows")
 		})
 
 		t.Run("ErrInvalidInput", func(t *testing.T) {
 			u := f.user(t, "invalid-next@example.com")
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			for _, c := range []struct{ next, confirm string }{{"short", "short"}, {next, next + "!"}, {"", ""}} {
 				err := f.s.Users.ChangePassword(ctx, u.ID, userPassword, c.next, c.confirm, "")
 				require.ErrorIs(t, err, repositories.ErrInvalidInput, "ChangePassword(%q, %q) = %v; want ErrInvalidInput", c.next, c.confirm, err)
 			}
-			require.Equal(t, before, snapshotTables(t, f.s.DB))
+			require.Equal(t, before, snapshotTables(t, f.s.DB()))
 		})
 
 		t.Run("ErrNotFound", func(t *testing.T) {
@@ -316,16 +316,16 @@ func TestUsersMarkEmailVerified(t *testing.T) {
 			require.NoError(t, err)
 			require.NotNil(t, got.EmailVerifiedAt)
 			require.True(t, got.EmailVerifiedAt.Equal(f.clock.Now()), "EmailVerifiedAt = %v; want %v", got.EmailVerifiedAt, f.clock.Now())
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventEmailVerified, &u.ID))
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventEmailVerified, &u.ID))
 		})
 
 		t.Run("ErrNotFound", func(t *testing.T) {
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			for _, id := range []models.UUID{models.NewUUID(), "not-a-uuid", ""} {
 				err := f.s.Users.MarkEmailVerified(ctx, id)
 				require.ErrorIs(t, err, idErr(id, repositories.ErrNotFound), "MarkEmailVerified(%q) = %v; want %v", id, err, idErr(id, repositories.ErrNotFound))
 			}
-			require.Equal(t, before, snapshotTables(t, f.s.DB))
+			require.Equal(t, before, snapshotTables(t, f.s.DB()))
 		})
 	})
 }
@@ -345,23 +345,23 @@ func TestUsersDelete(t *testing.T) {
 				require.NoError(t, err)
 			}
 			f.requestReset(t, u.Email)
-			trail := countRows(t, f.s.DB, "user_activity_log", "user_id = ?", u.ID)
+			trail := countRows(t, f.s.DB(), "user_activity_log", "user_id = ?", u.ID)
 			require.NotZero(t, trail)
 
 			require.NoError(t, f.s.Users.Delete(ctx, u.ID), "Delete(%s)", u.ID)
 			_, err := f.s.Users.FindByID(ctx, u.ID)
 			require.ErrorIs(t, err, repositories.ErrNotFound)
 			for _, table := range []string{"sessions", "password_resets", "email_verifications"} {
-				require.Zero(t, countRows(t, f.s.DB, table, "user_id = ?", u.ID), "%s rows of a deleted user remain", table)
+				require.Zero(t, countRows(t, f.s.DB(), table, "user_id = ?", u.ID), "%s rows of a deleted user remain", table)
 			}
 			for _, table := range []string{"sessions", "email_verifications"} {
-				require.EqualValues(t, 1, countRows(t, f.s.DB, table, "user_id = ?", other.ID), "%s rows of another user went", table)
+				require.EqualValues(t, 1, countRows(t, f.s.DB(), table, "user_id = ?", other.ID), "%s rows of another user went", table)
 			}
-			require.Zero(t, countRows(t, f.s.DB, "user_activity_log", "user_id = ?", u.ID))
-			require.EqualValues(t, trail+1, countRows(t, f.s.DB, "user_activity_log", "user_id IS NULL"),
+			require.Zero(t, countRows(t, f.s.DB(), "user_activity_log", "user_id = ?", u.ID))
+			require.EqualValues(t, trail+1, countRows(t, f.s.DB(), "user_activity_log", "user_id IS NULL"),
 				"the activity trail must outlive the user (user_id NULL) plus one user.deleted row")
 			var meta string
-			require.NoError(t, f.s.DB.Raw("SELECT metadata FROM user_activity_log WHERE event = ?", string(models.EventUserDeleted)).Scan(&meta).Error)
+			require.NoError(t, f.s.DB().Raw("SELECT metadata FROM user_activity_log WHERE event = ?", string(models.EventUserDeleted)).Scan(&meta).Error)
 			require.Contains(t, meta, string(u.ID), "user.deleted metadata = %s; want the user id", meta)
 		})
 
@@ -395,8 +395,8 @@ func TestUsersAuthenticate(t *testing.T) {
 			require.EqualValues(t, 1, got.FailedLogins, "FailedLogins after one wrong password")
 			require.NotNil(t, got.LastFailedLoginAt)
 			require.True(t, got.LastFailedLoginAt.Equal(f.clock.Now()))
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventLoginFailed, &u.ID))
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventLoginFailed, nil), "login.failed without a user for the unknown email")
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventLoginFailed, &u.ID))
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventLoginFailed, nil), "login.failed without a user for the unknown email")
 		})
 
 		t.Run("OK", func(t *testing.T) {
@@ -405,7 +405,7 @@ func TestUsersAuthenticate(t *testing.T) {
 			require.Equal(t, u.ID, got.ID)
 			require.Zero(t, got.FailedLogins)
 			require.Equal(t, u.PasswordHash, f.storedHash(t, u.ID), "a current hash was rehashed")
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventLoginSucceeded, &u.ID))
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventLoginSucceeded, &u.ID))
 			stored, err := f.s.Users.FindByID(ctx, u.ID)
 			require.NoError(t, err)
 			require.Zero(t, stored.FailedLogins, "failed_logins after a success")
@@ -414,7 +414,7 @@ func TestUsersAuthenticate(t *testing.T) {
 }
 
 // TestUsersModelHooksThroughGORM covers host code writing users with GORM
-// itself through store.DB: a plaintext Password is hashed, with the Store's
+// itself through store.DB(): a plaintext Password is hashed, with the Store's
 // hasher, and cleared; saving a loaded user never rehashes; setting
 // Password and saving hashes it. The hooks write no activity row: the
 // repositories own the audit trail.
@@ -424,7 +424,7 @@ func TestUsersModelHooksThroughGORM(t *testing.T) {
 		require.NoError(t, err)
 		f := newFixture(t, b, withStoreOptions(authstore.WithHasher(storeHasher)))
 		ctx := requestCtx()
-		db := f.s.DB.WithContext(ctx)
+		db := f.s.DB().WithContext(ctx)
 		const pw, next = "host code passphrase", "host code new passphrase"
 		u := &models.User{Name: "Host", Email: "Host@Example.com", Password: pw}
 		require.NoError(t, db.Create(u).Error)
@@ -441,8 +441,8 @@ func TestUsersModelHooksThroughGORM(t *testing.T) {
 			ok, err := storeHasher.Verify(stored, pw)
 			require.NoError(t, err)
 			require.True(t, ok, "the hook's hash does not verify the password")
-			require.EqualValues(t, 0, countEvents(t, f.s.DB, models.EventRegistered, &u.ID), "a hook wrote user.registered")
-			found, _ := scanForSecrets(t, f.s.DB, map[string]string{"password": pw})
+			require.EqualValues(t, 0, countEvents(t, f.s.DB(), models.EventRegistered, &u.ID), "a hook wrote user.registered")
+			found, _ := scanForSecrets(t, f.s.DB(), map[string]string{"password": pw})
 			require.Empty(t, found)
 		})
 
@@ -453,7 +453,7 @@ func TestUsersModelHooksThroughGORM(t *testing.T) {
 			loaded.Name = "Host Renamed"
 			require.NoError(t, db.Save(&loaded).Error)
 			require.Equal(t, before, f.storedHash(t, u.ID), "db.Save of a loaded user changed users.password")
-			require.Zero(t, countEvents(t, f.s.DB, models.EventPasswordChanged, &u.ID))
+			require.Zero(t, countEvents(t, f.s.DB(), models.EventPasswordChanged, &u.ID))
 			got, err := f.s.Users.FindByID(ctx, u.ID)
 			require.NoError(t, err)
 			require.Equal(t, "Host Renamed", got.Name)
@@ -471,7 +471,7 @@ func TestUsersModelHooksThroughGORM(t *testing.T) {
 			ok, err := storeHasher.Verify(stored, next)
 			require.NoError(t, err)
 			require.True(t, ok, "the saved password does not verify")
-			require.EqualValues(t, 0, countEvents(t, f.s.DB, models.EventPasswordChanged, &u.ID), "a hook wrote password.changed")
+			require.EqualValues(t, 0, countEvents(t, f.s.DB(), models.EventPasswordChanged, &u.ID), "a hook wrote password.changed")
 			_, err = f.s.Users.Authenticate(ctx, "host@example.com", next)
 			require.NoError(t, err)
 		})
@@ -497,7 +497,7 @@ func TestUsersAuthenticateRequiresVerifiedEmail(t *testing.T) {
 		t.Run("ErrEmailNotVerified", func(t *testing.T) {
 			_, err := users.Authenticate(ctx, u.Email, userPassword)
 			require.ErrorIs(t, err, repositories.ErrEmailNotVerified, "Authenticate(unverified, right password) = %v; want ErrEmailNotVerified", err)
-			require.Zero(t, countEvents(t, f.s.DB, models.EventLoginSucceeded, &u.ID))
+			require.Zero(t, countEvents(t, f.s.DB(), models.EventLoginSucceeded, &u.ID))
 		})
 
 		t.Run("OK", func(t *testing.T) {
@@ -559,10 +559,10 @@ func TestUsersPasswordChangeEndsAccess(t *testing.T) {
 			return a
 		}
 		checkBystander := func(t *testing.T, a account) {
-			require.EqualValues(t, 1, countRows(t, f.s.DB, "sessions", "id = ?", a.bystanderSessID), "another user's session ended")
-			rt, at := a.bystanderGrant.revoked(t, f.s.DB)
+			require.EqualValues(t, 1, countRows(t, f.s.DB(), "sessions", "id = ?", a.bystanderSessID), "another user's session ended")
+			rt, at := a.bystanderGrant.revoked(t, f.s.DB())
 			require.False(t, rt || at, "another user's tokens were revoked")
-			require.EqualValues(t, 1, countRows(t, f.s.DB, "password_resets", "token_hash = ? AND used_at IS NULL", hooks.Digest(a.bystanderReset)), "another user's reset was voided")
+			require.EqualValues(t, 1, countRows(t, f.s.DB(), "password_resets", "token_hash = ? AND used_at IS NULL", hooks.Digest(a.bystanderReset)), "another user's reset was voided")
 		}
 
 		t.Run("ChangePassword", func(t *testing.T) {
@@ -577,7 +577,7 @@ func TestUsersPasswordChangeEndsAccess(t *testing.T) {
 				_, err := f.s.Sessions.Find(ctx, tok)
 				require.ErrorIs(t, err, repositories.ErrNotFound, "Find(other session) after ChangePassword = %v; want ErrNotFound", err)
 			}
-			rt, at := a.grant.revoked(t, f.s.DB)
+			rt, at := a.grant.revoked(t, f.s.DB())
 			require.True(t, rt, "ChangePassword left the refresh token live")
 			require.True(t, at, "ChangePassword left the access token live")
 			_, err = f.s.PasswordResets.Consume(ctx, a.reset)
@@ -591,7 +591,7 @@ func TestUsersPasswordChangeEndsAccess(t *testing.T) {
 			// A second outstanding reset, written as host code would.
 			other, err := hooks.NewToken()
 			require.NoError(t, err)
-			require.NoError(t, f.s.DB.WithContext(ctx).Create(&models.PasswordReset{UserID: a.user.ID, Email: a.user.Email, Token: other, ExpiresAt: f.s.Now().Add(time.Hour)}).Error)
+			require.NoError(t, f.s.DB().WithContext(ctx).Create(&models.PasswordReset{UserID: a.user.ID, Email: a.user.Email, Token: other, ExpiresAt: f.s.Now().Add(time.Hour)}).Error)
 
 			_, err = f.s.PasswordResets.Reset(ctx, a.reset, next, next)
 			require.NoError(t, err)
@@ -599,7 +599,7 @@ func TestUsersPasswordChangeEndsAccess(t *testing.T) {
 				_, err := f.s.Sessions.Find(ctx, tok)
 				require.ErrorIs(t, err, repositories.ErrNotFound, "Find(session) after a reset = %v; want ErrNotFound", err)
 			}
-			rt, at := a.grant.revoked(t, f.s.DB)
+			rt, at := a.grant.revoked(t, f.s.DB())
 			require.True(t, rt, "a reset left the refresh token live")
 			require.True(t, at, "a reset left the access token live")
 			_, err = f.s.PasswordResets.Consume(ctx, other)
@@ -621,11 +621,11 @@ func TestUsersNoAccountEnumeration(t *testing.T) {
 		u := f.user(t, "known@example.com")
 
 		t.Run("ResetRequest", func(t *testing.T) {
-			before := rowCounts(t, f.s.DB)
+			before := rowCounts(t, f.s.DB())
 			calls := 0
 			deliver := func(context.Context, string, string) error { calls++; return nil }
 			unknownErr := f.s.PasswordResets.Request(ctx, "unknown@example.com", deliver)
-			require.Equal(t, before, rowCounts(t, f.s.DB), "Request(unknown email) wrote rows")
+			require.Equal(t, before, rowCounts(t, f.s.DB()), "Request(unknown email) wrote rows")
 			require.Zero(t, calls, "Request(unknown email) called deliver")
 			knownErr := f.s.PasswordResets.Request(ctx, u.Email, deliver)
 			require.Equal(t, knownErr, unknownErr, "Request(unknown) = %v; Request(known) = %v; want the same", unknownErr, knownErr)
@@ -679,7 +679,7 @@ func TestUsersFailedLoginsCountedAtomically(t *testing.T) {
 			got, err := f.s.Users.FindByID(ctx, u.ID)
 			require.NoError(t, err)
 			require.EqualValues(t, n, got.FailedLogins, "failed_logins = %d; want %d", got.FailedLogins, n)
-			require.EqualValues(t, n, countEvents(t, f.s.DB, models.EventLoginFailed, &u.ID), "login.failed rows")
+			require.EqualValues(t, n, countEvents(t, f.s.DB(), models.EventLoginFailed, &u.ID), "login.failed rows")
 			require.Equal(t, u.PasswordHash, f.storedHash(t, u.ID))
 
 			_, err = f.s.Users.Authenticate(ctx, u.Email, userPassword)
@@ -772,7 +772,7 @@ func TestUsersRehashOnLogin(t *testing.T) {
 			raw, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
 			require.NoError(t, err)
 			imported := "$2y$" + string(raw[4:])
-			require.NoError(t, f.s.DB.Exec("UPDATE users SET password = ? WHERE id = ?", imported, u.ID).Error)
+			require.NoError(t, f.s.DB().Exec("UPDATE users SET password = ? WHERE id = ?", imported, u.ID).Error)
 
 			_, err = current.Authenticate(ctx, u.Email, pw+"x")
 			require.ErrorIs(t, err, repositories.ErrInvalidCredentials)
@@ -793,7 +793,7 @@ func TestUsersRehashOnLogin(t *testing.T) {
 			salt := base64.RawStdEncoding.EncodeToString(make([]byte, 16))
 			key := base64.RawStdEncoding.EncodeToString(make([]byte, 32))
 			hostile := "$argon2id$v=19$m=4194304,t=1,p=1$" + salt + "$" + key // 4 GiB
-			require.NoError(t, f.s.DB.Exec("UPDATE users SET password = ? WHERE id = ?", hostile, u.ID).Error)
+			require.NoError(t, f.s.DB().Exec("UPDATE users SET password = ? WHERE id = ?", hostile, u.ID).Error)
 			var err error
 			var took time.Duration
 			alloc := allocatedBytes(func() {
@@ -841,7 +841,7 @@ func TestUsersPasswordNotTruncated(t *testing.T) {
 			u := f.user(t, "too-long@example.com")
 			token := f.requestReset(t, u.Email)
 			tooLong := strings.Repeat("x", hooks.MaxPasswordLength+1)
-			before := snapshotTables(t, f.s.DB)
+			before := snapshotTables(t, f.s.DB())
 			calls := map[string]func() error{
 				"Users.Create": func() error {
 					_, err := f.s.Users.Create(ctx, repositories.UserInput{Name: "Ada", Email: "new@example.com", Password: tooLong, PasswordConfirmation: tooLong})
@@ -861,12 +861,12 @@ func TestUsersPasswordNotTruncated(t *testing.T) {
 				require.ErrorIs(t, err, repositories.ErrInvalidInput, "%s(%d-byte password) = %v; want ErrInvalidInput", name, len(tooLong), err)
 				require.Less(t, alloc, uint64(4<<20), "%s(%d-byte password) allocated %d bytes: it hashed before refusing", name, len(tooLong), alloc)
 			}
-			require.Equal(t, before, snapshotTables(t, f.s.DB))
+			require.Equal(t, before, snapshotTables(t, f.s.DB()))
 
 			// The hook refuses it too, for host code writing users itself.
-			err := f.s.DB.WithContext(ctx).Create(&models.User{Name: "Ada", Email: "hook@example.com", Password: tooLong}).Error
+			err := f.s.DB().WithContext(ctx).Create(&models.User{Name: "Ada", Email: "hook@example.com", Password: tooLong}).Error
 			require.ErrorIs(t, err, hooks.ErrPasswordTooLong, "db.Create(user with %d-byte password) = %v; want ErrPasswordTooLong", len(tooLong), err)
-			require.Equal(t, before, snapshotTables(t, f.s.DB))
+			require.Equal(t, before, snapshotTables(t, f.s.DB()))
 		})
 	})
 }
@@ -893,7 +893,7 @@ func TestUsersLockout(t *testing.T) {
 			_, err := f.s.Users.Authenticate(ctx, u.Email, userPassword)
 			require.ErrorIs(t, err, repositories.ErrAccountLocked, "the right password during the lock")
 			require.ErrorIs(t, err, repositories.ErrInvalidCredentials)
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventAccountLocked, &u.ID))
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventAccountLocked, &u.ID))
 			got, err := f.s.Users.FindByID(ctx, u.ID)
 			require.NoError(t, err)
 			require.EqualValues(t, 3, got.FailedLogins, "the refused right password counted as a failure")
@@ -937,12 +937,12 @@ func TestUsersLockout(t *testing.T) {
 			_, err := f.s.Users.Authenticate(ctx, u.Email, userPassword)
 			require.ErrorIs(t, err, repositories.ErrAccountLocked)
 			require.NoError(t, f.s.Users.Unlock(ctx, u.ID))
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventAccountUnlocked, &u.ID))
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventAccountUnlocked, &u.ID))
 			require.NoError(t, f.s.Users.Unlock(ctx, u.ID), "unlocking twice")
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventAccountUnlocked, &u.ID), "a second unlock recorded a transition")
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventAccountUnlocked, &u.ID), "a second unlock recorded a transition")
 			_, err = f.s.Users.Authenticate(ctx, u.Email, userPassword)
 			require.NoError(t, err)
-			a := lastEvent(t, f.s.DB, models.EventAccountLocked)
+			a := lastEvent(t, f.s.DB(), models.EventAccountLocked)
 			require.Contains(t, a.Metadata, `"by":"operator"`)
 		})
 
@@ -960,7 +960,7 @@ func TestUsersLockout(t *testing.T) {
 			require.NoError(t, err)
 			require.EqualValues(t, n, got.FailedLogins, "failures lost")
 			require.EqualValues(t, 1, got.Lockouts, "one lock")
-			require.EqualValues(t, 1, countEvents(t, f.s.DB, models.EventAccountLocked, &u.ID))
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventAccountLocked, &u.ID))
 		})
 	})
 }

@@ -3,8 +3,12 @@
 // golang-migrate.
 //
 // Each file also runs as-is by hand: `psql -v ON_ERROR_STOP=1 -f FILE` or
-// `sqlite3 DB < FILE`, in version order. Versions are recorded in the
-// schema_migrations table, as golang-migrate does.
+// `sqlite3 DB < FILE`, in version order. For tables under a prefix or in a
+// schema (WithTables), RenderedFS gives the files for those names
+// (`authstore migrate sql` prints them). The applied version is recorded
+// in the table DefaultVersionTable (WithVersionTable), under the same
+// prefix and schema: not golang-migrate's schema_migrations, which a host
+// application that uses golang-migrate itself already owns.
 package migrations
 
 import (
@@ -20,6 +24,7 @@ import (
 	"strings"
 
 	"github.com/forgeauth/authstore/config"
+	"github.com/forgeauth/authstore/models"
 	"github.com/golang-migrate/migrate/v4"
 	"github.com/golang-migrate/migrate/v4/database"
 	pgxmigrate "github.com/golang-migrate/migrate/v4/database/pgx/v5"
@@ -44,6 +49,54 @@ var ErrStopped = errors.New("migrations: migrator was stopped by a cancelled con
 // database must be repaired by hand before migrating again.
 var ErrDirty = errors.New("migrations: database is dirty (a previous migration failed part-way)")
 
+// DefaultVersionTable is the table that records the applied version
+// unless WithVersionTable names another (config's
+// AUTHSTORE_MIGRATIONS_TABLE).
+const DefaultVersionTable = "authstore_schema_migrations"
+
+// legacyVersionTable is where authstore recorded its version before
+// DefaultVersionTable: golang-migrate's default.
+const legacyVersionTable = "schema_migrations"
+
+// Option configures a Migrator (and ReadStatus).
+type Option func(*settings)
+
+// settings are what the options set.
+type settings struct {
+	tables       config.Tables
+	versionTable string
+	tablesSet    bool
+}
+
+// WithTables names authstore's tables: a prefix and, on PostgreSQL, a
+// schema (config.Config.Tables). The default is the original names in the
+// current schema, or for NewGORM the names of a Store's DB.
+func WithTables(t config.Tables) Option {
+	return func(s *settings) { s.tables, s.tablesSet = t, true }
+}
+
+// WithVersionTable names the table that records the applied version,
+// before the prefix and schema of WithTables (DefaultVersionTable by
+// default).
+func WithVersionTable(name string) Option {
+	return func(s *settings) {
+		if name != "" {
+			s.versionTable = name
+		}
+	}
+}
+
+func newSettings(opts []Option) settings {
+	s := settings{versionTable: DefaultVersionTable}
+	for _, o := range opts {
+		o(&s)
+	}
+	return s
+}
+
+// versionTableName is the version table's name without its schema.
+func (s settings) versionTableName() string { return s.tables.Prefix + s.versionTable }
+
 // FS returns the embedded migration files of a dialect: NNNNNN_name.up.sql
 // and NNNNNN_name.down.sql pairs.
 func FS(d config.Dialect) (fs.FS, error) {
@@ -57,10 +110,16 @@ func FS(d config.Dialect) (fs.FS, error) {
 // It borrows the *sql.DB it is given and never closes it; Close releases the
 // connection the Migrator holds.
 type Migrator struct {
-	m       *migrate.Migrate
-	own     *sql.DB // PostgreSQL: the Migrator's own connections
-	dialect config.Dialect
-	stopped bool // a cancelled run leaves golang-migrate unusable
+	m        *migrate.Migrate
+	db       *sql.DB // the database migrated
+	own      *sql.DB // PostgreSQL: the Migrator's own connections
+	dialect  config.Dialect
+	settings settings
+	stopped  bool // a cancelled run leaves golang-migrate unusable
+	// Adopted is the version taken over from golang-migrate's
+	// schema_migrations table, where authstore recorded it before
+	// DefaultVersionTable; 0 when nothing was taken over.
+	Adopted uint
 }
 
 // New returns a Migrator for db, which must be a PostgreSQL (pgx, as GORM's
@@ -69,8 +128,14 @@ type Migrator struct {
 // settings of db's (server, database, user, search_path), so that its
 // advisory lock and statements never hold one of db's pooled connections;
 // Close closes them.
-func New(ctx context.Context, db *sql.DB, d config.Dialect) (*Migrator, error) {
-	src, err := FS(d)
+//
+// The Migrator creates its version table if it is missing (and, on
+// PostgreSQL, the schema of WithTables). A database that authstore
+// migrated when it recorded its version in schema_migrations is taken
+// over: the version is copied to the new table (see Adopted).
+func New(ctx context.Context, db *sql.DB, d config.Dialect, opts ...Option) (*Migrator, error) {
+	st := newSettings(opts)
+	src, err := RenderedFS(d, st.tables)
 	if err != nil {
 		return nil, err
 	}
@@ -78,20 +143,33 @@ func New(ctx context.Context, db *sql.DB, d config.Dialect) (*Migrator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrations: read embedded files: %w", err)
 	}
-	mg := &Migrator{dialect: d}
+	mg := &Migrator{dialect: d, db: db, settings: st}
+	legacy, err := legacyVersion(ctx, db, d, st)
+	if err != nil {
+		return nil, err
+	}
 	var drv database.Driver
 	switch d {
 	case config.DialectPostgres:
 		if mg.own, err = ownPostgres(ctx, db); err != nil {
 			return nil, err
 		}
-		drv, err = pgxmigrate.WithInstance(mg.own, &pgxmigrate.Config{})
+		if st.tables.Schema != "" {
+			if _, err := mg.own.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+st.tables.Schema); err != nil {
+				mg.Close()
+				return nil, fmt.Errorf("migrations: create schema %s: %s", st.tables.Schema, oneLine(err))
+			}
+		}
+		drv, err = pgxmigrate.WithInstance(mg.own, &pgxmigrate.Config{
+			MigrationsTable: st.versionTableName(),
+			SchemaName:      st.tables.Schema,
+		})
 		if err != nil {
 			mg.Close()
 			return nil, fmt.Errorf("migrations: prepare postgres: %w", err)
 		}
 	case config.DialectSQLite:
-		drv, err = sqlite3.WithInstance(db, &sqlite3.Config{})
+		drv, err = sqlite3.WithInstance(db, &sqlite3.Config{MigrationsTable: st.versionTableName()})
 		if err != nil {
 			return nil, fmt.Errorf("migrations: prepare sqlite: %w", err)
 		}
@@ -101,16 +179,37 @@ func New(ctx context.Context, db *sql.DB, d config.Dialect) (*Migrator, error) {
 		mg.Close()
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
+	if legacy > 0 {
+		if err := mg.m.Force(int(legacy)); err != nil {
+			mg.Close()
+			return nil, fmt.Errorf("migrations: take over version %d from %s: %w", legacy, legacyVersionTable, err)
+		}
+		mg.Adopted = legacy
+	}
 	return mg, nil
 }
 
+// oneLine is err's text on one line.
+func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
+
 // NewGORM returns a Migrator over the connection pool of a GORM handle.
-func NewGORM(ctx context.Context, db *gorm.DB) (*Migrator, error) {
+// The tables are named as db names them when it is a Store's DB, unless
+// WithTables says otherwise.
+func NewGORM(ctx context.Context, db *gorm.DB, opts ...Option) (*Migrator, error) {
 	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	return New(ctx, sqlDB, config.Dialect(db.Dialector.Name()))
+	return New(ctx, sqlDB, config.Dialect(db.Dialector.Name()), gormTables(db, opts)...)
+}
+
+// gormTables puts in front of opts the tables of db's naming strategy, if
+// it is a Store's.
+func gormTables(db *gorm.DB, opts []Option) []Option {
+	if t, ok := models.TablesOf(db.NamingStrategy); ok {
+		return append([]Option{WithTables(t)}, opts...)
+	}
+	return opts
 }
 
 // Close releases the connections the Migrator opened. The *sql.DB it was
@@ -314,6 +413,12 @@ func firstLine(sql string) string {
 // Status reports the applied version against the embedded ones.
 type Status struct {
 	Dialect config.Dialect
+	// VersionTable is the table the version is recorded in.
+	VersionTable string
+	// Recorded is true when the version table records a version: false
+	// for a database never migrated, or rolled back completely, or built
+	// by AutoMigrate.
+	Recorded bool
 	// Version is the applied version, 0 when none is.
 	Version uint
 	// Dirty is true when a migration failed part-way.
@@ -330,6 +435,9 @@ type Version struct {
 
 // upFile is the name of v's up migration file.
 func (v Version) upFile() string { return fmt.Sprintf("%06d_%s.up.sql", v.Version, v.Name) }
+
+// downFile is the name of v's down migration file.
+func (v Version) downFile() string { return fmt.Sprintf("%06d_%s.down.sql", v.Version, v.Name) }
 
 // AppliedCount returns how many embedded versions are at or below the
 // applied version.
@@ -367,12 +475,12 @@ func (mg *Migrator) Status(ctx context.Context) (Status, error) {
 	if err := ctx.Err(); err != nil {
 		return Status{}, err
 	}
-	st := Status{Dialect: mg.dialect}
+	st := Status{Dialect: mg.dialect, VersionTable: mg.settings.qualifiedVersionTable()}
 	v, dirty, err := mg.m.Version()
 	if err != nil && !errors.Is(err, migrate.ErrNilVersion) {
 		return Status{}, fmt.Errorf("migrations: read version: %w", err)
 	}
-	st.Version, st.Dirty = v, dirty
+	st.Version, st.Dirty, st.Recorded = v, dirty, err == nil
 	st.Available, err = Versions(mg.dialect)
 	return st, err
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 )
 
 // AccessToken tracks an issued JWT access token by its jti (table
@@ -26,8 +27,9 @@ type AccessToken struct {
 	UpdatedAt time.Time `gorm:"not null" json:"updated_at"`
 }
 
-// TableName returns "oauth_access_tokens".
-func (AccessToken) TableName() string { return "oauth_access_tokens" }
+// TableName returns "oauth_access_tokens", with the prefix and schema of a
+// Store's tables (see Namer).
+func (AccessToken) TableName(n schema.Namer) string { return tableName(n, "oauth_access_tokens") }
 
 // BeforeCreate assigns the id (the JWT's jti) if it is not set. The row
 // holds no secret: the JWT is never stored.

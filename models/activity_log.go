@@ -6,6 +6,7 @@ import (
 
 	"github.com/forgeauth/authstore/internal/retention"
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 )
 
 // Activity is one row of the append-only audit trail (table
@@ -23,8 +24,9 @@ type Activity struct {
 	CreatedAt time.Time `gorm:"not null;index" json:"created_at"`
 }
 
-// TableName returns "user_activity_log".
-func (Activity) TableName() string { return "user_activity_log" }
+// TableName returns "user_activity_log", with the prefix and schema of a
+// Store's tables (see Namer).
+func (Activity) TableName(n schema.Namer) string { return tableName(n, "user_activity_log") }
 
 // ErrAppendOnly is returned when code tries to update or delete an activity
 // row outside a retention purge.

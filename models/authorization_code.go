@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 )
 
 // AuthorizationCode is an authorization code with its PKCE challenge (table
@@ -27,8 +28,11 @@ type AuthorizationCode struct {
 	CreatedAt           time.Time  `gorm:"not null" json:"created_at"`
 }
 
-// TableName returns "oauth_authorization_codes".
-func (AuthorizationCode) TableName() string { return "oauth_authorization_codes" }
+// TableName returns "oauth_authorization_codes", with the prefix and schema of a
+// Store's tables (see Namer).
+func (AuthorizationCode) TableName(n schema.Namer) string {
+	return tableName(n, "oauth_authorization_codes")
+}
 
 // String describes the code without its value.
 func (c AuthorizationCode) String() string {

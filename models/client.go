@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 )
 
 // Client is an OAuth2 client application (table oauth_clients). A
@@ -29,8 +30,9 @@ type Client struct {
 	UpdatedAt            time.Time `gorm:"not null" json:"updated_at"`
 }
 
-// TableName returns "oauth_clients".
-func (Client) TableName() string { return "oauth_clients" }
+// TableName returns "oauth_clients", with the prefix and schema of a
+// Store's tables (see Namer).
+func (Client) TableName(n schema.Namer) string { return tableName(n, "oauth_clients") }
 
 // String describes the client without its secret.
 func (c Client) String() string {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 )
 
 // EmailVerification is a token sent to an address (table email_verifications).
@@ -21,8 +22,9 @@ type EmailVerification struct {
 	CreatedAt  time.Time  `gorm:"not null" json:"created_at"`
 }
 
-// TableName returns "email_verifications".
-func (EmailVerification) TableName() string { return "email_verifications" }
+// TableName returns "email_verifications", with the prefix and schema of a
+// Store's tables (see Namer).
+func (EmailVerification) TableName(n schema.Namer) string { return tableName(n, "email_verifications") }
 
 // String describes the verification without its token.
 func (v EmailVerification) String() string {

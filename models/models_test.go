@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 )
 
 const (
@@ -84,10 +85,13 @@ func TestTableNames(t *testing.T) {
 	_, usersFirst := all[0].(*models.User)
 	require.True(t, usersFirst, "All()[0] = %T; want *models.User (foreign keys resolve)", all[0])
 	for _, m := range all {
-		tn, ok := m.(interface{ TableName() string })
+		tn, ok := m.(schema.TablerWithNamer)
 		require.True(t, ok, "%T has no TableName", m)
 		key := fmt.Sprintf("%T", m)
-		require.Equal(t, want[key], tn.TableName(), "%s.TableName()", key)
+		require.Equal(t, want[key], tn.TableName(schema.NamingStrategy{}), "%s.TableName(default namer)", key)
+		require.Equal(t, want[key], models.BaseTable(tn), "BaseTable(%s)", key)
+		prefixed := models.Namer(config.Tables{Prefix: "auth_", Schema: "idp"})
+		require.Equal(t, "idp.auth_"+want[key], tn.TableName(prefixed), "%s.TableName(Namer(auth_, idp))", key)
 		delete(want, key)
 	}
 	require.Empty(t, want, "All() misses models")
@@ -182,10 +186,9 @@ func openDB(t *testing.T, opts ...authstore.Option) *authstore.Store {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DatabaseURL = "sqlite://" + filepath.Join(t.TempDir(), "models.db")
-	s, err := authstore.Open(context.Background(), cfg, opts...)
+	s, err := authstore.Open(context.Background(), cfg, append([]authstore.Option{authstore.WithAutoMigrate()}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
-	require.NoError(t, authstore.AutoMigrate(s.DB))
 	return s
 }
 
@@ -200,14 +203,14 @@ func activity(t *testing.T, db *gorm.DB, userID models.UUID, event models.Event)
 	return out
 }
 
-// TestUserHooks saves users as host code would, through store.DB: the hook
+// TestUserHooks saves users as host code would, through store.DB(): the hook
 // hashes with the Store's hasher (WithHasher), not the default one.
 func TestUserHooks(t *testing.T) {
 	ctx := ctxWithMeta()
 	weak, err := hooks.NewHasher(hooks.Params{Memory: 12 * 1024, Iterations: 3, Parallelism: 1, SaltLength: 16, KeyLength: 32})
 	require.NoError(t, err)
 	s := openDB(t, authstore.WithHasher(weak))
-	db := s.DB.WithContext(ctx)
+	db := s.DB().WithContext(ctx)
 	u := &models.User{Name: "Ada", Email: " Ada@Example.com ", Password: "hook passphrase"}
 	require.NoError(t, db.Create(u).Error)
 
@@ -222,21 +225,21 @@ func TestUserHooks(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, ok)
 		// Hooks write no activity row: repositories record their events.
-		reg := activity(t, s.DB, u.ID, models.EventRegistered)
+		reg := activity(t, s.DB(), u.ID, models.EventRegistered)
 		require.Len(t, reg, 0, "a hook wrote an activity row")
 		require.NotEqual(t, hooks.DefaultHasher().Params(), p, "the test's hasher must differ from the default")
 		require.NotEqual(t, hooks.DefaultHasher().Params().Memory, p.Memory)
-		require.Empty(t, activity(t, s.DB, u.ID, models.EventPasswordChanged), "a registration logged a password change")
+		require.Empty(t, activity(t, s.DB(), u.ID, models.EventPasswordChanged), "a registration logged a password change")
 	})
 
 	t.Run("TransactionHashesWithTheStoreHasher", func(t *testing.T) {
 		in := &models.User{Name: "Tx", Email: "tx@example.com", Password: "hook passphrase"}
-		require.NoError(t, s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return tx.Create(in).Error }))
+		require.NoError(t, s.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error { return tx.Create(in).Error }))
 		p, err := hooks.ParseArgon2id(in.PasswordHash)
 		require.NoError(t, err)
-		require.Equal(t, weak.Params(), p, "a transaction of store.DB lost the Store's Hasher")
+		require.Equal(t, weak.Params(), p, "a transaction of store.DB() lost the Store's Hasher")
 		c := &models.Client{Name: "tx client", Secret: secretPlain, Confidential: true}
-		require.NoError(t, s.DB.Session(&gorm.Session{}).Where("1 = 1").Create(c).Error)
+		require.NoError(t, s.DB().Session(&gorm.Session{}).Where("1 = 1").Create(c).Error)
 		p, err = hooks.ParseArgon2id(*c.SecretHash)
 		require.NoError(t, err)
 		require.Equal(t, weak.Params(), p, "the client hook ignored the Store's Hasher")
@@ -251,16 +254,16 @@ func TestUserHooks(t *testing.T) {
 		require.NoError(t, db.Take(&again, "id = ?", u.ID).Error)
 		require.Equal(t, u.PasswordHash, again.PasswordHash, "Save rehashed a loaded user")
 		require.Equal(t, "ada2@example.com", again.EmailNormalized, "BeforeSave did not normalise the new email")
-		require.Empty(t, activity(t, s.DB, u.ID, models.EventPasswordChanged))
+		require.Empty(t, activity(t, s.DB(), u.ID, models.EventPasswordChanged))
 	})
 
 	t.Run("ErrPasswordTooShort", func(t *testing.T) {
 		var n int64
-		require.NoError(t, s.DB.Model(&models.User{}).Count(&n).Error)
+		require.NoError(t, s.DB().Model(&models.User{}).Count(&n).Error)
 		err := db.Create(&models.User{Name: "Bob", Email: "bob@example.com", Password: "short"}).Error
 		require.ErrorIs(t, err, hooks.ErrPasswordTooShort, "Create(short password) = %v; want ErrPasswordTooShort", err)
 		var after int64
-		require.NoError(t, s.DB.Model(&models.User{}).Count(&after).Error)
+		require.NoError(t, s.DB().Model(&models.User{}).Count(&after).Error)
 		require.Equal(t, n, after)
 	})
 }
@@ -268,7 +271,7 @@ func TestUserHooks(t *testing.T) {
 func TestTokenHooks(t *testing.T) {
 	s := openDB(t)
 	ctx := ctxWithMeta()
-	db := s.DB.WithContext(ctx)
+	db := s.DB().WithContext(ctx)
 	u := &models.User{Name: "Ada", Email: "tokens@example.com", PasswordHash: secretHash}
 	require.NoError(t, db.Create(u).Error)
 	c := &models.Client{Name: "app", RedirectURIs: models.Strings{"https://a.example/cb"}}
@@ -332,24 +335,24 @@ func TestTokenHooks(t *testing.T) {
 	// every event inline (one owner), so host code writing rows itself
 	// records nothing behind its back.
 	t.Run("NoActivityRows", func(t *testing.T) {
-		require.Empty(t, activity(t, s.DB, u.ID, models.EventSessionCreated))
-		require.Empty(t, activity(t, s.DB, u.ID, models.EventPasswordResetRequested))
-		require.Empty(t, activity(t, s.DB, u.ID, models.EventEmailVerificationSent))
-		require.Empty(t, activity(t, s.DB, u.ID, models.EventPersonalTokenCreated))
+		require.Empty(t, activity(t, s.DB(), u.ID, models.EventSessionCreated))
+		require.Empty(t, activity(t, s.DB(), u.ID, models.EventPasswordResetRequested))
+		require.Empty(t, activity(t, s.DB(), u.ID, models.EventEmailVerificationSent))
+		require.Empty(t, activity(t, s.DB(), u.ID, models.EventPersonalTokenCreated))
 		var sess models.Session
 		require.NoError(t, db.Where("user_id = ?", u.ID).Take(&sess).Error)
 		require.NoError(t, db.Delete(&sess).Error)
-		deleted := activity(t, s.DB, u.ID, models.EventSessionDeleted)
+		deleted := activity(t, s.DB(), u.ID, models.EventSessionDeleted)
 		require.Len(t, deleted, 0, "deleting a loaded session wrote an activity row")
 		var all int64
-		require.NoError(t, s.DB.Model(&models.Activity{}).Count(&all).Error)
+		require.NoError(t, s.DB().Model(&models.Activity{}).Count(&all).Error)
 		require.Zero(t, all, "hooks wrote %d activity rows", all)
 	})
 }
 
 func TestClientHook(t *testing.T) {
 	s := openDB(t)
-	db := s.DB.WithContext(ctxWithMeta())
+	db := s.DB().WithContext(ctxWithMeta())
 	c := &models.Client{Name: "confidential", Secret: secretPlain, Confidential: true}
 	require.NoError(t, db.Create(c).Error)
 	require.Empty(t, c.Secret)
@@ -358,7 +361,7 @@ func TestClientHook(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok, "the hook's client secret hash does not verify")
 	var n int64
-	require.NoError(t, s.DB.Model(&models.Activity{}).Where("event = ?", string(models.EventClientCreated)).Count(&n).Error)
+	require.NoError(t, s.DB().Model(&models.Activity{}).Where("event = ?", string(models.EventClientCreated)).Count(&n).Error)
 	require.EqualValues(t, 0, n, "the client hook wrote an activity row")
 
 	public := &models.Client{Name: "public"}
@@ -368,7 +371,7 @@ func TestClientHook(t *testing.T) {
 
 func TestActivityAppendOnly(t *testing.T) {
 	s := openDB(t)
-	db := s.DB.WithContext(ctxWithMeta())
+	db := s.DB().WithContext(ctxWithMeta())
 	u := &models.User{Name: "Ada", Email: "log@example.com", PasswordHash: secretHash}
 	require.NoError(t, db.Create(u).Error)
 	require.NoError(t, s.Activity.Record(ctxWithMeta(), &u.ID, models.EventLoginSucceeded, nil))
@@ -376,7 +379,7 @@ func TestActivityAppendOnly(t *testing.T) {
 	t.Run("Record", func(t *testing.T) {
 		require.NoError(t, s.Activity.Record(ctxWithMeta(), nil, models.EventLogout, map[string]any{"k": "v"}))
 		var a models.Activity
-		require.NoError(t, s.DB.Where("event = ?", string(models.EventLogout)).Take(&a).Error)
+		require.NoError(t, s.DB().Where("event = ?", string(models.EventLogout)).Take(&a).Error)
 		require.Nil(t, a.UserID, "an empty user id must be stored as NULL")
 		require.JSONEq(t, `{"k":"v"}`, a.Metadata)
 		require.Equal(t, "192.0.2.1", a.IPAddress)
@@ -398,7 +401,7 @@ func TestActivityAppendOnly(t *testing.T) {
 			require.True(t, errors.Is(err, models.ErrAppendOnly), "%s(activity) = %v; want ErrAppendOnly", name, err)
 		}
 		var n int64
-		require.NoError(t, s.DB.Model(&models.Activity{}).Where("event = ?", "tampered").Count(&n).Error)
+		require.NoError(t, s.DB().Model(&models.Activity{}).Where("event = ?", "tampered").Count(&n).Error)
 		require.Zero(t, n)
 	})
 
@@ -407,7 +410,7 @@ func TestActivityAppendOnly(t *testing.T) {
 		require.NoError(t, err)
 		require.NotZero(t, purged)
 		var n int64
-		require.NoError(t, s.DB.Model(&models.Activity{}).Count(&n).Error)
+		require.NoError(t, s.DB().Model(&models.Activity{}).Count(&n).Error)
 		require.Zero(t, n)
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 )
 
 // PasswordReset is an outstanding password-reset request (table
@@ -21,8 +22,9 @@ type PasswordReset struct {
 	CreatedAt time.Time  `gorm:"not null" json:"created_at"`
 }
 
-// TableName returns "password_resets".
-func (PasswordReset) TableName() string { return "password_resets" }
+// TableName returns "password_resets", with the prefix and schema of a
+// Store's tables (see Namer).
+func (PasswordReset) TableName(n schema.Namer) string { return tableName(n, "password_resets") }
 
 // String describes the reset without its token.
 func (r PasswordReset) String() string {

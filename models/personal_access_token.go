@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 )
 
 // PersonalAccessToken is a long-lived token a user makes for scripts (table
@@ -26,8 +27,11 @@ type PersonalAccessToken struct {
 	UpdatedAt  time.Time  `gorm:"not null" json:"updated_at"`
 }
 
-// TableName returns "oauth_personal_access_tokens".
-func (PersonalAccessToken) TableName() string { return "oauth_personal_access_tokens" }
+// TableName returns "oauth_personal_access_tokens", with the prefix and schema of a
+// Store's tables (see Namer).
+func (PersonalAccessToken) TableName(n schema.Namer) string {
+	return tableName(n, "oauth_personal_access_tokens")
+}
 
 // String describes the token without its value.
 func (t PersonalAccessToken) String() string {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 )
 
 // RefreshToken is one link of a refresh-token family (table
@@ -30,8 +31,9 @@ type RefreshToken struct {
 	CreatedAt     time.Time    `gorm:"not null" json:"created_at"`
 }
 
-// TableName returns "oauth_refresh_tokens".
-func (RefreshToken) TableName() string { return "oauth_refresh_tokens" }
+// TableName returns "oauth_refresh_tokens", with the prefix and schema of a
+// Store's tables (see Namer).
+func (RefreshToken) TableName(n schema.Namer) string { return tableName(n, "oauth_refresh_tokens") }
 
 // String describes the refresh token without its value.
 func (t RefreshToken) String() string {

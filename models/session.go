@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 )
 
 // Session is a login session (table sessions). Its token is stored as a
@@ -26,8 +27,9 @@ type Session struct {
 	CreatedAt time.Time `gorm:"not null" json:"created_at"`
 }
 
-// TableName returns "sessions".
-func (Session) TableName() string { return "sessions" }
+// TableName returns "sessions", with the prefix and schema of a
+// Store's tables (see Namer).
+func (Session) TableName(n schema.Namer) string { return tableName(n, "sessions") }
 
 // String describes the session without its token.
 func (s Session) String() string {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/forgeauth/authstore/hooks"
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 )
 
 // User is an account (table users). Email uniqueness is case-insensitive
@@ -38,8 +39,9 @@ type User struct {
 	UpdatedAt time.Time `gorm:"not null" json:"updated_at"`
 }
 
-// TableName returns "users".
-func (User) TableName() string { return "users" }
+// TableName returns "users", with the prefix and schema of a
+// Store's tables (see Namer).
+func (User) TableName(n schema.Namer) string { return tableName(n, "users") }
 
 // String describes the user without its password hash or two-factor secrets.
 func (u User) String() string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/forgeauth/authstore/config"
 	"github.com/forgeauth/authstore/internal/retention"
 	"github.com/forgeauth/authstore/models"
 	"gorm.io/gorm"
@@ -34,11 +35,15 @@ type purgeTarget struct {
 	age string
 }
 
-// table returns the target's table name.
-func (t purgeTarget) table() string { return t.model.(schema.Tabler).TableName() }
+// table returns the original name of the target's table (the key of
+// PurgeResult.Tables and TableStats.Table, whatever prefix the database
+// gives it).
+func (t purgeTarget) table() string { return models.BaseTable(t.model.(schema.TablerWithNamer)) }
 
-// expiredTargets lists every table whose rows expire at now, in purge order.
-func expiredTargets(now time.Time) []purgeTarget {
+// expiredTargets lists every table whose rows expire at now, in purge
+// order; tables names them in the database.
+func expiredTargets(now time.Time, tables config.Tables) []purgeTarget {
+	refresh := tables.Name(models.BaseTable(&models.RefreshToken{}))
 	expired := func(model any) purgeTarget {
 		return purgeTarget{model: model, where: "expires_at < ?", args: []any{now}, age: "expires_at"}
 	}
@@ -46,8 +51,8 @@ func expiredTargets(now time.Time) []purgeTarget {
 		expired(&models.AccessToken{}),
 		// A used refresh token is kept while any token of its family is
 		// alive: reuse detection needs it.
-		{model: &models.RefreshToken{}, where: "expires_at < ? AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens f " +
-			"WHERE f.family_id = oauth_refresh_tokens.family_id AND f.expires_at >= ?)", args: []any{now, now}, age: "expires_at"},
+		{model: &models.RefreshToken{}, where: "expires_at < ? AND NOT EXISTS (SELECT 1 FROM " + refresh + " f " +
+			"WHERE f.family_id = " + refresh + ".family_id AND f.expires_at >= ?)", args: []any{now, now}, age: "expires_at"},
 		expired(&models.AuthorizationCode{}),
 		expired(&models.PersonalAccessToken{}),
 		expired(&models.Session{}),
@@ -107,7 +112,7 @@ func (c *Cleanup) Purge(ctx context.Context, opts PurgeOptions) (PurgeResult, er
 		return res, fmt.Errorf("purge: batch size and retention must not be negative: %w", ErrInvalidInput)
 	}
 	now := c.now()
-	targets := expiredTargets(now)
+	targets := expiredTargets(now, c.cfg().Tables())
 	if opts.ActivityRetention > 0 {
 		targets = append(targets, activityTarget(now.Add(-opts.ActivityRetention)))
 	}
@@ -192,7 +197,7 @@ type TableStats struct {
 func (c *Cleanup) Stats(ctx context.Context) ([]TableStats, error) {
 	now := c.now()
 	var out []TableStats
-	for _, t := range expiredTargets(now) {
+	for _, t := range expiredTargets(now, c.cfg().Tables()) {
 		st := TableStats{Table: t.table()}
 		op := "stats " + st.Table
 		db := c.conn(ctx)
@@ -209,7 +214,7 @@ func (c *Cleanup) Stats(ctx context.Context) ([]TableStats, error) {
 		}
 		out = append(out, st)
 	}
-	st := TableStats{Table: models.Activity{}.TableName()}
+	st := TableStats{Table: models.BaseTable(&models.Activity{})}
 	if err := c.conn(ctx).Model(&models.Activity{}).Count(&st.Rows).Error; err != nil {
 		return nil, Translate("stats "+st.Table, err)
 	}

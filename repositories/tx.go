@@ -95,10 +95,13 @@ func inTx[T any](ctx context.Context, b base, fn func(tx *gorm.DB, now time.Time
 	return out, nil
 }
 
-// withTx returns a copy of b over tx, typically a transaction the caller
-// opened, on the Store's handle or its own: the copy keeps b's clock,
-// logger, error translation and hasher (SECURITY 35), so a host's
-// transaction behaves as the Store's.
+// withTx returns a copy of b that runs in tx, typically a transaction the
+// caller opened, on the Store's handle or its own over the same database:
+// the copy keeps b's configuration (clock, logger, error translation,
+// table names and hasher; SECURITY 35) and takes only tx's connection, so
+// a host's transaction behaves as the Store's.
 func (b base) withTx(tx *gorm.DB) base {
-	return base{db: session(tx, b.db.NowFunc, b.db.Logger, b.opts.Hasher), opts: b.opts}
+	s := b.db.Session(&gorm.Session{NewDB: true, Context: tx.Statement.Context})
+	s.Statement.ConnPool = tx.Statement.ConnPool
+	return base{db: s, opts: b.opts}
 }

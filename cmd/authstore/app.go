@@ -128,15 +128,16 @@ func (a *app) config() (config.Config, error) {
 	return config.LoadFrom(environ)
 }
 
-// openStore opens the Store that the configuration names, creating a
-// SQLite file if it does not exist. The caller closes it. GORM's own log is
-// off: the CLI reports every error it gets, in one line.
-func (a *app) openStore(ctx context.Context) (*authstore.Store, error) {
+// openStore opens the Store that the configuration names with opts (a
+// SQLite file is created if it does not exist, unless opts hold
+// authstore.WithReadOnly). The caller closes it. GORM's own log is off:
+// the CLI reports every error it gets, in one line.
+func (a *app) openStore(ctx context.Context, opts ...authstore.Option) (*authstore.Store, error) {
 	cfg, err := a.config()
 	if err != nil {
 		return nil, err
 	}
-	return authstore.Open(ctx, cfg, authstore.WithLogger(logger.Discard))
+	return authstore.Open(ctx, cfg, append([]authstore.Option{authstore.WithLogger(logger.Discard)}, opts...)...)
 }
 
 // databaseLabel names the database of cfg for display, without

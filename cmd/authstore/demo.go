@@ -54,7 +54,7 @@ none of them is stored in the database.`,
 				}
 				cfg.JWTSecret = config.Secret(key)
 			}
-			s, err := authstore.Open(cmd.Context(), cfg, authstore.WithLogger(logger.Discard))
+			s, err := authstore.Open(cmd.Context(), cfg, authstore.WithLogger(logger.Discard), authstore.WithoutSchemaCheck())
 			if err != nil {
 				return err
 			}
@@ -62,7 +62,7 @@ none of them is stored in the database.`,
 			var progress io.Writer
 			if !asJSON {
 				progress = a.stdout
-				fmt.Fprintf(a.stdout, "authstore demo on %s (%s)\n", databaseLabel(cfg), s.DB.Dialector.Name())
+				fmt.Fprintf(a.stdout, "authstore demo on %s (%s)\n", databaseLabel(cfg), s.DB().Dialector.Name())
 				if ephemeral {
 					fmt.Fprintln(a.stdout, "JWT_SECRET is not set: access tokens are signed with a key made for this run")
 				}

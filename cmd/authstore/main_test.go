@@ -210,25 +210,31 @@ func testMigrate(t *testing.T, tg target) {
 		}
 	}
 
-	r = tg.mustRun(t, "migrate", "down", "1")
+	r = tg.mustRun(t, "migrate", "down", "1", "--yes")
 	if want := "to version 2 (create_oauth_tables)"; !strings.Contains(r.stdout, want) {
 		t.Errorf("migrate down 1 printed %q; want %q in it", r.stdout, want)
 	}
 	checkObjects("down 1", union(authObjects, oauthObjects))
 	checkVersion("down 1", 2)
 
-	r = tg.mustRun(t, "migrate", "down", "1")
+	r = tg.mustRun(t, "migrate", "down", "1", "--yes")
 	if want := "to version 1 (create_auth_tables)"; !strings.Contains(r.stdout, want) {
 		t.Errorf("migrate down 1 printed %q; want %q in it", r.stdout, want)
 	}
 	checkObjects("down 1 again", authObjects)
 	checkVersion("down 1 again", 1)
 
-	tg.mustRun(t, "migrate", "down", "--all")
+	r = tg.run(t, "migrate", "down", "--all")
+	if r.code != 2 || !strings.Contains(r.stderr, "--yes") {
+		t.Errorf("migrate down --all without --yes and no terminal: %v; want exit 2 naming --yes", r)
+	}
+	checkObjects("down --all unconfirmed", authObjects)
+
+	tg.mustRun(t, "migrate", "down", "--all", "--yes")
 	checkObjects("down --all", map[string]string{})
 	checkVersion("down --all", 0)
 
-	r = tg.run(t, "migrate", "down", "1")
+	r = tg.run(t, "migrate", "down", "1", "--yes")
 	if r.code != 1 || r.stdout != "" || !oneLine(r.stderr) {
 		t.Errorf("migrate down 1 with nothing applied: %v; want exit 1 and one line on stderr", r)
 	}
@@ -251,7 +257,7 @@ func sqliteObjects(path string) func(t *testing.T) map[string]string {
 		}
 		defer db.Close()
 		return objects(t, db, `SELECT name, type FROM sqlite_master
-			WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations'`)
+			WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' AND name NOT IN ('schema_migrations', 'authstore_schema_migrations')`)
 	}
 }
 
@@ -315,7 +321,7 @@ func TestMigratePostgres(t *testing.T) {
 			got := objects(t, admin, `SELECT table_name,
 					CASE table_type WHEN 'VIEW' THEN 'view' ELSE 'table' END
 				FROM information_schema.tables
-				WHERE table_schema = $1 AND table_name <> 'schema_migrations'`, schema)
+				WHERE table_schema = $1 AND table_name NOT IN ('schema_migrations', 'authstore_schema_migrations')`, schema)
 			return got
 		},
 	})

@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/forgeauth/authstore"
+	"github.com/forgeauth/authstore/config"
 	"github.com/forgeauth/authstore/migrations"
 	"github.com/spf13/cobra"
 )
@@ -22,14 +24,32 @@ func (a *app) migrateCommand() *cobra.Command {
 		Short: "Apply, roll back or inspect the versioned SQL migrations",
 		Long: `migrate manages the database schema with the versioned SQL migrations
 embedded in this binary (the files of the migrations package, one set per
-dialect). The applied version is recorded in the schema_migrations table.`,
+dialect). The applied version is recorded in the table
+AUTHSTORE_MIGRATIONS_TABLE (default authstore_schema_migrations, so that a
+host application's own golang-migrate table schema_migrations is left
+alone).
+
+AUTHSTORE_TABLE_PREFIX (say auth_) puts a prefix on every table, view, index
+and constraint authstore creates, the version table included; on PostgreSQL
+AUTHSTORE_SCHEMA (say auth) puts them in a schema of their own. Every
+migrate command, and every other command, uses the same names.`,
 		Example: `  authstore migrate up
   authstore migrate status
   authstore migrate status --json
   authstore migrate down 1
-  authstore migrate down --all`,
+  authstore migrate down --all --yes
+
+  # Beside a host application's own users table
+  AUTHSTORE_TABLE_PREFIX=auth_ authstore migrate up
+
+  # Hand a database built by AutoMigrate over to the migrations
+  authstore migrate baseline
+
+  # Print the statements to apply by hand
+  authstore migrate sql | psql -v ON_ERROR_STOP=1 "$DATABASE_URL"`,
 	})
-	cmd.AddCommand(a.migrateUpCommand(), a.migrateDownCommand(), a.migrateStatusCommand(), a.migrateForceCommand())
+	cmd.AddCommand(a.migrateUpCommand(), a.migrateDownCommand(), a.migrateStatusCommand(), a.migrateForceCommand(),
+		a.migrateBaselineCommand(), a.migrateSQLCommand())
 	return cmd
 }
 
@@ -70,7 +90,7 @@ to run until the database is repaired by hand (see migrate status).`,
 }
 
 func (a *app) migrateDownCommand() *cobra.Command {
-	var all bool
+	var all, yes bool
 	var steps int
 	cmd := &cobra.Command{
 		Use:   "down {N | --all}",
@@ -79,12 +99,13 @@ func (a *app) migrateDownCommand() *cobra.Command {
 or every applied migration with --all, and prints the version reached.
 Give exactly one of N and --all.
 
-Rolling back drops tables and the data in them.`,
+Rolling back drops tables and the data in them: on a terminal down asks for
+confirmation; elsewhere pass --yes.`,
 		Example: `  # Undo the most recent migration
-  authstore migrate down 1
+  authstore migrate down 1 --yes
 
   # Drop every authstore table and view
-  authstore migrate down --all`,
+  authstore migrate down --all --yes`,
 		Args: func(_ *cobra.Command, args []string) error {
 			switch {
 			case len(args) > 1:
@@ -104,6 +125,13 @@ Rolling back drops tables and the data in them.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			what := fmt.Sprintf("Roll back the %d most recent migrations, dropping their tables and the data in them?", steps)
+			if all {
+				what = "Roll back every migration, dropping every authstore table and the data in them?"
+			}
+			if err := a.confirm(cmd, yes, what, "down drops tables"); err != nil {
+				return err
+			}
 			return a.withMigrator(cmd.Context(), func(ctx context.Context, _ *authstore.Store, m *migrations.Migrator) error {
 				before, err := m.Status(ctx)
 				if err != nil {
@@ -131,6 +159,7 @@ Rolling back drops tables and the data in them.`,
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "roll back every applied migration")
+	cmd.Flags().BoolVar(&yes, "yes", false, "confirm without being asked")
 	return cmd
 }
 
@@ -165,16 +194,9 @@ confirmation; elsewhere pass --yes.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !yes {
-				in := cmd.InOrStdin()
-				if !isTerminal(in) {
-					return usagef("force records a version without running migrations; pass --yes to confirm (no terminal to ask)")
-				}
-				fmt.Fprintf(a.stderr, "Record version %d as applied and the database as clean, running no migration? [y/N] ", version)
-				answer, _ := bufio.NewReader(in).ReadString('\n')
-				if ans := strings.ToLower(strings.TrimSpace(answer)); ans != "y" && ans != "yes" {
-					return failure{errors.New("force not confirmed; nothing changed")}
-				}
+			what := fmt.Sprintf("Record version %d as applied and the database as clean, running no migration?", version)
+			if err := a.confirm(cmd, yes, what, "force records a version without running migrations"); err != nil {
+				return err
 			}
 			return a.withMigrator(cmd.Context(), func(ctx context.Context, _ *authstore.Store, m *migrations.Migrator) error {
 				if err := m.Force(ctx, version); err != nil {
@@ -211,11 +233,10 @@ With --json it prints one JSON object instead:
   authstore migrate status --json | jq .version`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.requireExisting(); err != nil {
-				return err
-			}
-			return a.withMigrator(cmd.Context(), func(ctx context.Context, s *authstore.Store, m *migrations.Migrator) error {
-				st, err := m.Status(ctx)
+			// It only reads: a read-only SQLite file will do, and a missing
+			// one is an error, not a new empty database.
+			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
+				st, err := s.MigrationStatus(ctx)
 				if err != nil {
 					return err
 				}
@@ -223,7 +244,7 @@ With --json it prints one JSON object instead:
 					return a.printStatusJSON(st, databaseLabel(s.Config()))
 				}
 				return a.printStatus(st, databaseLabel(s.Config()))
-			})
+			}, authstore.WithReadOnly(), authstore.WithoutSchemaCheck())
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as a JSON object")
@@ -317,7 +338,14 @@ func versionLabel(st migrations.Status) string {
 // withMigrator opens the Store and a Migrator over its database, calls fn,
 // and closes both.
 func (a *app) withMigrator(ctx context.Context, fn func(context.Context, *authstore.Store, *migrations.Migrator) error) (err error) {
-	s, err := a.openStore(ctx)
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	if cfg.Memory() {
+		return errors.New(`migrate: OAUTH_STORAGE and AUTH_SESSION_STORAGE are "memory": there is no database to migrate`)
+	}
+	s, err := a.openStore(ctx, authstore.WithoutSchemaCheck())
 	if err != nil {
 		return err
 	}
@@ -326,12 +354,12 @@ func (a *app) withMigrator(ctx context.Context, fn func(context.Context, *authst
 			err = fmt.Errorf("close database: %w", cerr)
 		}
 	}()
-	if s.Config().Memory() {
-		return errors.New(`migrate: OAUTH_STORAGE and AUTH_SESSION_STORAGE are "memory": there is no database to migrate`)
-	}
-	m, err := migrations.NewGORM(ctx, s.DB)
+	m, err := s.Migrator(ctx)
 	if err != nil {
 		return err
+	}
+	if m.Adopted > 0 {
+		fmt.Fprintf(a.stderr, "took over version %d from schema_migrations into %s\n", m.Adopted, cfg.Tables().Name(cfg.MigrationsTable))
 	}
 	defer m.Close()
 	return fn(ctx, s, m)
@@ -343,4 +371,120 @@ func noArgs(cmd *cobra.Command, args []string) error {
 		return usagef("%s takes no argument, got %q", cmd.CommandPath(), args[0])
 	}
 	return nil
+}
+
+// confirm asks on a terminal whether to go on with what; without one it
+// needs --yes (yes), and says so with why, the reason it asks.
+func (a *app) confirm(cmd *cobra.Command, yes bool, what, why string) error {
+	if yes {
+		return nil
+	}
+	in := cmd.InOrStdin()
+	if !isTerminal(in) {
+		return usagef("%s; pass --yes to confirm (no terminal to ask)", why)
+	}
+	fmt.Fprintf(a.stderr, "%s [y/N] ", what)
+	answer, _ := bufio.NewReader(in).ReadString('\n')
+	if ans := strings.ToLower(strings.TrimSpace(answer)); ans != "y" && ans != "yes" {
+		return failure{fmt.Errorf("%s: not confirmed; nothing changed", cmd.Name())}
+	}
+	return nil
+}
+
+// migrateBaselineCommand is `authstore migrate baseline`: hand a database
+// built by AutoMigrate (or by hand) over to the migrations.
+func (a *app) migrateBaselineCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "baseline",
+		Short: "Record a database built by AutoMigrate as migrated, after checking its schema",
+		Long: `baseline hands a database whose authstore tables were built without the
+migrations (by AutoMigrate in development, or by hand) over to them: it
+compares the database's tables, columns, indexes, foreign keys and views with
+those the embedded migrations build, and when they are the same records the
+newest version as applied, running no migration. migrate up is then a no-op
+until a newer authstore brings a migration.
+
+When they differ it refuses and names the first difference (a missing column,
+say); bring the database in line (or run migrate up on a fresh one and move
+the data), then baseline again. A database that already records a version
+needs migrate up, not baseline.`,
+		Example: `  authstore migrate baseline
+  authstore migrate up   # now a no-op`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withMigrator(cmd.Context(), func(ctx context.Context, _ *authstore.Store, m *migrations.Migrator) error {
+				if err := m.Baseline(ctx); err != nil {
+					return err
+				}
+				st, err := m.Status(ctx)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "schema matches the migrations; recorded %s database at version %s; no migration ran\n", st.Dialect, versionLabel(st))
+				return nil
+			})
+		},
+	}
+}
+
+// migrateSQLCommand is `authstore migrate sql`: print the migrations for
+// applying by hand.
+func (a *app) migrateSQLCommand() *cobra.Command {
+	var dialect string
+	var down bool
+	var after uint
+	cmd := &cobra.Command{
+		Use:   "sql",
+		Short: "Print the migrations' statements, for the configured table names, to apply by hand",
+		Long: `sql prints the statements of the embedded migrations with the table prefix,
+schema and version table of the configuration (AUTHSTORE_TABLE_PREFIX,
+AUTHSTORE_SCHEMA, AUTHSTORE_MIGRATIONS_TABLE), ready for psql or sqlite3.
+Each migration ends by recording its version in the version table, as
+migrate up would, so migrate status and migrate up agree with a database
+migrated this way. It connects to no database: the dialect is DATABASE_URL's
+unless --dialect names one.
+
+With --down it prints the down migrations, newest first, each recording the
+version below it.`,
+		Example: `  AUTHSTORE_TABLE_PREFIX=auth_ authstore migrate sql --dialect postgres > authstore.sql
+  psql -v ON_ERROR_STOP=1 -1 -f authstore.sql "$DATABASE_URL"
+
+  authstore --database-url sqlite://./auth.db migrate sql | sqlite3 ./auth.db
+
+  # Only what a database at version 2 still needs
+  authstore migrate sql --after 2`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.config()
+			if err != nil {
+				return err
+			}
+			d := config.Dialect(dialect)
+			if dialect == "" {
+				u, err := cfg.Database()
+				if err != nil {
+					return err
+				}
+				d = u.Dialect
+			}
+			if d != config.DialectPostgres && d != config.DialectSQLite {
+				return usagef("--dialect wants postgres or sqlite, got %q", dialect)
+			}
+			if d == config.DialectSQLite && cfg.Schema != "" {
+				return usagef("AUTHSTORE_SCHEMA is set (%q) but SQLite has no schemas", cfg.Schema)
+			}
+			script, err := migrations.Script(d, migrations.ScriptOptions{
+				Tables: cfg.Tables(), VersionTable: cfg.MigrationsTable, Down: down, After: after,
+			})
+			if err != nil {
+				return err
+			}
+			_, err = io.WriteString(a.stdout, script)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&dialect, "dialect", "", "postgres or sqlite (default: DATABASE_URL's)")
+	cmd.Flags().BoolVar(&down, "down", false, "print the down migrations, newest first")
+	cmd.Flags().UintVar(&after, "after", 0, "only the migrations above this version (with --down: down to it)")
+	return cmd
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"slices"
 	"strconv"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/forgeauth/authstore"
-	"github.com/forgeauth/authstore/config"
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/schollz/progressbar/v3"
@@ -93,7 +91,7 @@ The schema must be migrated (authstore migrate up).`,
 						}
 						if retention.d > 0 {
 							var n int64
-							err := s.DB.WithContext(ctx).Table("user_activity_log").
+							err := s.DB().WithContext(ctx).Model(&models.Activity{}).
 								Where("created_at < ?", s.Now().Add(-retention.d)).Count(&n).Error
 							if err != nil {
 								return repositories.Translate("count activity", err)
@@ -255,7 +253,7 @@ const cliUserAgent = "authstore-cli"
 // withStore opens the Store, calls fn and closes it. The context carries
 // request metadata naming the CLI, for the activity log. It refuses memory
 // storage: such a database would be empty and gone at exit.
-func (a *app) withStore(ctx context.Context, fn func(context.Context, *authstore.Store) error) (err error) {
+func (a *app) withStore(ctx context.Context, fn func(context.Context, *authstore.Store) error, opts ...authstore.Option) (err error) {
 	cfg, err := a.config()
 	if err != nil {
 		return err
@@ -263,7 +261,7 @@ func (a *app) withStore(ctx context.Context, fn func(context.Context, *authstore
 	if cfg.Memory() {
 		return errors.New(`OAUTH_STORAGE and AUTH_SESSION_STORAGE are "memory": there is no database to work on`)
 	}
-	s, err := a.openStore(ctx)
+	s, err := a.openStore(ctx, opts...)
 	if err != nil {
 		return err
 	}
@@ -275,31 +273,13 @@ func (a *app) withStore(ctx context.Context, fn func(context.Context, *authstore
 	return fn(models.WithRequestMeta(ctx, models.RequestMeta{UserAgent: cliUserAgent}), s)
 }
 
-// withExistingStore is withStore for a command that only reads: it refuses
-// a SQLite file that does not exist instead of creating an empty one (a
-// mistyped path would otherwise look like an empty database).
+// withExistingStore is withStore for a command that only reads: a SQLite
+// file is opened read-only (authstore.WithReadOnly), so the command works
+// on a read-only copy and refuses a file that does not exist instead of
+// creating an empty one (a mistyped path would otherwise look like an
+// empty database).
 func (a *app) withExistingStore(ctx context.Context, fn func(context.Context, *authstore.Store) error) error {
-	if err := a.requireExisting(); err != nil {
-		return err
-	}
-	return a.withStore(ctx, fn)
-}
-
-// requireExisting returns an error naming the file when the configured
-// database is a SQLite file that does not exist.
-func (a *app) requireExisting() error {
-	cfg, err := a.config()
-	if err != nil || cfg.Memory() {
-		return err
-	}
-	d, err := cfg.Database()
-	if err != nil || d.Dialect != config.DialectSQLite {
-		return err
-	}
-	if _, err := os.Stat(d.DSN); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("sqlite database %s does not exist; create it with authstore migrate up", d.DSN)
-	}
-	return nil
+	return a.withStore(ctx, fn, authstore.WithReadOnly())
 }
 
 // printJSON writes v to w as indented JSON.

@@ -71,7 +71,7 @@ func (r *runner) secret(key, value string) { r.rep.Secrets[key] = value }
 // to progress when it is not nil. It makes a new user each time, so it can
 // run any number of times on the same database.
 func Run(ctx context.Context, s *authstore.Store, progress io.Writer) (*Report, error) {
-	r := &runner{s: s, out: progress, rep: &Report{Dialect: s.DB.Dialector.Name(), Secrets: map[string]string{}}}
+	r := &runner{s: s, out: progress, rep: &Report{Dialect: s.DB().Dialector.Name(), Secrets: map[string]string{}}}
 	if err := s.Migrate(ctx); err != nil {
 		return nil, err
 	}
