@@ -152,7 +152,12 @@ func AutoMigrate(db *gorm.DB, opts ...Option) error {
 func autoMigrate(db *gorm.DB, tables config.Tables) error {
 	postgres := config.Dialect(db.Dialector.Name()) == config.DialectPostgres
 	if postgres && tables.Schema != "" {
-		if err := db.Exec("CREATE SCHEMA IF NOT EXISTS " + tables.Schema).Error; err != nil {
+		var n int64
+		err := db.Raw("SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", tables.Schema).Scan(&n).Error
+		if n == 0 && err == nil {
+			err = db.Exec("CREATE SCHEMA IF NOT EXISTS " + tables.Schema).Error
+		}
+		if err != nil {
 			return fmt.Errorf("authstore: automigrate: create schema %s: %w", tables.Schema, err)
 		}
 	}
