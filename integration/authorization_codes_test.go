@@ -95,6 +95,22 @@ func TestAuthCodesCreateExchange(t *testing.T) {
 			nokey := f.sibling(t, authstore.WithConfig(f.configWith(func(c *config.Config) { c.JWTSecret = "" })))
 			_, err = nokey.AuthCodes.Exchange(ctx, authed(nokey, c.ID), code, redirectURI, verifier)
 			require.ErrorIs(t, err, repositories.ErrNoSigningKey)
+			// The flow fails at its first call, not at the exchange, and the
+			// message says how to provide a key without claiming what is not so.
+			verifier2, err := protocol.NewVerifier()
+			require.NoError(t, err)
+			in := repositories.AuthCodeInput{ClientID: c.ID, UserID: uid, RedirectURI: redirectURI,
+				CodeChallenge: protocol.S256Challenge(verifier2), CodeChallengeMethod: protocol.PKCEMethodS256}
+			t.Setenv("JWT_SECRET", "")
+			_, _, err = nokey.AuthCodes.Create(ctx, in)
+			require.ErrorIs(t, err, repositories.ErrNoSigningKey)
+			require.Contains(t, err.Error(), "set JWT_SECRET")
+			t.Setenv("JWT_SECRET", jwtSecret)
+			_, _, err = nokey.AuthCodes.Create(ctx, in)
+			require.ErrorIs(t, err, repositories.ErrNoSigningKey)
+			require.Contains(t, err.Error(), "JWT_SECRET is set in the environment but not in this Store's configuration")
+			require.Contains(t, err.Error(), "config.Load()")
+			require.NotContains(t, err.Error(), jwtSecret)
 			_, err = f.s.AuthCodes.Exchange(ctx, authed(f.s, c.ID), code, redirectURI, verifier)
 			require.NoError(t, err, "the refused exchanges burned the code")
 		})

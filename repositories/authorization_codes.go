@@ -58,12 +58,16 @@ type AuthCodeInput struct {
 // required, a redirect URI the client did not register, a scope it did not
 // register (ErrInvalidScope, which matches ErrInvalidInput);
 // ErrUnauthorizedClient for a client without the authorization_code grant;
-// ErrNotFound if
-// the client does not exist; ErrRevoked if it is revoked; and
-// ErrMissingReferent if the user does not exist.
+// ErrNotFound if the client does not exist; ErrRevoked if it is revoked;
+// ErrMissingReferent if the user does not exist; and ErrNoSigningKey,
+// before anything else, when the configuration has no JWT secret (the
+// exchange could not sign the tokens).
 func (r *AuthCodes) Create(ctx context.Context, in AuthCodeInput) (*models.AuthorizationCode, string, error) {
 	const op = "create authorization code"
-	if err := firstErr(checkCodeInput(in), checkLifetime("authorization code", r.cfg().AuthCodeLifetime)); err != nil {
+	// The exchange will sign tokens: a Store with no key fails here, at the
+	// start of the flow, not at its end.
+	_, keyErr := signingKey(r.cfg())
+	if err := firstErr(keyErr, checkCodeInput(in), checkLifetime("authorization code", r.cfg().AuthCodeLifetime)); err != nil {
 		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
 	scopes, err := normalizeScopes(in.Scopes)

@@ -60,9 +60,10 @@ var (
 	// ErrEmailNotVerified means authentication was refused because the
 	// account's email is not verified and the configuration requires it.
 	ErrEmailNotVerified = errors.New("email not verified")
-	// ErrNoSigningKey means an access token could not be issued or validated
-	// because the configuration holds no usable JWT secret (JWT_SECRET is
-	// empty or too short).
+	// ErrNoSigningKey means an access token (or an authorization code,
+	// whose exchange issues one) could not be issued or validated because
+	// the Store's configuration holds no usable JWT secret; the message says
+	// how to provide one.
 	ErrNoSigningKey = errors.New("no jwt signing key configured")
 )
 

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/forgeauth/authstore/config"
@@ -60,11 +61,22 @@ func (p TokenPair) String() string {
 // GoString is String, so %#v does not print the tokens either.
 func (p TokenPair) GoString() string { return p.String() }
 
-// signingKey returns the HS256 key from cfg, or ErrNoSigningKey.
+// signingKey returns the HS256 key from cfg, or ErrNoSigningKey with what
+// to do about it. It never says JWT_SECRET is empty when the process has
+// it set: then the Store was built without the configuration that holds
+// it (authstore.New reads no environment).
 func signingKey(cfg config.Config) ([]byte, error) {
 	key := []byte(cfg.JWTSecret.Reveal())
+	if len(key) == 0 {
+		if os.Getenv("JWT_SECRET") != "" {
+			return nil, fmt.Errorf("%w: JWT_SECRET is set in the environment but not in this Store's configuration; "+
+				"load it with config.Load() and pass authstore.WithConfig(cfg) (authstore.New reads no environment)", ErrNoSigningKey)
+		}
+		return nil, fmt.Errorf("%w: set JWT_SECRET (at least %d bytes, e.g. from `openssl rand -base64 48`) and load it with config.Load(), "+
+			"or set config.Config.JWTSecret, and pass authstore.WithConfig(cfg)", ErrNoSigningKey, protocol.MinHS256KeyLength)
+	}
 	if err := protocol.CheckHS256Key("JWT_SECRET", key); err != nil {
-		return nil, fmt.Errorf("%w: %w", err, ErrNoSigningKey)
+		return nil, fmt.Errorf("%w: %w", ErrNoSigningKey, err)
 	}
 	return key, nil
 }
