@@ -245,3 +245,50 @@ func ExampleSlogLogger() {
 	fmt.Println(errors.Is(err, repositories.ErrDuplicate))
 	// Output: true
 }
+
+// Example_besideYourTables adopts authstore in an application that already
+// has a users table of its own: with a table prefix, authstore's tables,
+// views, indexes and version table sit beside the application's, and an
+// application table may reference authstore's users by a foreign key.
+func Example_besideYourTables() {
+	dir, _ := os.MkdirTemp("", "authstore-example")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	db, err := gorm.Open(sqlite.Open(authstore.SQLiteDSN(filepath.Join(dir, "app.db"))), &gorm.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := db.Exec("CREATE TABLE users (id integer PRIMARY KEY, nickname text)").Error; err != nil { // the application's own
+		log.Fatal(err)
+	}
+
+	cfg, err := config.LoadFrom(map[string]string{"AUTHSTORE_TABLE_PREFIX": "auth_"}) // or AUTHSTORE_TABLE_PREFIX=auth_ with config.Load()
+	if err != nil {
+		log.Fatal(err)
+	}
+	store, err := authstore.New(db, authstore.WithConfig(cfg), authstore.WithMigrate())
+	if err != nil {
+		log.Fatal(err)
+	}
+	pw := "correct horse battery staple"
+	ada, err := store.Users.Create(ctx, repositories.UserInput{Name: "Ada", Email: "ada@example.com", Password: pw, PasswordConfirmation: pw})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// An application table that references authstore's users.
+	if err := db.Exec("CREATE TABLE profiles (auth_user_id text PRIMARY KEY REFERENCES auth_users (id) ON DELETE CASCADE, bio text)").Error; err != nil {
+		log.Fatal(err)
+	}
+	if err := db.Exec("INSERT INTO profiles VALUES (?, 'first programmer')", ada.ID).Error; err != nil {
+		log.Fatal(err)
+	}
+
+	var tables []string
+	db.Raw("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name LIKE 'auth%' ORDER BY name").Scan(&tables)
+	fmt.Println(tables)
+	st, err := store.MigrationStatus(ctx)
+	fmt.Println(st.VersionTable, st.Version, err)
+	// Output:
+	// [auth_authstore_schema_migrations auth_email_verifications auth_expired_auth_records auth_oauth_access_tokens auth_oauth_authorization_codes auth_oauth_clients auth_oauth_expired_tokens auth_oauth_personal_access_tokens auth_oauth_refresh_tokens auth_password_resets auth_sessions auth_user_activity_log auth_users]
+	// auth_authstore_schema_migrations 3 <nil>
+}

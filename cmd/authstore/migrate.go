@@ -226,8 +226,9 @@ repaired by hand), the latest embedded version, and each embedded migration
 as applied, pending or dirty.
 
 With --json it prints one JSON object instead:
-  {"dialect": "sqlite", "database": "./authstore.db", "version": 2,
-   "dirty": false, "latest": 2, "pending": 0,
+  {"dialect": "sqlite", "database": "./authstore.db",
+   "version_table": "authstore_schema_migrations", "version": 3,
+   "dirty": false, "latest": 3, "pending": 0,
    "migrations": [{"version": 1, "name": "create_auth_tables", "state": "applied"}, ...]}`,
 		Example: `  authstore migrate status
   authstore migrate status --json | jq .version`,
@@ -253,13 +254,14 @@ With --json it prints one JSON object instead:
 
 // statusJSON is the output of `migrate status --json`.
 type statusJSON struct {
-	Dialect    string          `json:"dialect"`
-	Database   string          `json:"database"`
-	Version    uint            `json:"version"`
-	Dirty      bool            `json:"dirty"`
-	Latest     uint            `json:"latest"`
-	Pending    int             `json:"pending"`
-	Migrations []migrationJSON `json:"migrations"`
+	Dialect      string          `json:"dialect"`
+	Database     string          `json:"database"`
+	VersionTable string          `json:"version_table"`
+	Version      uint            `json:"version"`
+	Dirty        bool            `json:"dirty"`
+	Latest       uint            `json:"latest"`
+	Pending      int             `json:"pending"`
+	Migrations   []migrationJSON `json:"migrations"`
 }
 
 // migrationJSON is one embedded migration in statusJSON.
@@ -271,13 +273,14 @@ type migrationJSON struct {
 
 func (a *app) printStatusJSON(st migrations.Status, database string) error {
 	out := statusJSON{
-		Dialect:    string(st.Dialect),
-		Database:   database,
-		Version:    st.Version,
-		Dirty:      st.Dirty,
-		Latest:     st.Latest(),
-		Pending:    len(st.Pending()),
-		Migrations: []migrationJSON{},
+		Dialect:      string(st.Dialect),
+		Database:     database,
+		VersionTable: st.VersionTable,
+		Version:      st.Version,
+		Dirty:        st.Dirty,
+		Latest:       st.Latest(),
+		Pending:      len(st.Pending()),
+		Migrations:   []migrationJSON{},
 	}
 	for _, v := range st.Available {
 		out.Migrations = append(out.Migrations, migrationJSON{Version: v.Version, Name: v.Name, State: state(st, v)})
@@ -291,6 +294,7 @@ func (a *app) printStatus(st migrations.Status, database string) error {
 	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "dialect:\t%s\n", st.Dialect)
 	fmt.Fprintf(w, "database:\t%s\n", database)
+	fmt.Fprintf(w, "version table:\t%s\n", st.VersionTable)
 	fmt.Fprintf(w, "version:\t%s\n", versionLabel(st))
 	fmt.Fprintf(w, "dirty:\t%t\n", st.Dirty)
 	fmt.Fprintf(w, "latest:\t%d\n", st.Latest())
