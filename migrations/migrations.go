@@ -29,6 +29,7 @@ import (
 	"github.com/golang-migrate/migrate/v4/database"
 	pgxmigrate "github.com/golang-migrate/migrate/v4/database/pgx/v5"
 	"github.com/golang-migrate/migrate/v4/database/sqlite3"
+	"github.com/golang-migrate/migrate/v4/source"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -148,9 +149,7 @@ func New(ctx context.Context, db *sql.DB, d config.Dialect, opts ...Option) (*Mi
 	if err != nil {
 		return nil, err
 	}
-	var drv database.Driver
-	switch d {
-	case config.DialectPostgres:
+	if d == config.DialectPostgres {
 		if mg.own, err = ownPostgres(ctx, db); err != nil {
 			return nil, err
 		}
@@ -160,24 +159,10 @@ func New(ctx context.Context, db *sql.DB, d config.Dialect, opts ...Option) (*Mi
 				return nil, fmt.Errorf("migrations: create schema %s: %s", st.tables.Schema, oneLine(err))
 			}
 		}
-		drv, err = pgxmigrate.WithInstance(mg.own, &pgxmigrate.Config{
-			MigrationsTable: st.versionTableName(),
-			SchemaName:      st.tables.Schema,
-		})
-		if err != nil {
-			mg.Close()
-			return nil, fmt.Errorf("migrations: prepare postgres: %w", err)
-		}
-	case config.DialectSQLite:
-		drv, err = sqlite3.WithInstance(db, &sqlite3.Config{MigrationsTable: st.versionTableName()})
-		if err != nil {
-			return nil, fmt.Errorf("migrations: prepare sqlite: %w", err)
-		}
 	}
-	mg.m, err = migrate.NewWithInstance("iofs", source, string(d), drv)
-	if err != nil {
+	if err := mg.open(source); err != nil {
 		mg.Close()
-		return nil, fmt.Errorf("migrations: %w", err)
+		return nil, err
 	}
 	if legacy > 0 {
 		if err := mg.m.Force(int(legacy)); err != nil {
@@ -187,6 +172,33 @@ func New(ctx context.Context, db *sql.DB, d config.Dialect, opts ...Option) (*Mi
 		mg.Adopted = legacy
 	}
 	return mg, nil
+}
+
+// open prepares golang-migrate over source and the database, creating the
+// version table if it is missing.
+func (mg *Migrator) open(source source.Driver) error {
+	var drv database.Driver
+	var err error
+	switch mg.dialect {
+	case config.DialectPostgres:
+		drv, err = pgxmigrate.WithInstance(mg.own, &pgxmigrate.Config{
+			MigrationsTable: mg.settings.versionTableName(),
+			SchemaName:      mg.settings.tables.Schema,
+		})
+		if err != nil {
+			return fmt.Errorf("migrations: prepare postgres: %w", err)
+		}
+	case config.DialectSQLite:
+		drv, err = sqlite3.WithInstance(mg.db, &sqlite3.Config{MigrationsTable: mg.settings.versionTableName()})
+		if err != nil {
+			return fmt.Errorf("migrations: prepare sqlite: %w", err)
+		}
+	}
+	mg.m, err = migrate.NewWithInstance("iofs", source, string(mg.dialect), drv)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	return nil
 }
 
 // oneLine is err's text on one line.
@@ -249,7 +261,7 @@ func ownPostgres(ctx context.Context, db *sql.DB) (*sql.DB, error) {
 // Up applies every migration not yet applied. It is a no-op on an up-to-date
 // database.
 func (mg *Migrator) Up(ctx context.Context) error {
-	return mg.run(ctx, mg.m.Up)
+	return mg.run(ctx, func() error { return mg.m.Up() })
 }
 
 // Down rolls back the n most recent migrations (n >= 1).
@@ -291,10 +303,52 @@ func (mg *Migrator) Force(ctx context.Context, version uint) error {
 	return mg.run(ctx, func() error { return mg.m.Force(v) })
 }
 
-// DownAll rolls back every applied migration, leaving none of authstore's
-// tables or views.
+// DownAll rolls back every applied migration and drops the version table,
+// leaving none of authstore's tables or views: a database that holds other
+// tables is as it was before authstore's first migration. The Migrator
+// stays usable (Up creates the version table again).
 func (mg *Migrator) DownAll(ctx context.Context) error {
-	return mg.run(ctx, mg.m.Down)
+	if err := mg.run(ctx, func() error { return mg.m.Down() }); err != nil {
+		return err
+	}
+	db := mg.db
+	if mg.own != nil {
+		db = mg.own
+	}
+	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+mg.settings.qualifiedVersionTable()); err != nil {
+		return fmt.Errorf("migrations: drop version table %s: %s", mg.settings.qualifiedVersionTable(), oneLine(err))
+	}
+	// golang-migrate makes the version table when it is opened: the next
+	// call that needs it opens it again (ready).
+	if mg.own != nil {
+		mg.m.Close() // its driver holds a connection of mg.own, and closes it
+		mg.own = nil
+	}
+	mg.m = nil
+	return nil
+}
+
+// ready opens golang-migrate again after DownAll, with a new pool of the
+// Migrator's own on PostgreSQL.
+func (mg *Migrator) ready(ctx context.Context) error {
+	if mg.m != nil {
+		return nil
+	}
+	if mg.dialect == config.DialectPostgres {
+		var err error
+		if mg.own, err = ownPostgres(ctx, mg.db); err != nil {
+			return err
+		}
+	}
+	src, err := RenderedFS(mg.dialect, mg.settings.tables)
+	if err != nil {
+		return err
+	}
+	source, err := iofs.New(src, ".")
+	if err != nil {
+		return fmt.Errorf("migrations: read embedded files: %w", err)
+	}
+	return mg.open(source)
 }
 
 func (mg *Migrator) run(ctx context.Context, step func() error) error {
@@ -303,6 +357,9 @@ func (mg *Migrator) run(ctx context.Context, step func() error) error {
 	}
 	if mg.stopped {
 		return ErrStopped
+	}
+	if err := mg.ready(ctx); err != nil {
+		return err
 	}
 	done := make(chan struct{})
 	defer close(done)
@@ -476,11 +533,11 @@ func (mg *Migrator) Status(ctx context.Context) (Status, error) {
 		return Status{}, err
 	}
 	st := Status{Dialect: mg.dialect, VersionTable: mg.settings.qualifiedVersionTable()}
-	v, dirty, err := mg.m.Version()
-	if err != nil && !errors.Is(err, migrate.ErrNilVersion) {
-		return Status{}, fmt.Errorf("migrations: read version: %w", err)
+	v, dirty, ok, err := readVersion(ctx, mg.db, mg.dialect, mg.settings.tables.Schema, mg.settings.versionTableName())
+	if err != nil {
+		return Status{}, err
 	}
-	st.Version, st.Dirty, st.Recorded = v, dirty, err == nil
+	st.Version, st.Dirty, st.Recorded = v, dirty, ok
 	st.Available, err = Versions(mg.dialect)
 	return st, err
 }

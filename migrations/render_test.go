@@ -121,5 +121,5 @@ func TestScript(t *testing.T) {
 	require.NoError(t, err)
 	require.Less(t, strings.Index(down, "000003_add_user_lockout.down.sql"), strings.Index(down, "000001_create_auth_tables.down.sql"))
 	require.Contains(t, down, "VALUES (2, false);")
-	require.True(t, strings.HasSuffix(down, "DELETE FROM authstore_schema_migrations;\n"), "rolling back 000001 records no version")
+	require.True(t, strings.HasSuffix(down, "DROP TABLE IF EXISTS authstore_schema_migrations;\n"), "rolling back 000001 drops the version table")
 }

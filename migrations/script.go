@@ -15,7 +15,8 @@ type ScriptOptions struct {
 	// VersionTable is the version table's name before the prefix and
 	// schema of Tables; "" is DefaultVersionTable.
 	VersionTable string
-	// Down returns the down migrations, newest first.
+	// Down returns the down migrations, newest first; rolling back the
+	// first drops the version table too.
 	Down bool
 	// After leaves out the migrations at or below this version: the ones a
 	// database at this version already has (with Down, the ones it keeps).
@@ -44,11 +45,11 @@ func Script(d config.Dialect, o ScriptOptions) (string, error) {
 			if vs[i].Version <= o.After {
 				break
 			}
-			below := uint(0)
+			record := fmt.Sprintf("DROP TABLE IF EXISTS %s;\n", st.qualifiedVersionTable()) // nothing left: as Migrator.DownAll
 			if i > 0 {
-				below = vs[i-1].Version
+				record = recordVersion(d, st, vs[i-1].Version)
 			}
-			if err := appendFile(&b, src, vs[i].downFile(), recordVersion(d, st, below)); err != nil {
+			if err := appendFile(&b, src, vs[i].downFile(), record); err != nil {
 				return "", err
 			}
 		}
