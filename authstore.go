@@ -119,11 +119,14 @@ func WithAutoMigrate() Option { return func(s *Store) { s.schema = schemaAutoMig
 func WithoutSchemaCheck() Option { return func(s *Store) { s.schema = schemaSkip } }
 
 // WithReadOnly makes Open open a SQLite file read-only, for commands that
-// only read (a backup, an auditor's copy): nothing is created, neither
-// the file if it is missing nor a journal beside it, and every write fails.
-// A file in a folder the process cannot write is opened immutable, as
-// SQLite requires for a WAL database there. It changes nothing for
-// PostgreSQL and the in-memory database.
+// only read (a backup, an auditor's copy): a missing file is an error, not
+// a new empty database, the database file is never written, and every
+// write fails. A file in a folder the process cannot write, with no
+// write-ahead log beside it, is opened immutable, as SQLite requires for a
+// WAL database there. In a folder it can write, SQLite keeps the -wal and
+// -shm files of WAL mode beside the file, and a read-only connection leaves
+// them when it closes (empty; the next writer removes them). It changes
+// nothing for PostgreSQL and the in-memory database.
 func WithReadOnly() Option { return func(s *Store) { s.readOnly = true } }
 
 // Open connects to the database named by cfg.DatabaseURL, or to a private

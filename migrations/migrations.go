@@ -8,7 +8,11 @@
 // (`authstore migrate sql` prints them). The applied version is recorded
 // in the table DefaultVersionTable (WithVersionTable), under the same
 // prefix and schema: not golang-migrate's schema_migrations, which a host
-// application that uses golang-migrate itself already owns.
+// application that uses golang-migrate itself already owns. (On SQLite,
+// golang-migrate's driver gives every version table's unique index the one
+// name version_unique, created if no index of that name exists: beside a
+// host's own golang-migrate table, the version table that comes second has
+// no unique index. It holds one row.)
 package migrations
 
 import (
