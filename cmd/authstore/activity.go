@@ -20,7 +20,7 @@ func (a *app) activityCommand() *cobra.Command {
 		user   string
 		since  durationFlag
 		limit  int
-		asJSON bool
+		asJSON *output
 	)
 	cmd := &cobra.Command{
 		Use:   "activity [--user ID] [--since DURATION] [--limit N]",
@@ -81,7 +81,7 @@ usage (exit 2). With --json it prints one JSON object:
 				if err != nil {
 					return err
 				}
-				if asJSON {
+				if asJSON.JSON() {
 					out := activityListJSON{Events: []activityJSON{}}
 					for _, e := range events {
 						out.Events = append(out.Events, newActivityJSON(e))
@@ -115,7 +115,7 @@ usage (exit 2). With --json it prints one JSON object:
 	cmd.Flags().StringVar(&user, "user", "", "show only the events of the user with this ID")
 	cmd.Flags().Var(&since, "since", "show only the events of the last DURATION (e.g. 90m, 36h, 7d)")
 	cmd.Flags().IntVar(&limit, "limit", 50, fmt.Sprintf("most events to show, 1 to %d", repositories.MaxListLimit))
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the events as one JSON object")
+	asJSON = addOutput(cmd, "the events")
 	return cmd
 }
 

@@ -58,7 +58,7 @@ func (a *app) clientCreateCommand() *cobra.Command {
 		uris   []string
 		public bool
 		scopes string
-		asJSON bool
+		asJSON *output
 	)
 	cmd := &cobra.Command{
 		Use:   "create --name NAME --redirect-uri URI [--redirect-uri URI2 ...] [--public] [--scopes S] [--json]",
@@ -103,7 +103,7 @@ client the secret under "client_secret" with a "warning".`,
 				if err != nil {
 					return err
 				}
-				if asJSON {
+				if asJSON.JSON() {
 					out := clientCreatedJSON{clientJSON: newClientJSON(c)}
 					if secret != "" {
 						out.ClientSecret, out.Warning = secret, secretWarning
@@ -125,14 +125,14 @@ client the secret under "client_secret" with a "warning".`,
 	cmd.Flags().StringArrayVar(&uris, "redirect-uri", nil, "redirect URI (required; repeat for more)")
 	cmd.Flags().BoolVar(&public, "public", false, "register a public client, without a secret (PKCE required)")
 	cmd.Flags().StringVar(&scopes, "scopes", "", `scopes the client may be granted, separated by spaces or commas (default: any)`)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the client and its secret as one JSON object")
+	asJSON = addOutput(cmd, "the client and its secret")
 	_ = cmd.MarkFlagRequired("name")
 	_ = cmd.MarkFlagRequired("redirect-uri")
 	return cmd
 }
 
 func (a *app) clientListCommand() *cobra.Command {
-	var asJSON bool
+	var asJSON *output
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List every client, oldest first",
@@ -162,7 +162,7 @@ With --json it prints one JSON object: {"clients": [{"id": ..., "name": ...,
 						break
 					}
 				}
-				if asJSON {
+				if asJSON.JSON() {
 					out := clientListJSON{Clients: []clientJSON{}}
 					for i := range all {
 						out.Clients = append(out.Clients, newClientJSON(&all[i]))
@@ -182,12 +182,12 @@ With --json it prints one JSON object: {"clients": [{"id": ..., "name": ...,
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the clients as one JSON object")
+	asJSON = addOutput(cmd, "the clients")
 	return cmd
 }
 
 func (a *app) clientShowCommand() *cobra.Command {
-	var asJSON bool
+	var asJSON *output
 	cmd := &cobra.Command{
 		Use:   "show ID",
 		Short: "Show one client",
@@ -207,19 +207,19 @@ in client list --json.`,
 				if err != nil {
 					return clientError(id, err)
 				}
-				if asJSON {
+				if asJSON.JSON() {
 					return printJSON(a.stdout, newClientJSON(c))
 				}
 				return a.printClient(c)
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the client as one JSON object")
+	asJSON = addOutput(cmd, "the client")
 	return cmd
 }
 
 func (a *app) clientRotateSecretCommand() *cobra.Command {
-	var asJSON bool
+	var asJSON *output
 	cmd := &cobra.Command{
 		Use:   "rotate-secret ID",
 		Short: "Give a confidential client a new secret and print it once",
@@ -240,7 +240,7 @@ With --json it prints one JSON object: {"client_id": ..., "client_secret":
 				if err != nil {
 					return clientError(id, err)
 				}
-				if asJSON {
+				if asJSON.JSON() {
 					return printJSON(a.stdout, struct {
 						ClientID     models.UUID `json:"client_id"`
 						ClientSecret string      `json:"client_secret"`
@@ -253,7 +253,7 @@ With --json it prints one JSON object: {"client_id": ..., "client_secret":
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the new secret as one JSON object")
+	asJSON = addOutput(cmd, "the new secret")
 	return cmd
 }
 

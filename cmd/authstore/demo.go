@@ -15,7 +15,7 @@ import (
 
 // demoCommand is `authstore demo`: the main job on the configured database.
 func (a *app) demoCommand() *cobra.Command {
-	var asJSON bool
+	var asJSON *output
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Migrate the database and walk every authstore flow",
@@ -60,7 +60,7 @@ none of them is stored in the database.`,
 			}
 			defer s.Close()
 			var progress io.Writer
-			if !asJSON {
+			if !asJSON.JSON() {
 				progress = a.stdout
 				fmt.Fprintf(a.stdout, "authstore demo on %s (%s)\n", databaseLabel(cfg), s.DB().Dialector.Name())
 				if ephemeral {
@@ -71,7 +71,7 @@ none of them is stored in the database.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
+			if asJSON.JSON() {
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
 				return enc.Encode(rep)
@@ -80,6 +80,6 @@ none of them is stored in the database.`,
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object instead of the steps")
+	asJSON = addOutput(cmd, "the report")
 	return cmd
 }

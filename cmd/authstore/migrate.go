@@ -216,7 +216,7 @@ confirmation; elsewhere pass --yes.`,
 }
 
 func (a *app) migrateStatusCommand() *cobra.Command {
-	var asJSON bool
+	var asJSON *output
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the applied version and the embedded migrations",
@@ -241,14 +241,14 @@ With --json it prints one JSON object instead:
 				if err != nil {
 					return err
 				}
-				if asJSON {
+				if asJSON.JSON() {
 					return a.printStatusJSON(st, databaseLabel(s.Config()))
 				}
 				return a.printStatus(st, databaseLabel(s.Config()))
 			}, authstore.WithReadOnly(), authstore.WithoutSchemaCheck())
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as a JSON object")
+	asJSON = addOutput(cmd, "the status")
 	return cmd
 }
 

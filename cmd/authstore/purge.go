@@ -24,7 +24,7 @@ import (
 func (a *app) purgeCommand() *cobra.Command {
 	var (
 		dryRun    bool
-		asJSON    bool
+		asJSON    *output
 		batchSize int
 		retention durationFlag
 	)
@@ -76,7 +76,7 @@ The schema must be migrated (authstore migrate up).`,
 					ActivityRetention: retention.d,
 				}
 				var rep *purgeReporter
-				if !asJSON {
+				if !asJSON.JSON() {
 					rep = &purgeReporter{w: a.stdout, dryRun: dryRun}
 					if !dryRun && isTerminal(a.stdout) {
 						// The backlog per table sizes the progress bars;
@@ -106,14 +106,14 @@ The schema must be migrated (authstore migrate up).`,
 					rep.finish()
 				}
 				if err != nil {
-					if !asJSON && res.Total > 0 {
+					if !asJSON.JSON() && res.Total > 0 {
 						// Say what was deleted before the failure: it is
 						// committed.
 						a.printPurgeSummary(res)
 					}
 					return err
 				}
-				if asJSON {
+				if asJSON.JSON() {
 					return printJSON(a.stdout, res)
 				}
 				return a.printPurgeSummary(res)
@@ -123,7 +123,7 @@ The schema must be migrated (authstore migrate up).`,
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "count the rows that would be deleted; delete nothing")
 	cmd.Flags().IntVar(&batchSize, "batch-size", repositories.DefaultPurgeBatchSize, "rows deleted per statement (at least 1)")
 	cmd.Flags().Var(&retention, "activity-retention", "also delete activity-log rows older than this DURATION (e.g. 90d); default: keep them")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as one JSON object, without progress")
+	asJSON = addOutput(cmd, "the result")
 	return cmd
 }
 

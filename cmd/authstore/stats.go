@@ -12,7 +12,7 @@ import (
 
 // statsCommand is `authstore stats`: row counts and the expired backlog.
 func (a *app) statsCommand() *cobra.Command {
-	var asJSON bool
+	var asJSON *output
 	cmd := &cobra.Command{
 		Use:   "stats",
 		Short: "Show row counts, the expired backlog and its age per table",
@@ -39,14 +39,14 @@ The schema must be migrated (authstore migrate up).`,
 				if err != nil {
 					return err
 				}
-				if asJSON {
+				if asJSON.JSON() {
 					return printJSON(a.stdout, newStatsJSON(st))
 				}
 				return a.printStats(st)
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the statistics as one JSON object")
+	asJSON = addOutput(cmd, "the statistics")
 	return cmd
 }
 

@@ -41,7 +41,7 @@ range).`,
 
 func (a *app) userCreateCommand() *cobra.Command {
 	var name, email string
-	var asJSON bool
+	var asJSON *output
 	cmd := &cobra.Command{
 		Use:   "create --name NAME --email EMAIL",
 		Short: "Create a user; the password is read from standard input or a prompt",
@@ -79,7 +79,7 @@ With --json it prints the created user as one JSON object.`, hooks.MinPasswordLe
 				if err != nil {
 					return err
 				}
-				if asJSON {
+				if asJSON.JSON() {
 					return printJSON(a.stdout, newUserJSON(u))
 				}
 				fmt.Fprintf(a.stdout, "created user %s (%s)\n", u.ID, u.Email)
@@ -89,7 +89,7 @@ With --json it prints the created user as one JSON object.`, hooks.MinPasswordLe
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the user's display name (required)")
 	cmd.Flags().StringVar(&email, "email", "", "the user's email address (required)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the user as one JSON object")
+	asJSON = addOutput(cmd, "the user")
 	_ = cmd.MarkFlagRequired("name")
 	_ = cmd.MarkFlagRequired("email")
 	return cmd
@@ -144,7 +144,7 @@ func (a *app) readPassword(in io.Reader) (string, error) {
 
 func (a *app) userListCommand() *cobra.Command {
 	var limit, offset int
-	var asJSON bool
+	var asJSON *output
 	cmd := &cobra.Command{
 		Use:   "list [--limit N] [--offset N]",
 		Short: "List users, oldest first",
@@ -178,7 +178,7 @@ With --json it prints one JSON object:
 				if err != nil {
 					return err
 				}
-				if asJSON {
+				if asJSON.JSON() {
 					out := userListJSON{Users: []userJSON{}, Total: total, Limit: limit, Offset: offset}
 					for i := range users {
 						out.Users = append(out.Users, newUserJSON(&users[i]))
@@ -208,7 +208,7 @@ With --json it prints one JSON object:
 	}
 	cmd.Flags().IntVar(&limit, "limit", 50, fmt.Sprintf("most users to list, 1 to %d", repositories.MaxListLimit))
 	cmd.Flags().IntVar(&offset, "offset", 0, "users to skip")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the users as one JSON object")
+	asJSON = addOutput(cmd, "the users")
 	return cmd
 }
 

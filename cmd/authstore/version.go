@@ -53,7 +53,7 @@ func buildVersion() (versionInfo, error) {
 // versionCommand is `authstore version`: the module, Go and schema
 // versions of this binary. It opens no database.
 func (a *app) versionCommand() *cobra.Command {
-	var asJSON bool
+	var asJSON *output
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Show the authstore version, the Go version and the newest schema version",
@@ -71,7 +71,7 @@ to. It opens no database. With --json it prints one JSON object:
 			if err != nil {
 				return err
 			}
-			if asJSON {
+			if asJSON.JSON() {
 				return printJSON(a.stdout, v)
 			}
 			commit := ""
@@ -82,6 +82,6 @@ to. It opens no database. With --json it prints one JSON object:
 			return err
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the versions as one JSON object")
+	asJSON = addOutput(cmd, "the versions")
 	return cmd
 }
