@@ -67,13 +67,20 @@ Exit status: 0 on success, 1 on failure, 2 on bad usage.`,
   DATABASE_URL='postgres://app@db.internal:5432/auth?sslmode=require' authstore migrate up
 
   # Show which migrations are applied
-  authstore --database-url sqlite:///var/lib/authstore/auth.db migrate status`,
+  authstore --database-url sqlite:///var/lib/authstore/auth.db migrate status
+
+  # Shell completion (ids of clients and users complete from the database)
+  source <(authstore completion bash)
+  authstore completion zsh > "${fpath[1]}/_authstore"
+  authstore completion fish > ~/.config/fish/completions/authstore.fish`,
 	})
 	root.SilenceUsage = true
 	root.SilenceErrors = true
 	// Suggestions would make the error span several lines.
 	root.DisableSuggestions = true
-	root.CompletionOptions.HiddenDefaultCmd = true
+	// authstore completion bash|zsh|fish|powershell prints a completion
+	// script; commands that take a client or user id complete it from the
+	// database (completion.go).
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
@@ -90,6 +97,7 @@ Exit status: 0 on success, 1 on failure, 2 on bad usage.`,
 		a.activityCommand(),
 		a.versionCommand(),
 	)
+	a.completeIDs(root)
 	markFailures(root)
 	return root
 }

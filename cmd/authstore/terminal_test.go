@@ -135,3 +135,32 @@ func TestTableOnATerminal(t *testing.T) {
 		}
 	}
 }
+
+// TestCompletion checks that the completion command is there for the
+// shells, and that a client id completes from the database.
+func TestCompletion(t *testing.T) {
+	dir := t.TempDir()
+	tg := target{dialect: "sqlite", dir: dir, env: []string{"DATABASE_URL=sqlite://" + filepath.Join(dir, "auth.db")}}
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		if r := tg.mustRun(t, "completion", shell); !strings.Contains(r.stdout, "authstore") {
+			t.Errorf("completion %s printed no script", shell)
+		}
+	}
+	if r := tg.mustRun(t, "--help"); !strings.Contains(r.stdout, "completion") {
+		t.Errorf("--help does not list completion: %q", r.stdout)
+	}
+	tg.mustRun(t, "migrate", "up")
+	r := tg.mustRun(t, "client", "create", "--name", "Web", "--redirect-uri", "https://app.example.com/cb", "--json")
+	id := regexp.MustCompile(`"id": "([0-9a-f-]{36})"`).FindStringSubmatch(r.stdout)
+	if id == nil {
+		t.Fatalf("client create --json printed no id: %q", r.stdout)
+	}
+	r = tg.mustRun(t, "__complete", "client", "show", "")
+	if !strings.Contains(r.stdout, id[1]+"\tWeb") {
+		t.Errorf("completing client show offered %q; want %s with its name", r.stdout, id[1])
+	}
+	r = tg.mustRun(t, "__complete", "client", "show", id[1], "")
+	if strings.Contains(r.stdout, id[1]) {
+		t.Errorf("completing a second argument offered ids: %q", r.stdout)
+	}
+}
