@@ -964,3 +964,87 @@ func TestUsersLockout(t *testing.T) {
 		})
 	})
 }
+
+// TestUsersSetPassword covers the operator's password change: no current
+// password, and afterwards the old password fails and the new one works,
+// and everything the old one opened is ended as by a completed reset
+// (SECURITY 24), the user's alone.
+func TestUsersSetPassword(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		f := newFixture(t, b)
+		ctx := requestCtx()
+		const next = "an operator's passphrase"
+
+		t.Run("OK", func(t *testing.T) {
+			u := f.register(t, "set-password@example.com", userPassword)
+			bystander := f.user(t, "set-password-bystander@example.com")
+			_, sess, err := f.s.Sessions.Create(ctx, u.ID, repositories.SessionInput{})
+			require.NoError(t, err)
+			bs, _, err := f.s.Sessions.Create(ctx, bystander.ID, repositories.SessionInput{})
+			require.NoError(t, err)
+			grant := f.insertGrant(t, u.ID)
+			bystanderGrant := f.insertGrant(t, bystander.ID)
+			_, pat, err := f.s.PersonalTokens.Create(ctx, u.ID, "script", nil, nil)
+			require.NoError(t, err)
+			_, bystanderPAT, err := f.s.PersonalTokens.Create(ctx, bystander.ID, "script", nil, nil)
+			require.NoError(t, err)
+			reset := f.requestReset(t, u.Email)
+
+			require.NoError(t, f.s.Users.SetPassword(ctx, u.ID, next), "SetPassword(%s)", u.ID)
+
+			_, err = f.s.Users.Authenticate(ctx, u.Email, userPassword)
+			require.ErrorIs(t, err, repositories.ErrInvalidCredentials, "Authenticate(old password) = %v; want ErrInvalidCredentials", err)
+			got, err := f.s.Users.Authenticate(ctx, u.Email, next)
+			require.NoError(t, err, "Authenticate(new password) = %v; want nil", err)
+			require.Equal(t, u.ID, got.ID)
+
+			_, err = f.s.Sessions.Find(ctx, sess)
+			require.ErrorIs(t, err, repositories.ErrNotFound, "the user's session outlived SetPassword")
+			rt, at := grant.revoked(t, f.s.DB())
+			require.True(t, rt && at, "SetPassword left the grant live (refresh revoked %v, access revoked %v)", rt, at)
+			_, err = f.s.PersonalTokens.Find(ctx, pat)
+			require.Error(t, err, "the user's personal token outlived SetPassword")
+			_, err = f.s.PasswordResets.Consume(ctx, reset)
+			require.True(t, errors.Is(err, repositories.ErrNotFound) || errors.Is(err, repositories.ErrUsed), "Consume(outstanding reset) = %v; want ErrNotFound or ErrUsed", err)
+
+			require.EqualValues(t, 1, countRows(t, f.s.DB(), "sessions", "id = ?", bs.ID), "another user's session ended")
+			rt, at = bystanderGrant.revoked(t, f.s.DB())
+			require.False(t, rt || at, "another user's tokens were revoked")
+			_, err = f.s.PersonalTokens.Find(ctx, bystanderPAT)
+			require.NoError(t, err, "another user's personal token was revoked")
+
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventPasswordSetByOperator, &u.ID), "password.set_by_operator rows")
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventPasswordChanged, &u.ID), "password.changed rows")
+		})
+
+		t.Run("LockStays", func(t *testing.T) {
+			u := f.user(t, "set-password-locked@example.com")
+			require.NoError(t, f.s.Users.Lock(ctx, u.ID, time.Hour))
+			require.NoError(t, f.s.Users.SetPassword(ctx, u.ID, next))
+			_, err := f.s.Users.Authenticate(ctx, u.Email, next)
+			require.ErrorIs(t, err, repositories.ErrAccountLocked, "Authenticate(new password) of a locked user = %v; want ErrAccountLocked", err)
+			require.NoError(t, f.s.Users.Unlock(ctx, u.ID))
+			_, err = f.s.Users.Authenticate(ctx, u.Email, next)
+			require.NoError(t, err)
+		})
+
+		t.Run("ErrInvalidInput", func(t *testing.T) {
+			u := f.user(t, "set-password-invalid@example.com")
+			before := snapshotTables(t, f.s.DB())
+			for _, p := range []string{"", "short", strings.Repeat("x", hooks.MaxPasswordLength+1)} {
+				err := f.s.Users.SetPassword(ctx, u.ID, p)
+				require.ErrorIs(t, err, repositories.ErrInvalidInput, "SetPassword(%d bytes) = %v; want ErrInvalidInput", len(p), err)
+			}
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "a refused SetPassword wrote rows")
+		})
+
+		t.Run("ErrNotFound", func(t *testing.T) {
+			before := snapshotTables(t, f.s.DB())
+			for _, id := range []models.UUID{models.NewUUID(), "not-a-uuid", ""} {
+				err := f.s.Users.SetPassword(ctx, id, next)
+				require.ErrorIs(t, err, idErr(id, repositories.ErrNotFound), "SetPassword(%q) = %v; want %v", id, err, idErr(id, repositories.ErrNotFound))
+			}
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "a SetPassword of no user wrote rows")
+		})
+	})
+}

@@ -103,6 +103,10 @@ const (
 	EventAccountLocked Event = "account.locked"
 	// EventAccountUnlocked records that an operator unlocked an account.
 	EventAccountUnlocked Event = "account.unlocked"
+	// EventPasswordSetByOperator records that an operator set a user's
+	// password without the current one (Users.SetPassword); a
+	// password.changed row accompanies it.
+	EventPasswordSetByOperator Event = "password.set_by_operator"
 )
 
 var events = [...]Event{
@@ -114,7 +118,7 @@ var events = [...]Event{
 	EventClientRevoked, EventClientDeleted, EventTokenRevoked,
 	EventRefreshTokenReused, EventAuthCodeReplayed,
 	EventPersonalTokenCreated, EventPersonalTokenRevoked,
-	EventAccountLocked, EventAccountUnlocked,
+	EventAccountLocked, EventAccountUnlocked, EventPasswordSetByOperator,
 }
 
 // Valid reports whether e is one of the events returned by Events.

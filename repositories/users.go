@@ -214,6 +214,41 @@ func (r *Users) ChangePassword(ctx context.Context, id models.UUID, current, nex
 	return Translate("change password", err)
 }
 
+// SetPassword sets a user's password without asking for the current one:
+// the call for an operator (authstore user set-password) or an
+// administration screen, never for the user themselves (ChangePassword).
+// The password is validated and hashed with Argon2id before the
+// transaction; in one transaction it stores the hash and ends what the old
+// password opened, as a completed reset does: every session of the user,
+// their authorization codes, refresh, access and personal tokens, and
+// outstanding password resets. It writes password.changed and
+// password.set_by_operator activity rows. A lock (Lock, or one after
+// failed logins) stays in force; Unlock ends it.
+//
+// Returns ErrInvalidInput for a malformed id or a password that fails
+// validation (hooks.CheckPasswordLength), and ErrNotFound for an unknown
+// user.
+func (r *Users) SetPassword(ctx context.Context, id models.UUID, password string) error {
+	const op = "set password"
+	if err := validID("user id", id); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if err := validatePassword(password, password); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	hash, err := r.hasher().Hash(password)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	err = r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
+		if err := setPassword(tx, now, id, hash, "", ""); err != nil {
+			return err
+		}
+		return record(tx, now, &id, models.EventPasswordSetByOperator, nil)
+	})
+	return Translate(op, err)
+}
+
 // setPassword stores a new password hash and ends what the old password
 // opened: other sessions, codes, refresh, access and personal tokens,
 // outstanding resets. When verified is set, the update applies only if the stored hash
