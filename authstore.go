@@ -60,6 +60,8 @@ type Store struct {
 	RefreshTokens      *repositories.RefreshTokens
 	AuthCodes          *repositories.AuthCodes
 	PersonalTokens     *repositories.PersonalTokens
+	// Grants lists and revokes the clients a user has authorized.
+	Grants *repositories.Grants
 	// Tokens introspects and revokes tokens presented as strings (RFC 7662,
 	// RFC 7009).
 	Tokens *repositories.Tokens
@@ -250,6 +252,7 @@ func newStore(ctx context.Context, db *gorm.DB, opts ...Option) (*Store, error) 
 	s.Activity = repositories.NewActivityLog(s.db, ro)
 	s.Cleanup = repositories.NewCleanup(s.db, ro)
 	s.Clients = repositories.NewClients(s.db, ro)
+	s.Grants = repositories.NewGrants(s.db, ro)
 	s.AccessTokens = repositories.NewAccessTokens(s.db, ro)
 	s.RefreshTokens = repositories.NewRefreshTokens(s.db, ro)
 	s.AuthCodes = repositories.NewAuthCodes(s.db, ro)

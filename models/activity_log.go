@@ -107,6 +107,9 @@ const (
 	// password without the current one (Users.SetPassword); a
 	// password.changed row accompanies it.
 	EventPasswordSetByOperator Event = "password.set_by_operator"
+	// EventGrantRevoked records that what a user granted a client (its
+	// codes and tokens for that user) was revoked.
+	EventGrantRevoked Event = "grant.revoked"
 )
 
 var events = [...]Event{
@@ -119,6 +122,7 @@ var events = [...]Event{
 	EventRefreshTokenReused, EventAuthCodeReplayed,
 	EventPersonalTokenCreated, EventPersonalTokenRevoked,
 	EventAccountLocked, EventAccountUnlocked, EventPasswordSetByOperator,
+	EventGrantRevoked,
 }
 
 // Valid reports whether e is one of the events returned by Events.
