@@ -110,6 +110,12 @@ const (
 	// EventGrantRevoked records that what a user granted a client (its
 	// codes and tokens for that user) was revoked.
 	EventGrantRevoked Event = "grant.revoked"
+	// EventUserImported records that a user was imported with a password
+	// hash from another store or system (Users.Import).
+	EventUserImported Event = "user.imported"
+	// EventClientImported records that a client was imported with its
+	// secret hash from another store (Clients.Import).
+	EventClientImported Event = "client.imported"
 )
 
 var events = [...]Event{
@@ -122,7 +128,7 @@ var events = [...]Event{
 	EventRefreshTokenReused, EventAuthCodeReplayed,
 	EventPersonalTokenCreated, EventPersonalTokenRevoked,
 	EventAccountLocked, EventAccountUnlocked, EventPasswordSetByOperator,
-	EventGrantRevoked,
+	EventGrantRevoked, EventUserImported, EventClientImported,
 }
 
 // Valid reports whether e is one of the events returned by Events.
