@@ -210,7 +210,7 @@ func TestImportUsersConflicts(t *testing.T) {
 		newID := models.NewUUID()
 		rows := []repositories.ImportUser{
 			{ID: ada.ID, Name: "Someone Else", Email: "ada@example.com", PasswordHash: userHash()}, // id taken, differs
-			{ID: newID, Name: "Ada", Email: "ADA@example.com", PasswordHash: userHash()},         // email taken
+			{ID: newID, Name: "Ada", Email: "ADA@example.com", PasswordHash: userHash()},           // email taken
 			{Name: "Bob", Email: "bob@example.com", PasswordHash: userHash()},
 			{Name: "Bob Again", Email: "BOB@example.com", PasswordHash: userHash()}, // same email earlier in the file
 		}
@@ -237,15 +237,15 @@ func TestImportInvalidRows(t *testing.T) {
 		ctx := requestCtx()
 		good := repositories.ImportUser{Name: "Good", Email: "good@example.com", PasswordHash: userHash()}
 		for name, bad := range map[string]repositories.ImportUser{
-			"plaintext":     {Name: "P", Email: "p@example.com", PasswordHash: "correct horse battery staple"},
-			"md5":           {Name: "M", Email: "m@example.com", PasswordHash: "5f4dcc3b5aa765d61d8327deb882cf99"},
-			"empty":         {Name: "E", Email: "e@example.com"},
-			"argon2i":       {Name: "A", Email: "a@example.com", PasswordHash: "$argon2i$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaA"},
-			"short bcrypt":  {Name: "B", Email: "b@example.com", PasswordHash: "$2y$10$abc"},
+			"plaintext":      {Name: "P", Email: "p@example.com", PasswordHash: "correct horse battery staple"},
+			"md5":            {Name: "M", Email: "m@example.com", PasswordHash: "5f4dcc3b5aa765d61d8327deb882cf99"},
+			"empty":          {Name: "E", Email: "e@example.com"},
+			"argon2i":        {Name: "A", Email: "a@example.com", PasswordHash: "$argon2i$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaA"},
+			"short bcrypt":   {Name: "B", Email: "b@example.com", PasswordHash: "$2y$10$abc"},
 			"bcrypt cost 31": {Name: "C", Email: "c@example.com", PasswordHash: "$2y$31$" + laravelHash(t, "x")[7:]},
-			"bad email":     {Name: "X", Email: "not an email", PasswordHash: userHash()},
-			"bad id":        {ID: "1", Name: "X", Email: "x@example.com", PasswordHash: userHash()},
-			"no name":       {Email: "x@example.com", PasswordHash: userHash()},
+			"bad email":      {Name: "X", Email: "not an email", PasswordHash: userHash()},
+			"bad id":         {ID: "1", Name: "X", Email: "x@example.com", PasswordHash: userHash()},
+			"no name":        {Email: "x@example.com", PasswordHash: userHash()},
 		} {
 			t.Run(name, func(t *testing.T) {
 				require.ErrorIs(t, bad.Validate(), repositories.ErrInvalidInput)
