@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,13 +24,14 @@ const secretWarning = "This secret will not be shown again: store it now. " +
 func (a *app) clientCommand() *cobra.Command {
 	cmd := groupCommand(&cobra.Command{
 		Use:   "client",
-		Short: "Register, list, show, rotate the secret of, or revoke OAuth2 clients",
+		Short: "Register, list, show, update, rotate the secret of, revoke or delete OAuth2 clients",
 		Long: `client manages the OAuth2 clients of the oauth_clients table.
 
 A confidential client gets a generated secret, printed once by create and by
 rotate-secret; only its Argon2id hash is stored, and no command prints it.
 A public client (--public: native and browser apps) has no secret and must
-use PKCE.
+use PKCE. A service that calls APIs on its own behalf is a confidential
+client with only the client_credentials grant, and needs no redirect URI.
 
 Exit status: 0 on success; 1 when the command failed (no client with that
 id, a revoked client, database unreachable, input the database layer
@@ -37,55 +39,78 @@ refused, ...); 2 on bad usage, including input this command checks before
 opening the database: an ID that is not a UUID, or a --redirect-uri that is
 not a valid redirect URI (absolute, no fragment, no user information, ...).`,
 		Example: `  authstore client create --name "Web app" --redirect-uri https://app.example.com/callback
+  authstore client create --name "Billing service" --grant-type client_credentials --scope invoices:read
   authstore client list
   authstore client show 0b4c6a0e-3d0f-4a59-9c1e-2f8e3a7d5b21
+  authstore client update 0b4c6a0e-3d0f-4a59-9c1e-2f8e3a7d5b21 --name "Web app (EU)"
   authstore client rotate-secret 0b4c6a0e-3d0f-4a59-9c1e-2f8e3a7d5b21
-  authstore client revoke 0b4c6a0e-3d0f-4a59-9c1e-2f8e3a7d5b21`,
+  authstore client revoke 0b4c6a0e-3d0f-4a59-9c1e-2f8e3a7d5b21
+  authstore client delete 0b4c6a0e-3d0f-4a59-9c1e-2f8e3a7d5b21 --yes`,
 	})
 	cmd.AddCommand(
 		a.clientCreateCommand(),
 		a.clientListCommand(),
 		a.clientShowCommand(),
+		a.clientUpdateCommand(),
 		a.clientRotateSecretCommand(),
 		a.clientRevokeCommand(),
+		a.clientDeleteCommand(),
 	)
 	return cmd
 }
 
 func (a *app) clientCreateCommand() *cobra.Command {
 	var (
-		name   string
-		uris   []string
-		public bool
-		scopes string
-		asJSON *output
+		name       string
+		uris       []string
+		grantTypes []string
+		public     bool
+		scopes     string
+		scopeList  []string
+		asJSON     *output
 	)
 	cmd := &cobra.Command{
-		Use:   "create --name NAME --redirect-uri URI [--redirect-uri URI2 ...] [--public] [--scopes S] [--json]",
+		Use:   "create --name NAME [--redirect-uri URI ...] [--grant-type GRANT ...] [--public] [--scope S ...]",
 		Short: "Register a client and print its secret once",
-		Long: `create registers an OAuth2 client with the authorization_code and
-refresh_token grants and prints its id and, for a confidential client (the
-default), its generated secret. The secret is shown this once: only its hash
-is stored. --public registers a public client, which has no secret.
+		Long: `create registers an OAuth2 client and prints its id and, for a confidential
+client (the default), its generated secret. The secret is shown this once:
+only its hash is stored. --public registers a public client, which has no
+secret (native and browser apps, which must use PKCE).
 
---redirect-uri is required and may be repeated. Each must be an absolute URI
-without a fragment or user information (RFC 9700); it is checked before the
-database is opened, and a bad one exits with status 2 and a message that
-names the problem. --scopes, a list separated by spaces or commas, limits
-the scopes the client may be granted; without it the client may ask for any.
+--grant-type, repeatable, names the grants the client may use:
+authorization_code, refresh_token and client_credentials. Without it the
+client gets authorization_code and refresh_token. A public client cannot
+have client_credentials: it has no secret to authenticate with.
 
-With --json it prints one JSON object: the client, and for a confidential
-client the secret under "client_secret" with a "warning".`,
+--redirect-uri, repeatable, is required when the client has the
+authorization_code grant (the default) and optional otherwise: a service
+client with only --grant-type client_credentials needs none. Each must be an
+absolute URI without a fragment or user information (RFC 9700); it is
+checked before the database is opened, and a bad one exits with status 2 and
+a message that names the problem.
+
+--scope, repeatable, limits the scopes the client may be granted; --scopes
+takes the same as one list separated by spaces or commas, and both may be
+given. Without either the client may ask for any scope.
+
+With -o json (or --json) it prints one JSON object: the client, and for a
+confidential client the secret under "client_secret" with a "warning".`,
 		Example: `  authstore client create --name "Web app" --redirect-uri https://app.example.com/callback
-  authstore client create --name "CLI" --public --redirect-uri http://127.0.0.1/callback --scopes "read write"
-  authstore client create --name "Web app" --redirect-uri https://app.example.com/cb --json | jq -r .client_secret`,
+  authstore client create --name "CLI" --public --redirect-uri http://127.0.0.1/callback --scope read --scope write
+  authstore client create --name "Billing service" --grant-type client_credentials --scope invoices:read
+  authstore client create --name "Web app" --redirect-uri https://app.example.com/cb -o json | jq -r .client_secret`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if strings.TrimSpace(name) == "" {
 				return usagef("--name must not be empty")
 			}
-			if len(uris) == 0 {
-				return usagef("at least one --redirect-uri is required")
+			grants, err := clientGrantTypes(grantTypes, public)
+			if err != nil {
+				return err
+			}
+			if slices.Contains(grants, protocol.GrantAuthorizationCode) && len(uris) == 0 {
+				return usagef(`required flag "redirect-uri" not set: the authorization_code grant (a default) needs at least one; ` +
+					"a client with only --grant-type client_credentials needs none")
 			}
 			for _, u := range uris {
 				if err := protocol.ValidateRedirectURI(u); err != nil {
@@ -96,7 +121,8 @@ client the secret under "client_secret" with a "warning".`,
 				Name:         name,
 				RedirectURIs: uris,
 				Confidential: !public,
-				Scopes:       strings.FieldsFunc(scopes, func(r rune) bool { return r == ',' || r == ' ' }),
+				GrantTypes:   grants,
+				Scopes:       append(strings.FieldsFunc(scopes, func(r rune) bool { return r == ',' || r == ' ' }), scopeList...),
 			}
 			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
 				c, secret, err := s.Clients.Create(ctx, in)
@@ -122,13 +148,38 @@ client the secret under "client_secret" with a "warning".`,
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "name shown to users on the consent screen (required)")
-	cmd.Flags().StringArrayVar(&uris, "redirect-uri", nil, "redirect URI (required; repeat for more)")
+	cmd.Flags().StringArrayVar(&uris, "redirect-uri", nil, "redirect URI (required for authorization_code; repeat for more)")
+	cmd.Flags().StringArrayVar(&grantTypes, "grant-type", nil,
+		"grant the client may use: authorization_code, refresh_token or client_credentials (repeat for more; default authorization_code and refresh_token)")
 	cmd.Flags().BoolVar(&public, "public", false, "register a public client, without a secret (PKCE required)")
+	cmd.Flags().StringArrayVar(&scopeList, "scope", nil, "a scope the client may be granted (repeat for more; default: any)")
 	cmd.Flags().StringVar(&scopes, "scopes", "", `scopes the client may be granted, separated by spaces or commas (default: any)`)
 	asJSON = addOutput(cmd, "the client and its secret")
 	_ = cmd.MarkFlagRequired("name")
-	_ = cmd.MarkFlagRequired("redirect-uri")
 	return cmd
+}
+
+// clientGrantTypes checks the --grant-type values (bad usage for one the
+// CLI does not offer, or client_credentials for a public client) and
+// returns them without repeats, or the default grants when there are none.
+func clientGrantTypes(given []string, public bool) ([]string, error) {
+	offered := []string{protocol.GrantAuthorizationCode, protocol.GrantRefreshToken, protocol.GrantClientCredentials}
+	if len(given) == 0 {
+		return []string{protocol.GrantAuthorizationCode, protocol.GrantRefreshToken}, nil
+	}
+	var out []string
+	for _, g := range given {
+		if !slices.Contains(offered, g) {
+			return nil, usagef("--grant-type %q: want one of %s", clip(g, 64), strings.Join(offered, ", "))
+		}
+		if !slices.Contains(out, g) {
+			out = append(out, g)
+		}
+	}
+	if public && slices.Contains(out, protocol.GrantClientCredentials) {
+		return nil, usagef("a public client cannot use the client_credentials grant (it has no secret to authenticate with): drop --public or that grant")
+	}
+	return out, nil
 }
 
 func (a *app) clientListCommand() *cobra.Command {
@@ -218,6 +269,72 @@ in client list --json.`,
 	return cmd
 }
 
+func (a *app) clientUpdateCommand() *cobra.Command {
+	var (
+		name   string
+		uris   []string
+		asJSON *output
+	)
+	cmd := &cobra.Command{
+		Use:   "update ID [--name NAME] [--redirect-uri URI ...]",
+		Short: "Rename a client or replace its redirect URIs",
+		Long: `update changes a client's name (--name), its redirect URIs (--redirect-uri,
+repeatable: the URIs given replace every current one), or both, and prints
+the updated client. What is not given stays as it is; giving neither is bad
+usage (exit 2), as are an ID that is not a UUID and a --redirect-uri that is
+not a valid redirect URI, checked before the database is opened.
+
+An unknown id and a revoked client fail (exit 1). The grant types, scopes
+and secret do not change (rotate-secret replaces the secret). With -o json
+(or --json) it prints the client as one JSON object, as client show does.`,
+		Example: `  authstore client update 0b4c6a0e-3d0f-4a59-9c1e-2f8e3a7d5b21 --name "Web app (EU)"
+  authstore client update 0b4c6a0e-3d0f-4a59-9c1e-2f8e3a7d5b21 \
+      --redirect-uri https://eu.app.example.com/callback --redirect-uri https://app.example.com/callback`,
+		Args: clientIDArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := clientID(args)
+			setName, setURIs := cmd.Flags().Changed("name"), cmd.Flags().Changed("redirect-uri")
+			if !setName && !setURIs {
+				return usagef("nothing to update: give --name, --redirect-uri or both")
+			}
+			if setName && strings.TrimSpace(name) == "" {
+				return usagef("--name must not be empty")
+			}
+			for _, u := range uris {
+				if err := protocol.ValidateRedirectURI(u); err != nil {
+					return usagef("--redirect-uri: %w", err)
+				}
+			}
+			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
+				c, err := s.Clients.Find(ctx, id)
+				if err != nil {
+					return clientError(id, err)
+				}
+				newName, newURIs := c.Name, []string(c.RedirectURIs)
+				if setName {
+					newName = name
+				}
+				if setURIs {
+					newURIs = uris
+				}
+				c, err = s.Clients.Update(ctx, id, newName, newURIs)
+				if err != nil {
+					return clientError(id, err)
+				}
+				if asJSON.JSON() {
+					return printJSON(a.stdout, newClientJSON(c))
+				}
+				fmt.Fprintf(a.stdout, "updated client %s\n", id)
+				return a.printClient(c)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "the client's new name")
+	cmd.Flags().StringArrayVar(&uris, "redirect-uri", nil, "a redirect URI; those given replace every current one (repeat for more)")
+	asJSON = addOutput(cmd, "the updated client")
+	return cmd
+}
+
 func (a *app) clientRotateSecretCommand() *cobra.Command {
 	var asJSON *output
 	cmd := &cobra.Command{
@@ -287,6 +404,49 @@ nothing and succeeds; an unknown id fails (exit 1).`,
 			})
 		},
 	}
+}
+
+func (a *app) clientDeleteCommand() *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "delete ID [--yes]",
+		Short: "Delete a client and every token and code issued to it",
+		Long: `delete removes a client from the database, and with it (by the foreign keys)
+every access token, refresh token and authorization code issued to it. The
+deletion is recorded in the activity log (client.deleted). Unlike revoke,
+which keeps the row and its history, nothing of the client remains: use it
+for clients registered by mistake or left by a demo.
+
+It asks for confirmation on a terminal; otherwise it needs --yes (without it
+it exits with status 2 and changes nothing). An unknown id fails (exit 1).`,
+		Example: `  authstore client delete 0b4c6a0e-3d0f-4a59-9c1e-2f8e3a7d5b21
+  authstore client delete 0b4c6a0e-3d0f-4a59-9c1e-2f8e3a7d5b21 --yes`,
+		Args: clientIDArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := clientID(args)
+			const why = "delete removes the client and every token and code issued to it"
+			if err := a.refuseWithoutYes(cmd, yes, why); err != nil {
+				return err
+			}
+			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
+				c, err := s.Clients.Find(ctx, id)
+				if err != nil {
+					return clientError(id, err)
+				}
+				question := fmt.Sprintf("Delete client %s (%s) and every token and code issued to it?", id, oneLineText(c.Name))
+				if err := a.confirm(cmd, yes, question, why); err != nil {
+					return err
+				}
+				if err := s.Clients.Delete(ctx, id); err != nil {
+					return clientError(id, err)
+				}
+				fmt.Fprintf(a.stdout, "deleted client %s (%s) and its tokens and codes\n", id, oneLineText(c.Name))
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&yes, "yes", false, "delete without asking")
+	return cmd
 }
 
 // clientIDArg accepts exactly one argument, a client id in UUID form.
