@@ -112,8 +112,8 @@ func TestClientCreateGrantTypes(t *testing.T) {
 			args []string
 			want string
 		}{
-			{[]string{"--name", "X"}, "--redirect-uri"},
-			{[]string{"--name", "X", "--grant-type", "authorization_code"}, "--redirect-uri"},
+			{[]string{"--name", "X"}, `"redirect-uri"`},
+			{[]string{"--name", "X", "--grant-type", "authorization_code"}, `"redirect-uri"`},
 			{[]string{"--name", "X", "--grant-type", "password"}, `--grant-type "password"`},
 			{[]string{"--name", "X", "--grant-type", "personal_access"}, "--grant-type"},
 			{[]string{"--name", "X", "--public", "--grant-type", "client_credentials"}, "public client cannot use the client_credentials grant"},
