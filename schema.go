@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/forgeauth/authstore/config"
 	"github.com/forgeauth/authstore/migrations"
@@ -77,8 +78,14 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 	if s.db.WithContext(ctx).Migrator().HasColumn(&models.User{}, "email_normalized") {
 		return nil // built by AutoMigrate
 	}
-	return fmt.Errorf("%w (no version table %s and no authstore table %s; in development, authstore.WithAutoMigrate builds them)",
-		ErrNotMigrated, st.VersionTable, users)
+	hint := "in development, authstore.WithAutoMigrate builds them"
+	if s.db.WithContext(ctx).Migrator().HasTable(&models.User{}) {
+		hint = fmt.Sprintf("table %s is not authstore's: give authstore's tables a prefix (AUTHSTORE_TABLE_PREFIX=auth_)", users)
+	}
+	if other, err := migrations.Elsewhere(ctx, s.db, s.migrationOptions()...); err == nil && len(other) > 0 {
+		hint = fmt.Sprintf("found %s: is AUTHSTORE_TABLE_PREFIX missing?", strings.Join(other, ", "))
+	}
+	return fmt.Errorf("%w (no version table %s and no authstore table %s; %s)", ErrNotMigrated, st.VersionTable, users, hint)
 }
 
 // migrationOptions are the Migrator options of the Store's configuration.
@@ -114,7 +121,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 // AutoMigrate creates or updates authstore's tables with GORM's AutoMigrate
 // and creates the two monitoring views if they are missing. It is meant
 // for development; production databases use the SQL migrations, which
-// build the same schema. The tables take the names of the configuration
+// build the same schema. It refuses, changing nothing, a database where a
+// table bears one of authstore's names but is not authstore's (a host's
+// own users table: migrations.ErrForeignTable). The tables take the names
+// of the configuration
 // given WithConfig (AUTHSTORE_TABLE_PREFIX, AUTHSTORE_SCHEMA), or of db
 // when it is a Store's DB; the other options do not matter here.
 func AutoMigrate(db *gorm.DB, opts ...Option) error {
@@ -160,6 +170,12 @@ func autoMigrate(db *gorm.DB, tables config.Tables) error {
 		if err != nil {
 			return fmt.Errorf("authstore: automigrate: create schema %s: %w", tables.Schema, err)
 		}
+	}
+	// AutoMigrate would add authstore's columns to a host's own table of
+	// the same name, and on PostgreSQL keep what it added when a later
+	// statement fails.
+	if err := migrations.CheckTables(context.Background(), db, tables); err != nil {
+		return fmt.Errorf("authstore: automigrate: %w", err)
 	}
 	if err := db.AutoMigrate(models.All()...); err != nil {
 		return fmt.Errorf("authstore: automigrate: %w", err)

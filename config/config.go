@@ -214,7 +214,7 @@ func LoadFrom(environ map[string]string) (Config, error) {
 			failed[key] = true // env would have used the default
 		}
 	}
-	if err := c.check(environ, failed); err != nil {
+	if err := c.check(environ, failed, true); err != nil {
 		return Config{}, err
 	}
 	return c, nil
@@ -269,7 +269,7 @@ func Default() Config {
 // Validate reports every invalid field of c, one line per key, as LoadFrom
 // would. Use it on a Config built by hand.
 func (c Config) Validate() error {
-	return c.check(nil, nil)
+	return c.check(nil, nil, true)
 }
 
 // ValidatePolicies reports every invalid lifetime, policy and signing
@@ -280,7 +280,7 @@ func (c Config) ValidatePolicies() error {
 	d := Default()
 	c.DatabaseURL, c.OAuthStorage, c.AuthSessionStorage = d.DatabaseURL, d.OAuthStorage, d.AuthSessionStorage
 	c.MaxOpenConns, c.MaxIdleConns, c.ConnMaxLifetime = d.MaxOpenConns, d.MaxIdleConns, d.ConnMaxLifetime
-	return c.Validate()
+	return c.check(nil, nil, false)
 }
 
 // Wanted values, as they appear in errors.
@@ -295,7 +295,10 @@ const (
 // check reports every invalid field of c. environ, if not nil, is what c was
 // loaded from: errors quote its raw text, and the keys in failed are
 // reported whatever c holds.
-func (c Config) check(environ map[string]string, failed map[string]bool) error {
+//
+// connection is false for ValidatePolicies, which checks no key that
+// depends on the database (DATABASE_URL is not the Store's there).
+func (c Config) check(environ map[string]string, failed map[string]bool, connection bool) error {
 	var errs []error
 	bad := func(key, want, got string) {
 		errs = append(errs, invalidError(key+": want "+want+", got "+got))
@@ -361,15 +364,18 @@ func (c Config) check(environ map[string]string, failed map[string]bool) error {
 	field("DB_CONN_MAX_LIFETIME", c.ConnMaxLifetime >= 0,
 		"a non-negative number of seconds (0 for no limit)", seconds(c.ConnMaxLifetime))
 	field("AUTHSTORE_TABLE_PREFIX", c.TablePrefix == "" || identifier.MatchString(c.TablePrefix) && len(c.TablePrefix) <= maxPrefixLen,
-		fmt.Sprintf("lower-case letters, digits and underscores, at most %d bytes (or empty)", maxPrefixLen), c.TablePrefix)
+		fmt.Sprintf("a lower-case letter or underscore, then lower-case letters, digits and underscores, at most %d bytes (or empty)", maxPrefixLen), c.TablePrefix)
 	field("AUTHSTORE_SCHEMA", c.Schema == "" || identifier.MatchString(c.Schema) && len(c.Schema) <= maxSchemaLen,
-		fmt.Sprintf("a PostgreSQL schema name: lower-case letters, digits and underscores, at most %d bytes (or empty)", maxSchemaLen), c.Schema)
+		fmt.Sprintf("a PostgreSQL schema name: a lower-case letter or underscore, then lower-case letters, digits and underscores, at most %d bytes (or empty)", maxSchemaLen), c.Schema)
+	if u, err := ParseDatabaseURL(dbURL); connection && err == nil && u.Dialect == DialectSQLite && !c.Memory() && c.Schema != "" {
+		bad("AUTHSTORE_SCHEMA", "empty with a SQLite DATABASE_URL (schemas are PostgreSQL's; use AUTHSTORE_TABLE_PREFIX)", strconv.Quote(c.Schema))
+	}
 	if n := len(c.TablePrefix) + len(c.Schema) + min(len(c.Schema), 1); n > maxNamingLen {
 		bad("AUTHSTORE_TABLE_PREFIX and AUTHSTORE_SCHEMA", fmt.Sprintf("at most %d bytes together, counting the schema's dot (index names hold both, and PostgreSQL cuts names at 63 bytes)", maxNamingLen),
 			fmt.Sprintf("%q and %q", c.TablePrefix, c.Schema))
 	}
 	field("AUTHSTORE_MIGRATIONS_TABLE", identifier.MatchString(c.MigrationsTable) && len(c.MigrationsTable) <= 40,
-		"a table name: lower-case letters, digits and underscores, at most 40 bytes", c.MigrationsTable)
+		"a table name: a lower-case letter or underscore, then lower-case letters, digits and underscores, at most 40 bytes", c.MigrationsTable)
 	return errors.Join(errs...)
 }
 

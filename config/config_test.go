@@ -506,11 +506,13 @@ func TestValidatePoliciesIgnoresConnectionKeys(t *testing.T) {
 // together they cannot make an index name longer than PostgreSQL keeps.
 func TestTableNaming(t *testing.T) {
 	for _, tc := range []struct{ key, value, want string }{
-		{"AUTHSTORE_TABLE_PREFIX", "Auth_", "AUTHSTORE_TABLE_PREFIX: want lower-case letters"},
-		{"AUTHSTORE_TABLE_PREFIX", "auth-", "AUTHSTORE_TABLE_PREFIX: want lower-case letters"},
+		{"AUTHSTORE_TABLE_PREFIX", "Auth_", "AUTHSTORE_TABLE_PREFIX: want a lower-case letter or underscore, then"},
+		{"AUTHSTORE_TABLE_PREFIX", "auth-", "AUTHSTORE_TABLE_PREFIX: want a lower-case letter"},
+		{"AUTHSTORE_TABLE_PREFIX", "1auth_", "AUTHSTORE_TABLE_PREFIX: want a lower-case letter or underscore, then"},
 		{"AUTHSTORE_TABLE_PREFIX", "a_very_long_prefix_", "at most 16 bytes"},
 		{"AUTHSTORE_SCHEMA", "auth;drop", "AUTHSTORE_SCHEMA: want a PostgreSQL schema name"},
 		{"AUTHSTORE_MIGRATIONS_TABLE", "", "AUTHSTORE_MIGRATIONS_TABLE: want a table name"},
+		{"AUTHSTORE_SCHEMA", "auth", "AUTHSTORE_SCHEMA: want empty with a SQLite DATABASE_URL"},
 		{"AUTHSTORE_MIGRATIONS_TABLE", "1versions", "AUTHSTORE_MIGRATIONS_TABLE: want a table name"},
 	} {
 		_, err := config.LoadFrom(with(tc.key, tc.value))
@@ -520,8 +522,11 @@ func TestTableNaming(t *testing.T) {
 	_, err := config.LoadFrom(with("AUTHSTORE_TABLE_PREFIX", "authstore_", "AUTHSTORE_SCHEMA", "identity_12"))
 	require.ErrorContains(t, err, "AUTHSTORE_TABLE_PREFIX and AUTHSTORE_SCHEMA: want at most 20 bytes together")
 
-	cfg, err := config.LoadFrom(with("AUTHSTORE_TABLE_PREFIX", "auth_", "AUTHSTORE_SCHEMA", "idp"))
+	cfg, err := config.LoadFrom(with("AUTHSTORE_TABLE_PREFIX", "auth_", "AUTHSTORE_SCHEMA", "idp", "DATABASE_URL", "postgres://db/auth"))
 	require.NoError(t, err)
+	sqliteWithSchema := config.Default()
+	sqliteWithSchema.Schema = "idp"
+	require.NoError(t, sqliteWithSchema.ValidatePolicies(), "New over a PostgreSQL handle checks the schema itself")
 	require.Equal(t, config.Tables{Prefix: "auth_", Schema: "idp"}, cfg.Tables())
 	require.Equal(t, "idp.auth_users", cfg.Tables().Name("users"))
 	require.Equal(t, "auth_users", config.Tables{Prefix: "auth_"}.Name("users"))

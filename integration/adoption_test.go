@@ -284,21 +284,27 @@ func TestCoexistenceWithHostTables(t *testing.T) {
 				h := newHost(t, base)
 				before := h.snapshot(t)
 
-				// Without a prefix, authstore's tables collide with the host's.
+				// Without a prefix, authstore's names are the host's: refused,
+				// naming the table and the fix, with nothing written.
 				_, err := authstore.New(h.db, authstore.WithMigrate())
-				require.Error(t, err, "migrating over the host's users table")
-				require.NotContains(t, err.Error(), "CREATE INDEX", "the error quotes the migration file")
-				require.Equal(t, before, h.snapshot(t), "the failed migration touched the host's tables")
+				require.ErrorIs(t, err, migrations.ErrForeignTable, "migrating over the host's tables")
+				require.Contains(t, err.Error(), "AUTHSTORE_TABLE_PREFIX")
+				require.Equal(t, before, h.snapshot(t), "the refused migration touched the host's tables")
 				require.Equal(t, uint(hostVersion), h.version(t))
-				// Clear what the failed attempt recorded in authstore's own version table.
-				cfgDefault := base
-				clean, err := authstore.New(h.db, authstore.WithConfig(cfgDefault), authstore.WithoutSchemaCheck())
+				_, err = authstore.New(h.db)
+				require.ErrorIs(t, err, authstore.ErrNotMigrated)
+				require.Contains(t, err.Error(), "is not authstore's: give authstore's tables a prefix")
+				clean, err := authstore.New(h.db, authstore.WithoutSchemaCheck())
 				require.NoError(t, err)
+				st, err := clean.MigrationStatus(ctx)
+				require.NoError(t, err)
+				require.False(t, st.Dirty || st.Recorded, "the refused migration recorded %+v", st)
 				m, err := clean.Migrator(ctx)
 				require.NoError(t, err)
-				require.ErrorIs(t, m.Up(ctx), migrations.ErrDirty)
-				require.NoError(t, m.Force(ctx, 0))
+				require.ErrorIs(t, m.DownAll(ctx), migrations.ErrForeignTable, "down would drop the host's tables")
+				require.ErrorIs(t, m.Force(ctx, 1), migrations.ErrForeignTable)
 				m.Close()
+				require.Equal(t, before, h.snapshot(t))
 
 				f := newFixture(t, b, withConfig(func(c *config.Config) {
 					c.DatabaseURL = base.DatabaseURL
@@ -462,6 +468,16 @@ func TestSchemaCheck(t *testing.T) {
 		require.NoError(t, err, "a database built by AutoMigrate")
 		s2.Close()
 
+		// A forgotten prefix: the hint names the version table found.
+		prefixed := b.Config(t)
+		prefixed.TablePrefix = "auth_"
+		openWith(t, prefixed, authstore.WithMigrate())
+		forgot := prefixed
+		forgot.TablePrefix = ""
+		_, err = authstore.Open(ctx, forgot)
+		require.ErrorIs(t, err, authstore.ErrNotMigrated)
+		require.Contains(t, err.Error(), "found auth_authstore_schema_migrations: is AUTHSTORE_TABLE_PREFIX missing?")
+
 		// A host's own users table is not authstore's.
 		other := b.Config(t)
 		h := newHost(t, other)
@@ -537,5 +553,47 @@ func TestLegacyVersionTableTakenOver(t *testing.T) {
 		require.Equal(t, uint(3), st.Version)
 		require.Equal(t, "authstore_schema_migrations", st.VersionTable)
 		require.NoError(t, m.Up(ctx))
+	})
+}
+
+// TestStepErrorNamesTheStatement: a migration statement that fails is told
+// in one line naming its file, its line and the statement itself, on every
+// dialect, and the migration leaves nothing of itself behind.
+func TestStepErrorNamesTheStatement(t *testing.T) {
+	ctx := context.Background()
+	forEachFileBackend(t, func(t *testing.T, b Backend) {
+		cfg := b.Config(t)
+		h := newHost(t, cfg)
+		// The host's own index, by the name authstore gives one of its own.
+		require.NoError(t, h.db.Exec("CREATE INDEX idx_x_users_created_at ON orders (total)").Error)
+		s := openWith(t, withTables(cfg, naming{tables: config.Tables{Prefix: "x_"}}), authstore.WithoutSchemaCheck())
+		m, err := s.Migrator(ctx)
+		require.NoError(t, err)
+		defer m.Close()
+		err = m.Up(ctx)
+		var se *migrations.StepError
+		require.ErrorAs(t, err, &se)
+		require.Contains(t, err.Error(), "000001_create_auth_tables.up.sql line 21 (CREATE INDEX idx_x_users_created_at ON x_users (created_at);)")
+		require.NotContains(t, err.Error(), "\n")
+		require.Empty(t, slices.DeleteFunc(objectsIn(t, s.DB(), ""), func(o string) bool { return !strings.HasPrefix(o, "x_") || o == "x_authstore_schema_migrations" }),
+			"the failed migration left tables behind")
+	})
+}
+
+// TestAutoMigrateLeavesAHostTableAlone: AutoMigrate over a host's own users
+// table (no prefix configured) refuses before it alters anything.
+func TestAutoMigrateLeavesAHostTableAlone(t *testing.T) {
+	forEachFileBackend(t, func(t *testing.T, b Backend) {
+		cfg := b.Config(t)
+		h := newHost(t, cfg)
+		require.NoError(t, h.db.Exec("DELETE FROM users").Error) // an empty table is the one PostgreSQL would alter
+		before := h.snapshot(t)
+		_, err := authstore.New(h.db, authstore.WithAutoMigrate())
+		require.ErrorIs(t, err, migrations.ErrForeignTable)
+		require.Contains(t, err.Error(), "AUTHSTORE_TABLE_PREFIX")
+		require.Equal(t, before, h.snapshot(t), "AutoMigrate altered the host's tables")
+		err = authstore.AutoMigrate(h.db)
+		require.ErrorIs(t, err, migrations.ErrForeignTable)
+		require.Equal(t, before, h.snapshot(t))
 	})
 }

@@ -36,6 +36,9 @@ func (mg *Migrator) Baseline(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if st.Dirty {
+		return fmt.Errorf("%w at version %d: a migration failed part-way; repair the database to match a version and record it with `authstore migrate force VERSION`, or record none with `authstore migrate force 0` and baseline again", ErrDirty, st.Version)
+	}
 	if st.Recorded {
 		return fmt.Errorf("migrations: baseline: %s already records version %d; baseline is for a database with no recorded version (run migrate up instead)", st.VersionTable, st.Version)
 	}

@@ -121,6 +121,7 @@ type Migrator struct {
 	dialect  config.Dialect
 	settings settings
 	stopped  bool // a cancelled run leaves golang-migrate unusable
+	down     bool // the run under way rolls back (for StepError's file)
 	// Adopted is the version taken over from golang-migrate's
 	// schema_migrations table, where authstore recorded it before
 	// DefaultVersionTable; 0 when nothing was taken over.
@@ -198,7 +199,11 @@ func (mg *Migrator) open(source source.Driver) error {
 			return fmt.Errorf("migrations: prepare sqlite: %w", err)
 		}
 	}
-	mg.m, err = migrate.NewWithInstance("iofs", source, string(mg.dialect), drv)
+	run := mg.db
+	if mg.own != nil {
+		run = mg.own
+	}
+	mg.m, err = migrate.NewWithInstance("iofs", source, string(mg.dialect), stepwise{Driver: drv, db: run})
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
@@ -264,14 +269,48 @@ func ownPostgres(ctx context.Context, db *sql.DB) (*sql.DB, error) {
 
 // Up applies every migration not yet applied. It is a no-op on an up-to-date
 // database.
+//
+// It refuses, changing nothing, a database where a table bears one of
+// authstore's names but is not authstore's (ErrForeignTable: give
+// authstore's tables a prefix), and one that holds authstore's tables but
+// records no version (ErrUnversioned: run Baseline).
 func (mg *Migrator) Up(ctx context.Context) error {
+	st, err := mg.Status(ctx)
+	if err != nil {
+		return err
+	}
+	existing, err := guard(ctx, mg.db, mg.dialect, mg.settings.tables)
+	if err != nil {
+		return err
+	}
+	if !st.Recorded && len(existing) > 0 {
+		return fmt.Errorf("%w (found %s, and nothing in %s)", ErrUnversioned, mg.settings.tables.Name(existing[0]), st.VersionTable)
+	}
+	mg.down = false
 	return mg.run(ctx, func() error { return mg.m.Up() })
 }
 
+// guardDown refuses to roll back when a table down would drop is not
+// authstore's, or another table references one of authstore's.
+func (mg *Migrator) guardDown(ctx context.Context) error {
+	if _, err := guard(ctx, mg.db, mg.dialect, mg.settings.tables); err != nil {
+		return err
+	}
+	return dependents(ctx, mg.db, mg.dialect, mg.settings.tables)
+}
+
 // Down rolls back the n most recent migrations (n >= 1).
+//
+// It refuses, changing nothing, when a table with one of authstore's names
+// is not authstore's (ErrForeignTable) or a table of another application
+// references one of authstore's (ErrDependents): down would drop the one or
+// fail half-way on the other.
 func (mg *Migrator) Down(ctx context.Context, n int) error {
 	if n < 1 {
 		return fmt.Errorf("migrations: down wants a positive number of steps, got %d", n)
+	}
+	if err := mg.guardDown(ctx); err != nil {
+		return err
 	}
 	st, err := mg.Status(ctx)
 	if err != nil {
@@ -280,6 +319,7 @@ func (mg *Migrator) Down(ctx context.Context, n int) error {
 	if n > st.AppliedCount() {
 		return fmt.Errorf("migrations: cannot roll back %d migrations, %d applied", n, st.AppliedCount())
 	}
+	mg.down = true
 	return mg.run(ctx, func() error { return mg.m.Steps(-n) })
 }
 
@@ -288,9 +328,16 @@ func (mg *Migrator) Down(ctx context.Context, n int) error {
 // migration (ErrDirty), once it has been repaired by hand to match that
 // version. 0 records that no migration is applied. It returns an error for
 // a version the binary does not carry.
+//
+// It refuses a version above 0 while a table with one of authstore's names
+// is not authstore's (ErrForeignTable): recording it would let Down drop
+// that table.
 func (mg *Migrator) Force(ctx context.Context, version uint) error {
 	v := -1 // golang-migrate's "no version"
 	if version > 0 {
+		if _, err := guard(ctx, mg.db, mg.dialect, mg.settings.tables); err != nil {
+			return err
+		}
 		vs, err := Versions(mg.dialect)
 		if err != nil {
 			return err
@@ -311,7 +358,13 @@ func (mg *Migrator) Force(ctx context.Context, version uint) error {
 // leaving none of authstore's tables or views: a database that holds other
 // tables is as it was before authstore's first migration. The Migrator
 // stays usable (Up creates the version table again).
+//
+// It refuses as Down does.
 func (mg *Migrator) DownAll(ctx context.Context) error {
+	if err := mg.guardDown(ctx); err != nil {
+		return err
+	}
+	mg.down = true
 	if err := mg.run(ctx, func() error { return mg.m.Down() }); err != nil {
 		return err
 	}
@@ -387,7 +440,7 @@ func (mg *Migrator) run(ctx context.Context, step func() error) error {
 	}
 	var dirty migrate.ErrDirty
 	if errors.As(err, &dirty) {
-		return fmt.Errorf("%w at version %d", ErrDirty, dirty.Version)
+		return fmt.Errorf("%w at version %d; repair the database to match a version, then record it with `authstore migrate force VERSION` (Migrator.Force)", ErrDirty, max(dirty.Version, 0))
 	}
 	if err != nil {
 		return mg.stepError(err)
@@ -441,14 +494,24 @@ func (mg *Migrator) stepError(err error) error {
 		se.Err = errors.New(d.Err)
 	}
 	se.Err = errors.New(strings.Join(strings.Fields(se.Err.Error()), " ")) // one line, whatever the driver printed
+	// golang-migrate marks the database dirty at the version a step goes
+	// to: the one being applied (up), or the one below the version being
+	// rolled back (down; none below the first).
 	se.File = "a migration"
-	if v, _, verr := mg.m.Version(); verr == nil {
+	v, _, verr := mg.m.Version()
+	if errors.Is(verr, migrate.ErrNilVersion) {
+		v, verr = 0, nil
+	}
+	if verr == nil {
 		se.File = fmt.Sprintf("version %d", v)
-		if vs, err := Versions(mg.dialect); err == nil {
-			for _, x := range vs {
-				if x.Version == v {
-					se.File = x.upFile()
-				}
+		vs, _ := Versions(mg.dialect)
+		for _, x := range vs {
+			if !mg.down && x.Version == v {
+				se.File = x.upFile()
+			}
+			if mg.down && x.Version > v {
+				se.File = x.downFile()
+				break
 			}
 		}
 	}

@@ -71,7 +71,15 @@ func appendFile(b *strings.Builder, src fs.FS, name, record string) error {
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	fmt.Fprintf(b, "\n-- %s\n%s", name, strings.TrimRight(string(data), "\n")+"\n")
+	// The files' own "Runs as-is" lines are for the embedded originals, not
+	// for this rendering.
+	var lines []string
+	for _, l := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
+		if !strings.HasPrefix(l, "-- Runs as-is") {
+			lines = append(lines, l)
+		}
+	}
+	fmt.Fprintf(b, "\n-- %s\n%s\n", name, strings.Join(lines, "\n"))
 	b.WriteString(record)
 	return nil
 }

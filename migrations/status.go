@@ -126,3 +126,29 @@ func legacyVersion(ctx context.Context, db *sql.DB, d config.Dialect, s settings
 	}
 	return v, nil
 }
+
+// Elsewhere lists the tables of db's database (on PostgreSQL, of the
+// connection's current schema) that look like authstore's version table
+// under another prefix than the options give
+// ("auth_authstore_schema_migrations"): what a command that forgot
+// AUTHSTORE_TABLE_PREFIX should be told about. It only reads.
+func Elsewhere(ctx context.Context, db *gorm.DB, opts ...Option) ([]string, error) {
+	set := newSettings(gormTables(db, opts))
+	mine := set.qualifiedVersionTable()
+	q := "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ? ORDER BY name"
+	if config.Dialect(db.Dialector.Name()) == config.DialectPostgres {
+		q = `SELECT table_name FROM information_schema.tables
+			WHERE table_schema = CURRENT_SCHEMA() AND table_name LIKE ? ORDER BY 1`
+	}
+	var names []string
+	if err := db.WithContext(ctx).Raw(q, "%"+set.versionTable).Scan(&names).Error; err != nil {
+		return nil, fmt.Errorf("migrations: look for version tables: %s", oneLine(err))
+	}
+	var out []string
+	for _, n := range names {
+		if n != mine && n != set.tables.Prefix+set.versionTable {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}

@@ -12,8 +12,9 @@ import (
 )
 
 // TestMigrateForceClearsDirty walks an operator through a failed
-// migration on SQLite: a host's own users table makes 000001 fail (one
-// line naming the file), the database is dirty and up refuses, force
+// migration on SQLite: a host's index bearing the name of one of
+// authstore's makes 000001 fail (one line naming the file, the line and
+// the statement), the database is dirty and up refuses, force
 // wants --yes without a terminal, force 0 --yes clears it, and after the
 // repair up succeeds.
 func TestMigrateForceClearsDirty(t *testing.T) {
@@ -25,17 +26,17 @@ func TestMigrateForceClearsDirty(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec("CREATE TABLE users (id integer PRIMARY KEY, login text)"); err != nil {
+	if _, err := db.Exec("CREATE TABLE orders (id integer PRIMARY KEY, created_at datetime); CREATE INDEX idx_users_created_at ON orders (created_at)"); err != nil {
 		t.Fatal(err)
 	}
 	flags := []string{"--database-url", "sqlite://" + path}
 	cli := func(args ...string) result { return run(t, dir, nil, append(append([]string{}, flags...), args...)...) }
 
 	r := cli("migrate", "up")
-	if r.code != 1 || !oneLine(r.stderr) || !strings.Contains(r.stderr, "000001_create_auth_tables.up.sql") || strings.Contains(r.stderr, "CREATE TABLE sessions") {
-		t.Fatalf("migrate up over a host's users table: %v; want exit 1 and one line naming the file", r)
+	if r.code != 1 || !oneLine(r.stderr) || !strings.Contains(r.stderr, "000001_create_auth_tables.up.sql line 21 (CREATE INDEX idx_users_created_at") || strings.Contains(r.stderr, "CREATE TABLE") {
+		t.Fatalf("migrate up beside a host's index named idx_users_created_at: %v; want exit 1 and one line naming the file, line and statement", r)
 	}
-	if r = cli("migrate", "up"); r.code != 1 || !strings.Contains(r.stderr, "dirty") {
+	if r = cli("migrate", "up"); r.code != 1 || !strings.Contains(r.stderr, "dirty") || !strings.Contains(r.stderr, "authstore migrate force") {
 		t.Fatalf("migrate up on a dirty database: %v; want exit 1 saying dirty", r)
 	}
 	if r = cli("migrate", "force", "0"); r.code != 2 || !strings.Contains(r.stderr, "--yes") {
@@ -54,7 +55,7 @@ func TestMigrateForceClearsDirty(t *testing.T) {
 	if r = cli("migrate", "status", "--json"); r.code != 0 || json.Unmarshal([]byte(r.stdout), &st) != nil || st.Version != 0 || st.Dirty {
 		t.Fatalf("migrate status after force: %v; want version 0, clean", r)
 	}
-	if _, err := db.Exec("ALTER TABLE users RENAME TO host_users"); err != nil { // the operator's repair
+	if _, err := db.Exec("DROP INDEX idx_users_created_at; CREATE INDEX idx_orders_created_at ON orders (created_at)"); err != nil { // the operator's repair
 		t.Fatal(err)
 	}
 	if r = cli("migrate", "up"); r.code != 0 {

@@ -241,6 +241,12 @@ With --json it prints one JSON object instead:
 				if err != nil {
 					return err
 				}
+				if !st.Recorded {
+					cfg := s.Config()
+					if other, err := migrations.Elsewhere(ctx, s.DB(), migrations.WithVersionTable(cfg.MigrationsTable)); err == nil && len(other) > 0 {
+						fmt.Fprintf(a.stderr, "notice: no version in %s, but found %s: is AUTHSTORE_TABLE_PREFIX missing?\n", st.VersionTable, strings.Join(other, ", "))
+					}
+				}
 				if asJSON.JSON() {
 					return a.printStatusJSON(st, databaseLabel(s.Config()))
 				}

@@ -69,6 +69,10 @@ The schema must be migrated (authstore migrate up).`,
 			if batchSize < 1 {
 				return usagef("--batch-size must be a positive number of rows, got %d", batchSize)
 			}
+			var open []authstore.Option
+			if dryRun {
+				open = append(open, authstore.WithReadOnly()) // it only counts: a read-only copy will do
+			}
 			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
 				opts := repositories.PurgeOptions{
 					BatchSize:         batchSize,
@@ -117,7 +121,7 @@ The schema must be migrated (authstore migrate up).`,
 					return printJSON(a.stdout, res)
 				}
 				return a.printPurgeSummary(res)
-			})
+			}, open...)
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "count the rows that would be deleted; delete nothing")

@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/forgeauth/authstore"
+	"github.com/forgeauth/authstore/config"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/spf13/cobra"
 )
@@ -42,7 +43,7 @@ The schema must be migrated (authstore migrate up).`,
 				if asJSON.JSON() {
 					return printJSON(a.stdout, newStatsJSON(st))
 				}
-				return a.printStats(st)
+				return a.printStats(st, s.Config().Tables())
 			})
 		},
 	}
@@ -72,7 +73,9 @@ func newStatsJSON(st []repositories.TableStats) statsJSON {
 	return out
 }
 
-func (a *app) printStats(st []repositories.TableStats) error {
+// printStats prints st as a table, each table under its name in the
+// database (with AUTHSTORE_TABLE_PREFIX and AUTHSTORE_SCHEMA).
+func (a *app) printStats(st []repositories.TableStats, tables config.Tables) error {
 	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "TABLE\tROWS\tEXPIRED\tOLDEST EXPIRED")
 	var rowsTotal, expiredTotal int64
@@ -86,7 +89,7 @@ func (a *app) printStats(st []repositories.TableStats) error {
 		case t.Expired > 0:
 			age = humanDuration(t.OldestExpiredAge) + " ago"
 		}
-		fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", t.Table, t.Rows, expired, age)
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", tables.Name(t.Table), t.Rows, expired, age)
 	}
 	fmt.Fprintf(w, "total\t%d\t%d\n", rowsTotal, expiredTotal)
 	return w.Flush()
