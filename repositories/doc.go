@@ -1,6 +1,8 @@
 // Package repositories is authstore's persistence API: one repository per
 // table over *gorm.DB, serving PostgreSQL and SQLite alike, in one file
-// named after its table (users.go, refresh_tokens.go, ...). Machinery that
+// named after its table (users.go, refresh_tokens.go, ...), and grants.go
+// for what spans the OAuth tables by user and client (a user's authorized
+// clients). Machinery that
 // several grants share lives in files named for their job: issue.go (the
 // client check, access tokens, token pairs), revoke.go (family, client and
 // user revocation), consume.go (the single-use step), validate.go (ids,
@@ -14,9 +16,10 @@
 //
 // Every exported method takes a context first and writes in one
 // transaction; WithTx makes a copy that runs inside a caller's transaction
-// (as savepoints), so several repositories combine in one. The copy keeps
-// the Store's clock, logger, error translation and hasher whatever handle
-// the transaction was opened on, the host application's own included. The transaction
+// (as savepoints), so several repositories combine in one. The copy takes
+// only the transaction's connection and keeps the Store's clock, logger,
+// error translation, table names, callbacks and hasher, whatever handle the
+// transaction was opened on, the host application's own included. The transaction
 // helper reads the clock once, in UTC at microsecond resolution, and hands
 // that reading to the body: every time a transaction writes or compares is
 // the same instant.
