@@ -332,3 +332,93 @@ func TestSessionsTouchDoesNotReviveExpired(t *testing.T) {
 		require.True(t, errors.Is(err, repositories.ErrExpired), "Find after Touch = %v; want ErrExpired", err)
 	})
 }
+
+func TestSessionsRevoke(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		f := newFixture(t, b)
+		ctx := requestCtx()
+		u := f.user(t, "revoke-one@example.com")
+		sess, token, err := f.s.Sessions.Create(ctx, u.ID, repositories.SessionInput{})
+		require.NoError(t, err)
+		_, keep, err := f.s.Sessions.Create(ctx, u.ID, repositories.SessionInput{})
+		require.NoError(t, err)
+
+		t.Run("OK", func(t *testing.T) {
+			require.NoError(t, f.s.Sessions.Revoke(ctx, sess.ID), "Revoke(%s)", sess.ID)
+			_, err := f.s.Sessions.Find(ctx, token)
+			require.ErrorIs(t, err, repositories.ErrNotFound, "Find after Revoke = %v; want ErrNotFound", err)
+			_, err = f.s.Sessions.Find(ctx, keep)
+			require.NoError(t, err, "Revoke ended another session")
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventSessionDeleted, &u.ID))
+			require.EqualValues(t, 0, countEvents(t, f.s.DB(), models.EventLogout, &u.ID), "an operator's revocation was logged as a logout")
+			require.Contains(t, lastEvent(t, f.s.DB(), models.EventSessionDeleted).Metadata, sess.ID.String())
+		})
+
+		t.Run("ErrNotFound", func(t *testing.T) {
+			before := snapshotTables(t, f.s.DB())
+			for _, id := range []models.UUID{sess.ID, models.NewUUID()} {
+				err := f.s.Sessions.Revoke(ctx, id)
+				require.ErrorIs(t, err, repositories.ErrNotFound, "Revoke(%s) = %v; want ErrNotFound", id, err)
+			}
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "a failed revocation wrote a row")
+		})
+
+		t.Run("ErrInvalidInput", func(t *testing.T) {
+			for _, id := range []models.UUID{"", "not-a-uuid", "'; DROP TABLE sessions; --"} {
+				err := f.s.Sessions.Revoke(ctx, id)
+				require.ErrorIs(t, err, repositories.ErrInvalidInput, "Revoke(%q) = %v; want ErrInvalidInput", id, err)
+			}
+		})
+	})
+}
+
+func TestSessionsRevokeForUser(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		f := newFixture(t, b)
+		ctx := requestCtx()
+		u := f.user(t, "revoke-all@example.com")
+		other := f.user(t, "bystander@example.com")
+		var tokens []string
+		for i := 0; i < 3; i++ {
+			_, tok, err := f.s.Sessions.Create(ctx, u.ID, repositories.SessionInput{Remember: i == 0})
+			require.NoError(t, err)
+			tokens = append(tokens, tok)
+		}
+		_, otherToken, err := f.s.Sessions.Create(ctx, other.ID, repositories.SessionInput{})
+		require.NoError(t, err)
+
+		t.Run("OK", func(t *testing.T) {
+			n, err := f.s.Sessions.RevokeForUser(ctx, u.ID)
+			require.NoError(t, err)
+			require.EqualValues(t, 3, n, "RevokeForUser = %d; want 3", n)
+			for _, tok := range tokens {
+				_, err := f.s.Sessions.Find(ctx, tok)
+				require.ErrorIs(t, err, repositories.ErrNotFound, "a session outlived RevokeForUser")
+			}
+			_, err = f.s.Sessions.Find(ctx, otherToken)
+			require.NoError(t, err, "RevokeForUser reached another user")
+			require.EqualValues(t, 1, countEvents(t, f.s.DB(), models.EventSessionDeleted, &u.ID))
+			require.Contains(t, lastEvent(t, f.s.DB(), models.EventSessionDeleted).Metadata, `"count":3`)
+		})
+
+		t.Run("OKNone", func(t *testing.T) {
+			before := snapshotTables(t, f.s.DB())
+			n, err := f.s.Sessions.RevokeForUser(ctx, u.ID)
+			require.NoError(t, err)
+			require.Zero(t, n, "RevokeForUser with no session = %d; want 0", n)
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "RevokeForUser of nothing wrote a row")
+		})
+
+		t.Run("ErrNotFound", func(t *testing.T) {
+			_, err := f.s.Sessions.RevokeForUser(ctx, models.NewUUID())
+			require.ErrorIs(t, err, repositories.ErrNotFound, "RevokeForUser(unknown user) = %v; want ErrNotFound", err)
+		})
+
+		t.Run("ErrInvalidInput", func(t *testing.T) {
+			for _, id := range []models.UUID{"", "42"} {
+				_, err := f.s.Sessions.RevokeForUser(ctx, id)
+				require.ErrorIs(t, err, repositories.ErrInvalidInput, "RevokeForUser(%q) = %v; want ErrInvalidInput", id, err)
+			}
+		})
+	})
+}

@@ -155,20 +155,42 @@ func (r *Sessions) touch(ctx context.Context, s *models.Session, now time.Time) 
 func (r *Sessions) Delete(ctx context.Context, token string) error {
 	digest := hooks.Digest(token)
 	err := r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
-		var s models.Session
-		if err := tx.Where("token_hash = ?", digest).Take(&s).Error; err != nil {
-			return err
-		}
-		res := tx.Where("id = ?", s.ID).Delete(&models.Session{})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected != 1 {
-			return ErrNotFound // ended concurrently
-		}
-		return record(tx, now, &s.UserID, models.EventLogout, map[string]any{"session_id": s.ID})
+		return endSession(tx, now, "token_hash", digest, models.EventLogout)
 	})
 	return Translate("delete session", err)
+}
+
+// Revoke ends one session by its id, as an operator or an account page
+// does (no token needed), writing one session.deleted activity row.
+// Returns ErrInvalidInput for a malformed id and ErrNotFound for an unknown
+// session.
+func (r *Sessions) Revoke(ctx context.Context, id models.UUID) error {
+	const op = "revoke session"
+	if err := validID("session id", id); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	err := r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
+		return endSession(tx, now, "id", id, models.EventSessionDeleted)
+	})
+	return Translate(op, err)
+}
+
+// endSession deletes the one session whose column equals value and records
+// event for its user. No such session is gorm.ErrRecordNotFound, or
+// ErrNotFound when it ended concurrently.
+func endSession(tx *gorm.DB, now time.Time, column string, value any, event models.Event) error {
+	var s models.Session
+	if err := tx.Where(column+" = ?", value).Take(&s).Error; err != nil {
+		return err
+	}
+	res := tx.Where("id = ?", s.ID).Delete(&models.Session{})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected != 1 {
+		return ErrNotFound // ended concurrently
+	}
+	return record(tx, now, &s.UserID, event, map[string]any{"session_id": s.ID})
 }
 
 // DeleteOthers ends every session of a user except keepID (which may be
@@ -186,17 +208,45 @@ func (r *Sessions) DeleteOthers(ctx context.Context, userID, keepID models.UUID)
 		}
 	}
 	n, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (int64, error) {
-		q := tx.Where("user_id = ?", userID)
-		if keepID != "" {
-			q = q.Where("id <> ?", keepID)
-		}
-		res := q.Delete(&models.Session{})
-		if res.Error != nil || res.RowsAffected == 0 {
-			return 0, res.Error
-		}
-		return res.RowsAffected, record(tx, now, &userID, models.EventSessionDeleted, map[string]any{"count": res.RowsAffected, "kept": keepID})
+		return endSessionsOf(tx, now, userID, keepID)
 	})
 	return n, Translate(op, err)
+}
+
+// RevokeForUser ends every session of a user (an operator logging them out
+// everywhere) and returns how many ended, writing one session.deleted
+// activity row when any did. Returns ErrInvalidInput for a malformed id and
+// ErrNotFound if there is no such user.
+func (r *Sessions) RevokeForUser(ctx context.Context, userID models.UUID) (int64, error) {
+	const op = "revoke user sessions"
+	if err := validID("user id", userID); err != nil {
+		return 0, fmt.Errorf("%s: %w", op, err)
+	}
+	n, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (int64, error) {
+		var users int64
+		if err := tx.Model(&models.User{}).Where("id = ?", userID).Count(&users).Error; err != nil {
+			return 0, err
+		}
+		if users == 0 {
+			return 0, fmt.Errorf("user %s: %w", userID, ErrNotFound)
+		}
+		return endSessionsOf(tx, now, userID, "")
+	})
+	return n, Translate(op, err)
+}
+
+// endSessionsOf deletes every session of a user except keepID (none when
+// empty) and records one session.deleted row when any went.
+func endSessionsOf(tx *gorm.DB, now time.Time, userID, keepID models.UUID) (int64, error) {
+	q := tx.Where("user_id = ?", userID)
+	if keepID != "" {
+		q = q.Where("id <> ?", keepID)
+	}
+	res := q.Delete(&models.Session{})
+	if res.Error != nil || res.RowsAffected == 0 {
+		return 0, res.Error
+	}
+	return res.RowsAffected, record(tx, now, &userID, models.EventSessionDeleted, map[string]any{"count": res.RowsAffected, "kept": keepID})
 }
 
 // ListForUser returns a user's sessions, newest first, expired ones

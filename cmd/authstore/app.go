@@ -96,6 +96,8 @@ Exit status: 0 on success, 1 on failure, 2 on bad usage.`,
 		a.userCommand(),
 		a.activityCommand(),
 		a.versionCommand(),
+		a.sessionCommand(),
+		a.tokenCommand(),
 		a.patCommand(),
 		a.grantCommand(),
 	)
