@@ -1,17 +1,26 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/creack/pty"
 	"github.com/forgeauth/authstore"
+	"github.com/forgeauth/authstore/config"
 	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/protocol"
 	"github.com/forgeauth/authstore/repositories"
+	"golang.org/x/sys/unix"
 )
 
 // testJWTSecret signs the access tokens the session and token tests make
@@ -436,4 +445,97 @@ func TestSessionTokenHelp(t *testing.T) {
 			t.Errorf("authstore --help printed\n%s\nwant a line matching %s", r.stdout, re)
 		}
 	}
+}
+
+// TestSessionTokenOnATerminal checks, on a pseudo-terminal, that session
+// revoke --user asks and does nothing unless told yes, and that token
+// introspect - asks for the token without echoing it.
+func TestSessionTokenOnATerminal(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	url := "sqlite://" + filepath.Join(dir, "auth.db")
+	tg := target{dialect: "sqlite", dir: dir, env: []string{"DATABASE_URL=" + url, "JWT_SECRET=" + testJWTSecret}}
+	cfg, err := config.LoadFrom(map[string]string{"DATABASE_URL": url, "JWT_SECRET": testJWTSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := authstore.Open(context.Background(), cfg, authstore.WithMigrate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ada := newTestUser(t, s, "ada@example.com")
+	_, sessionToken, err := s.Sessions.Create(context.Background(), ada, repositories.SessionInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alive := func() bool {
+		_, err := s.Sessions.Find(context.Background(), sessionToken)
+		return err == nil
+	}
+
+	r := runOnTerminal(t, tg, "n\n", "session", "revoke", "--user", ada.String())
+	if r.code != 1 || !strings.Contains(r.out, "End every session of user "+ada.String()) || !strings.Contains(r.out, "not confirmed; nothing changed") || !alive() {
+		t.Errorf("session revoke --user answered no: exit %d, output %q; want exit 1, the question, 'not confirmed' and the session alive", r.code, r.out)
+	}
+	r = runOnTerminal(t, tg, "y\n", "session", "revoke", "--user", ada.String())
+	if r.code != 0 || !strings.Contains(r.out, "revoked 1 session of user "+ada.String()) || alive() {
+		t.Errorf("session revoke --user answered yes: exit %d, output %q; want exit 0 and the session ended", r.code, r.out)
+	}
+
+	p := newTestPair(t, s, newTestClient(t, s, "Web app"), ada, "read")
+	out, code := typeTokenOnTerminal(t, tg, p.AccessToken, "token", "introspect", "-")
+	if code != 0 || !strings.Contains(out, "Token: ") || !regexp.MustCompile(`(?m)^active:\s+yes$`).MatchString(out) {
+		t.Errorf("token introspect - on a terminal: exit %d, output %q; want the prompt and active yes", code, out)
+	}
+	if strings.Contains(out, p.AccessToken) {
+		t.Errorf("token introspect - echoed the token: %q", out)
+	}
+}
+
+// typeTokenOnTerminal runs the binary on a pseudo-terminal and types token
+// once the terminal's echo is off (the no-echo prompt is up), then returns
+// what the terminal showed and the exit status.
+func typeTokenOnTerminal(t *testing.T, tg target, token string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = tg.dir
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TERM=dumb"}, tg.env...)
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	var out bytes.Buffer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = io.Copy(&out, tty) // ends with EIO once the command has exited
+	}()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tio.Lflag&unix.ECHO == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("authstore %s never turned the echo off", strings.Join(args, " "))
+		}
+	}
+	if _, err := io.WriteString(tty, token+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	<-done
+	var exit *exec.ExitError
+	code := 0
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return strings.ReplaceAll(out.String(), "\r\n", "\n"), code
 }
