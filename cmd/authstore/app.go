@@ -100,6 +100,9 @@ Exit status: 0 on success, 1 on failure, 2 on bad usage.`,
 		a.tokenCommand(),
 		a.patCommand(),
 		a.grantCommand(),
+		a.exportCommand(),
+		a.importCommand(),
+		a.backupCommand(),
 	)
 	a.completeIDs(root)
 	markFailures(root)

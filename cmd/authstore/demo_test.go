@@ -1,11 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/forgeauth/authstore/hooks"
+	"github.com/forgeauth/authstore/models"
 )
 
 // TestDemoLeavesNoPlaintext is the "done when" of the authentication and
@@ -104,4 +106,89 @@ func (b backend) dump(t *testing.T) string {
 		rows.Close()
 	}
 	return sb.String()
+}
+
+// TestDemoCleanup checks that `demo --cleanup` deletes the users and
+// clients of earlier demo runs, those of runs before the markers included,
+// with their sessions and tokens, and nothing else; that it needs --yes
+// without a terminal; and that the demo's output says what it made and
+// how to look at it, and claims to send no email.
+func TestDemoCleanup(t *testing.T) {
+	t.Parallel()
+	forBackends(t, func(t *testing.T, b backend) {
+		r := b.mustRun(t, "demo")
+		for _, want := range []string{"created user ", "authstore stats", "authstore client list", "authstore demo --cleanup", "sends nothing"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("demo printed\n%s\nwant %q in it", r.stdout, want)
+			}
+		}
+		if strings.Contains(r.stdout, "sent to") {
+			t.Errorf("demo claims to send email:\n%s", r.stdout)
+		}
+		var rep struct {
+			UserID    string   `json:"user_id"`
+			Email     string   `json:"email"`
+			ClientIDs []string `json:"client_ids"`
+		}
+		r = b.mustRun(t, "demo", "--json")
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(rep.Email, "@demo.authstore.invalid") || len(rep.ClientIDs) != 2 {
+			t.Errorf("demo --json = %+v; want an email at demo.authstore.invalid and two client ids", rep)
+		}
+
+		// What runs before the markers left, and near misses that are not
+		// the demo's.
+		hash := phpBcrypt(t, "a password 123")
+		b.mustRun(t, "import", writeLines(t,
+			fmt.Sprintf(`{"kind":"user","name":"Demo User","email":"demo+abcdefghij@example.com","password":%q}`, hash),
+			fmt.Sprintf(`{"kind":"user","name":"Demo User","email":"demo+abc@example.com","password":%q}`, hash),
+			fmt.Sprintf(`{"kind":"user","name":"Ada","email":"ada@example.com","password":%q}`, hash),
+			fmt.Sprintf(`{"kind":"client","id":%q,"name":"Demo Web App","redirect_uris":["https://app.example.com/callback"],"grant_types":["authorization_code"]}`, models.NewUUID()),
+			fmt.Sprintf(`{"kind":"client","id":%q,"name":"Demo Web App","redirect_uris":["https://other.example.com/callback"],"grant_types":["authorization_code"]}`, models.NewUUID()),
+			fmt.Sprintf(`{"kind":"client","id":%q,"name":"My authstore demo: app","redirect_uris":["https://app.example.com/callback"],"grant_types":["authorization_code"]}`, models.NewUUID()),
+		))
+		users, clients := b.count(t, "users"), b.count(t, "oauth_clients")
+		if users != 5 || clients != 7 {
+			t.Fatalf("before cleanup: %d users, %d clients; want 5 and 7", users, clients)
+		}
+
+		r = b.run(t, "demo", "--cleanup")
+		failsWith(t, r, exitUsage, "--yes")
+		if b.count(t, "users") != users || b.count(t, "oauth_clients") != clients {
+			t.Fatalf("demo --cleanup without --yes deleted rows")
+		}
+		failsWith(t, b.run(t, "demo", "--yes"), exitUsage, "--cleanup")
+
+		var out demoCleanupJSON
+		b.mustJSON(t, &out, "demo", "--cleanup", "--yes", "--json")
+		if len(out.DeletedUsers) != 3 || len(out.DeletedClients) != 5 {
+			t.Errorf("demo --cleanup = %+v; want 3 users (two runs and an old one) and 5 clients", out)
+		}
+		for _, id := range append([]string{rep.UserID}, rep.ClientIDs...) {
+			if !strings.Contains(fmt.Sprint(out), id) {
+				t.Errorf("demo --cleanup did not delete %s", id)
+			}
+		}
+		if got := b.strings(t, "SELECT email FROM "+b.table("users")+" ORDER BY email"); fmt.Sprint(got) != "[ada@example.com demo+abc@example.com]" {
+			t.Errorf("users left = %v; want the two that are not the demo's", got)
+		}
+		if got := b.strings(t, "SELECT name FROM "+b.table("oauth_clients")+" ORDER BY name"); fmt.Sprint(got) != "[Demo Web App My authstore demo: app]" {
+			t.Errorf("clients left = %v; want the two that are not the demo's", got)
+		}
+		for _, table := range []string{"sessions", "oauth_access_tokens", "oauth_refresh_tokens", "oauth_authorization_codes", "oauth_personal_access_tokens"} {
+			if n := b.count(t, table); n != 0 {
+				t.Errorf("%s holds %d rows after cleanup; want the demo's gone", table, n)
+			}
+		}
+		if n := len(b.strings(t, "SELECT event FROM "+b.table("user_activity_log")+" WHERE event = ?", "user.deleted")); n != 3 {
+			t.Errorf("user.deleted rows = %d; want 3 (the log keeps the trail)", n)
+		}
+
+		r = b.mustRun(t, "demo", "--cleanup")
+		if !strings.Contains(r.stdout, "nothing to delete") {
+			t.Errorf("second cleanup printed %q; want nothing to delete", r.stdout)
+		}
+	})
 }

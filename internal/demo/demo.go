@@ -1,6 +1,11 @@
 // Package demo walks authstore's main flows against a real database, for
 // the `authstore demo` command: registration, login, sessions, email
-// verification, password reset and logout, then the OAuth2 flows.
+// verification, password reset and logout, then the OAuth2 flows. It sends
+// nothing: the tokens a real application would email are used directly.
+//
+// What a run creates is marked so that Find and Cleanup (`authstore demo
+// --cleanup`) can remove it later: the user's email is at EmailDomain, the
+// clients' names begin with ClientPrefix.
 package demo
 
 import (
@@ -26,11 +31,13 @@ type Step struct {
 // under a key ending in password, token, secret or code, so an operator can
 // check that none of them is stored.
 type Report struct {
-	Dialect string            `json:"dialect"`
-	UserID  string            `json:"user_id"`
-	Email   string            `json:"email"`
-	Secrets map[string]string `json:"-"`
-	Steps   []Step            `json:"steps"`
+	Dialect string `json:"dialect"`
+	UserID  string `json:"user_id"`
+	Email   string `json:"email"`
+	// ClientIDs are the clients the run registered.
+	ClientIDs []string          `json:"client_ids"`
+	Secrets   map[string]string `json:"-"`
+	Steps     []Step            `json:"steps"`
 }
 
 // MarshalJSON flattens the generated plaintexts into the top-level object.
@@ -71,7 +78,7 @@ func (r *runner) secret(key, value string) { r.rep.Secrets[key] = value }
 // to progress when it is not nil. It makes a new user each time, so it can
 // run any number of times on the same database.
 func Run(ctx context.Context, s *authstore.Store, progress io.Writer) (*Report, error) {
-	r := &runner{s: s, out: progress, rep: &Report{Dialect: s.DB().Dialector.Name(), Secrets: map[string]string{}}}
+	r := &runner{s: s, out: progress, rep: &Report{Dialect: s.DB().Dialector.Name(), ClientIDs: []string{}, Secrets: map[string]string{}}}
 	if err := s.Migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -94,7 +101,7 @@ func (r *runner) auth(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	email := fmt.Sprintf("demo+%s@example.com", tag[:10])
+	email := fmt.Sprintf("demo+%s@%s", tag[:10], EmailDomain)
 	password, err := randomSecret()
 	if err != nil {
 		return err
@@ -138,7 +145,7 @@ func (r *runner) auth(ctx context.Context) error {
 	if _, err := s.EmailVerifications.Consume(ctx, vtoken); err != nil {
 		return err
 	}
-	r.step("email verification", "token sent to %s and consumed; email verified", verification.Email)
+	r.step("email verification", "token issued for %s and consumed (an application would email it; the demo sends nothing); email verified", verification.Email)
 
 	var resetToken string
 	err = s.PasswordResets.Request(ctx, email, func(_ context.Context, _, tok string) error { resetToken = tok; return nil })
@@ -146,7 +153,7 @@ func (r *runner) auth(ctx context.Context) error {
 		return err
 	}
 	r.secret("reset_token", resetToken)
-	r.step("password reset request", "reset token issued (expires in %s)", s.Config().PasswordResetLifetime)
+	r.step("password reset request", "reset token issued, not sent (expires in %s)", s.Config().PasswordResetLifetime)
 
 	newPassword, err := randomSecret()
 	if err != nil {

@@ -18,22 +18,24 @@ func (r *runner) oauth(ctx context.Context) error {
 	scopes := []string{"profile", "email"}
 
 	web, webSecret, err := s.Clients.Create(ctx, repositories.ClientInput{
-		Name: "Demo Web App", RedirectURIs: []string{"https://app.example.com/callback"}, Confidential: true, Scopes: scopes,
+		Name: ClientPrefix + "web app", RedirectURIs: []string{"https://app.example.com/callback"}, Confidential: true, Scopes: scopes,
 		GrantTypes: []string{protocol.GrantAuthorizationCode, protocol.GrantRefreshToken, protocol.GrantClientCredentials},
 	})
 	if err != nil {
 		return err
 	}
 	r.secret("confidential_client_secret", webSecret)
+	r.rep.ClientIDs = append(r.rep.ClientIDs, web.ID.String())
 	r.step("confidential client", "client %s created; secret shown once, stored as Argon2id", web.ID)
 
 	native, _, err := s.Clients.Create(ctx, repositories.ClientInput{
-		Name: "Demo Native App", RedirectURIs: []string{"com.example.app:/oauth/callback"}, Scopes: scopes,
+		Name: ClientPrefix + "native app", RedirectURIs: []string{"com.example.app:/oauth/callback"}, Scopes: scopes,
 		GrantTypes: []string{protocol.GrantAuthorizationCode, protocol.GrantRefreshToken},
 	})
 	if err != nil {
 		return err
 	}
+	r.rep.ClientIDs = append(r.rep.ClientIDs, native.ID.String())
 	// A token endpoint authenticates the client first; the token calls take
 	// what that returns. A public client authenticates by its id alone.
 	nativeAuth, err := s.Clients.Authenticate(ctx, native.ID, "")
