@@ -1,26 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/creack/pty"
 	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/config"
 	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/protocol"
 	"github.com/forgeauth/authstore/repositories"
-	"golang.org/x/sys/unix"
 )
 
 // testJWTSecret signs the access tokens the session and token tests make
@@ -498,44 +491,9 @@ func TestSessionTokenOnATerminal(t *testing.T) {
 // what the terminal showed and the exit status.
 func typeTokenOnTerminal(t *testing.T, tg target, token string, args ...string) (string, int) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Dir = tg.dir
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TERM=dumb"}, tg.env...)
-	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tty.Close()
-	var out bytes.Buffer
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_, _ = io.Copy(&out, tty) // ends with EIO once the command has exited
-	}()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tio.Lflag&unix.ECHO == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("authstore %s never turned the echo off", strings.Join(args, " "))
-		}
-	}
-	if _, err := io.WriteString(tty, token+"\n"); err != nil {
-		t.Fatal(err)
-	}
-	err = cmd.Wait()
-	<-done
-	var exit *exec.ExitError
-	code := 0
-	switch {
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-	case err != nil:
-		t.Fatal(err)
-	}
-	return strings.ReplaceAll(out.String(), "\r\n", "\n"), code
+	tm := startTerminal(t, tg, args...)
+	tm.waitUntil("the echo turned off", func() bool { return !tm.echoOn() })
+	tm.typeText(token + "\n")
+	r := tm.wait()
+	return r.out, r.code
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 )
 
 // terminalRun is what a command printed on a terminal and its exit status.
@@ -22,64 +23,113 @@ type terminalRun struct {
 	code int
 }
 
-// runOnTerminal runs the binary with a pseudo-terminal as its standard
-// input, output and error, as an operator would. When the output shows a
-// [y/N] prompt it types answer.
-func runOnTerminal(t *testing.T, tg target, answer string, args ...string) terminalRun {
+// terminal is the binary running with a pseudo-terminal as its standard
+// input, output and error, as an operator runs it: a test waits for what
+// it shows, types, and collects the exit status.
+type terminal struct {
+	t    *testing.T
+	args []string
+	cmd  *exec.Cmd
+	tty  *os.File // the master side
+	mu   sync.Mutex
+	out  bytes.Buffer
+	done chan struct{}
+}
+
+// startTerminal starts the binary with tg's flags and environment and args
+// on a new pseudo-terminal.
+func startTerminal(t *testing.T, tg target, args ...string) *terminal {
 	t.Helper()
-	cmd := exec.Command(binary, append(append([]string(nil), tg.flags...), args...)...)
-	cmd.Dir = tg.dir
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TERM=dumb"}, tg.env...)
-	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
+	tm := &terminal{t: t, args: args, done: make(chan struct{})}
+	tm.cmd = exec.Command(binary, append(append([]string(nil), tg.flags...), args...)...)
+	tm.cmd.Dir = tg.dir
+	tm.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TERM=dumb"}, tg.env...)
+	var err error
+	tm.tty, err = pty.StartWithSize(tm.cmd, &pty.Winsize{Rows: 40, Cols: 200})
 	if err != nil {
 		t.Fatalf("start authstore %s on a pseudo-terminal: %v", strings.Join(args, " "), err)
 	}
-	defer tty.Close()
-	var mu sync.Mutex
-	var out bytes.Buffer
-	done := make(chan struct{})
+	t.Cleanup(func() { tm.tty.Close() })
 	go func() {
-		defer close(done)
+		defer close(tm.done)
 		buf := make([]byte, 4096)
 		for {
-			n, err := tty.Read(buf)
-			mu.Lock()
-			out.Write(buf[:n])
-			mu.Unlock()
+			n, err := tm.tty.Read(buf)
+			tm.mu.Lock()
+			tm.out.Write(buf[:n])
+			tm.mu.Unlock()
 			if err != nil { // EIO once the command has exited
 				return
 			}
 		}
 	}()
-	if answer != "" {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			mu.Lock()
-			asked := strings.Contains(out.String(), "[y/N]")
-			mu.Unlock()
-			if asked {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("authstore %s asked nothing on a terminal; output %q", strings.Join(args, " "), out.String())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		if _, err := io.WriteString(tty, answer); err != nil {
-			t.Fatal(err)
+	return tm
+}
+
+// shown returns what the terminal has shown so far.
+func (tm *terminal) shown() string {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return tm.out.String()
+}
+
+// echoOn reports whether the terminal echoes what is typed (a no-echo
+// prompt turns it off).
+func (tm *terminal) echoOn() bool {
+	tm.t.Helper()
+	tio, err := unix.IoctlGetTermios(int(tm.tty.Fd()), unix.TCGETS)
+	if err != nil {
+		tm.t.Fatalf("read the terminal's modes: %v", err)
+	}
+	return tio.Lflag&unix.ECHO != 0
+}
+
+// waitUntil waits up to 30 seconds for ready, and fails the test naming
+// what it waited for otherwise.
+func (tm *terminal) waitUntil(what string, ready func() bool) {
+	tm.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !ready(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			tm.t.Fatalf("authstore %s: waited in vain for %s; the terminal shows %q", strings.Join(tm.args, " "), what, tm.shown())
 		}
 	}
-	err = cmd.Wait()
-	<-done
-	r := terminalRun{out: strings.ReplaceAll(out.String(), "\r\n", "\n")}
+}
+
+// typeText types text at the terminal.
+func (tm *terminal) typeText(text string) {
+	tm.t.Helper()
+	if _, err := io.WriteString(tm.tty, text); err != nil {
+		tm.t.Fatal(err)
+	}
+}
+
+// wait waits for the command to exit and returns what the terminal showed
+// (line ends as \n) and the exit status.
+func (tm *terminal) wait() terminalRun {
+	tm.t.Helper()
+	err := tm.cmd.Wait()
+	<-tm.done
+	r := terminalRun{out: strings.ReplaceAll(tm.shown(), "\r\n", "\n")}
 	var exit *exec.ExitError
 	switch {
 	case errors.As(err, &exit):
 		r.code = exit.ExitCode()
 	case err != nil:
-		t.Fatalf("authstore %s: %v", strings.Join(args, " "), err)
+		tm.t.Fatalf("authstore %s: %v", strings.Join(tm.args, " "), err)
 	}
 	return r
+}
+
+// runOnTerminal runs the binary on a pseudo-terminal; when the output
+// shows a [y/N] prompt it types answer.
+func runOnTerminal(t *testing.T, tg target, answer string, args ...string) terminalRun {
+	t.Helper()
+	tm := startTerminal(t, tg, args...)
+	if answer != "" {
+		tm.waitUntil("a [y/N] prompt", func() bool { return strings.Contains(tm.shown(), "[y/N]") })
+		tm.typeText(answer)
+	}
+	return tm.wait()
 }
 
 // TestConfirmationOnATerminal checks the confirmation rule where an

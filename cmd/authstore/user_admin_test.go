@@ -1,24 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"os"
-	"os/exec"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
-	"golang.org/x/sys/unix"
 )
 
 // The tests of this file run the user administration commands (show,
@@ -424,74 +418,18 @@ func TestUserAdminOnATerminal(t *testing.T) {
 }
 
 // runPrompted runs the binary on a pseudo-terminal and types each of
-// answers after the next "password: " prompt (case-insensitive). It
-// returns what the terminal showed and the exit status.
+// answers after the next "password: " prompt (case-insensitive), once the
+// prompt has turned the echo off (it is printed before). It returns what
+// the terminal showed and the exit status.
 func runPrompted(t *testing.T, tg target, answers []string, args ...string) (string, int) {
 	t.Helper()
-	cmd := exec.Command(binary, append(append([]string(nil), tg.flags...), args...)...)
-	cmd.Dir = tg.dir
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TERM=dumb"}, tg.env...)
-	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
-	if err != nil {
-		t.Fatalf("start authstore %s on a pseudo-terminal: %v", strings.Join(args, " "), err)
-	}
-	defer tty.Close()
-	var mu sync.Mutex
-	var out bytes.Buffer
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 4096)
-		for {
-			n, err := tty.Read(buf)
-			mu.Lock()
-			out.Write(buf[:n])
-			mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
+	tm := startTerminal(t, tg, args...)
 	for i, answer := range answers {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			mu.Lock()
-			asked := strings.Count(strings.ToLower(out.String()), "password: ") > i
-			mu.Unlock()
-			// The prompt is printed before echo is turned off: type only
-			// once it is (the master reports the terminal's modes).
-			if asked && !echoOn(t, tty) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("authstore %s asked no password %d on a terminal; output %q", strings.Join(args, " "), i+1, out.String())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		if _, err := io.WriteString(tty, answer+"\r"); err != nil {
-			t.Fatal(err)
-		}
+		tm.waitUntil(fmt.Sprintf("password prompt %d with the echo off", i+1), func() bool {
+			return strings.Count(strings.ToLower(tm.shown()), "password: ") > i && !tm.echoOn()
+		})
+		tm.typeText(answer + "\r")
 	}
-	err = cmd.Wait()
-	<-done
-	code := 0
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-	case err != nil:
-		t.Fatalf("authstore %s: %v", strings.Join(args, " "), err)
-	}
-	return strings.ReplaceAll(out.String(), "\r\n", "\n"), code
-}
-
-// echoOn reports whether the pseudo-terminal whose master is tty echoes
-// what is typed.
-func echoOn(t *testing.T, tty *os.File) bool {
-	t.Helper()
-	tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatalf("read the terminal's modes: %v", err)
-	}
-	return tio.Lflag&unix.ECHO != 0
+	r := tm.wait()
+	return r.out, r.code
 }
