@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
 	"errors"
 	"io"
 	"os"
@@ -212,5 +213,49 @@ func TestCompletion(t *testing.T) {
 	r = tg.mustRun(t, "__complete", "client", "show", id[1], "")
 	if strings.Contains(r.stdout, id[1]) {
 		t.Errorf("completing a second argument offered ids: %q", r.stdout)
+	}
+}
+
+// TestLockedDatabase runs the CLI against a SQLite file whose write lock
+// another process holds: commands that read still work (WAL readers do
+// not wait for a writer), and a command that writes waits for the busy
+// timeout, then fails in one line that says the database is locked,
+// having written nothing.
+func TestLockedDatabase(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "auth.db")
+	tg := target{dialect: "sqlite", dir: dir, env: []string{"DATABASE_URL=sqlite://" + path}}
+	tg.mustRun(t, "migrate", "up")
+	tg.runInputOK(t, "correct horse battery\n", "user", "create", "--name", "Ada", "--email", "ada@example.com")
+
+	holder, err := sql.Open("sqlite3", "file:"+path+"?_txlock=immediate&_busy_timeout=1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	tx, err := holder.Begin() // BEGIN IMMEDIATE: the write lock, held until the end of the test
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+
+	if r := tg.run(t, "user", "list"); r.code != 0 || !strings.Contains(r.stdout, "ada@example.com") {
+		t.Errorf("user list while another process holds the write lock: %v; want exit 0 listing ada", r)
+	}
+	if r := tg.run(t, "stats"); r.code != 0 {
+		t.Errorf("stats while another process holds the write lock: %v; want exit 0", r)
+	}
+	start := time.Now()
+	r := tg.runInput(t, "another password\n", "user", "create", "--name", "Bob", "--email", "bob@example.com")
+	failsWith(t, r, exitFailure, "locked")
+	if waited := time.Since(start); waited < 5*time.Second {
+		t.Errorf("user create gave up after %v; want the busy timeout (10 s) first", waited)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if r := tg.mustRun(t, "user", "list"); strings.Contains(r.stdout, "bob@example.com") {
+		t.Errorf("the failed create wrote a user: %q", r.stdout)
 	}
 }
