@@ -19,7 +19,8 @@
 // Hooks write no activity row: that is the repositories' job. The hasher a
 // hook uses is the one set on the GORM session by WithHasher (a Store's DB
 // carries the Store's), or hooks.DefaultHasher(). Secret fields, plaintext
-// or hashed, never serialise to JSON and are redacted by String.
+// or hashed, never serialise to JSON and are redacted under every fmt
+// verb (String, GoString and Format; see printing.go).
 package models
 
 import (
