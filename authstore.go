@@ -241,6 +241,9 @@ func newStore(ctx context.Context, db *gorm.DB, opts ...Option) (*Store, error) 
 			return nil, err
 		}
 	}
+	if err := boundOptionalWrites(own, dialect); err != nil {
+		return nil, err
+	}
 	if err := s.prepareSchema(ctx); err != nil {
 		return nil, err
 	}

@@ -8,7 +8,8 @@
 // user revocation), consume.go (the single-use step), validate.go (ids,
 // names, lists, scopes), lookup.go (the hot-path row reads), cache.go (the
 // bounded LRU the process-local caches use), tx.go (the transaction helper
-// and its clock). The OAuth rules that need no database
+// and its clock), optional_write.go (the writes a lookup may do
+// without). The OAuth rules that need no database
 // (JWT claims and signing, redirect URIs, scopes, PKCE) are in package
 // protocol.
 //
@@ -34,7 +35,10 @@
 // confidential). Calls that only read, and the throttled last-activity
 // writes of Sessions.Find, Sessions.Touch and PersonalTokens.Find (each
 // conditional, so a stale write never moves the time back), run as single
-// statements with no transaction. Failed logins are recorded in a transaction of their own.
+// statements with no transaction. The writes of the two Finds are optional
+// (optional_write.go, OptionalWrite): a lookup never waits for a lock they
+// would need, nor fails because they could not be made; the next lookup
+// makes them. Failed logins are recorded in a transaction of their own.
 // Cleanup.Purge reads the clock once for the whole purge, so every batch,
 // each its own short transaction, deletes against the same cut-off.
 //

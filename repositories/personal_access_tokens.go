@@ -100,6 +100,11 @@ func (r *PersonalTokens) Create(ctx context.Context, userID models.UUID, name st
 // so most calls write nothing. The lookup and that update are single
 // statements, each atomic, so the common path takes no write lock.
 //
+// The update is an optional write (see OptionalWrite): it never waits for
+// a lock another transaction holds and never fails the lookup; a token
+// whose update was kept out is returned with the LastUsedAt it has in the
+// database, and a later lookup writes it.
+//
 // It returns ErrNotFound for an unknown token, ErrRevoked for a revoked one
 // and ErrExpired for an expired one.
 func (r *PersonalTokens) Find(ctx context.Context, token string) (*models.PersonalAccessToken, error) {
@@ -120,13 +125,14 @@ func (r *PersonalTokens) Find(ctx context.Context, token string) (*models.Person
 		return nil, fmt.Errorf("%s: %w", op, ErrExpired)
 	}
 	if row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) >= LastUsedInterval {
-		res := db.Model(&models.PersonalAccessToken{}).Where("id = ?", row.ID).
-			Where("(last_used_at IS NULL OR last_used_at <= ?)", now.Add(-LastUsedInterval)).
-			UpdateColumn("last_used_at", now)
-		if res.Error != nil {
-			return nil, Translate(op, res.Error)
-		}
-		if res.RowsAffected == 1 {
+		const cond = "id = ? AND (last_used_at IS NULL OR last_used_at <= ?)"
+		stale := now.Add(-LastUsedInterval)
+		n := optionalWrite(ctx, r.db, func(db *gorm.DB) *gorm.DB {
+			return db.Model(&models.PersonalAccessToken{}).Where(cond, row.ID, stale).
+				Where("id IN (?)", unlockedRow(db, &models.PersonalAccessToken{}, cond, row.ID, stale)).
+				UpdateColumn("last_used_at", now)
+		})
+		if n == 1 {
 			row.LastUsedAt = &now
 		}
 	}

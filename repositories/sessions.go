@@ -96,6 +96,13 @@ func (r *Sessions) idle(s *models.Session) time.Duration {
 // most once per AUTH_SESSION_TOUCH_INTERVAL, so most lookups do not write;
 // the lookup and that refresh are single statements, not one transaction.
 //
+// The refresh is an optional write (see OptionalWrite): it never waits for
+// a lock another transaction holds (SQLite's write lock, a locked session
+// row on PostgreSQL) and never fails the lookup. A session whose refresh
+// was kept out is returned all the same, with the LastActivityAt it has in
+// the database, and the next lookup writes it. The returned LastActivityAt
+// is the lookup's time only when the refresh was written.
+//
 // Returns ErrNotFound for an unknown token, ErrExpired when the session is
 // past its absolute limit or has been idle too long.
 func (r *Sessions) Find(ctx context.Context, token string) (*models.Session, error) {
@@ -108,16 +115,18 @@ func (r *Sessions) Find(ctx context.Context, token string) (*models.Session, err
 		return nil, fmt.Errorf("find session: %w", ErrExpired)
 	}
 	if now.Sub(s.LastActivityAt) >= r.cfg().SessionTouchInterval {
-		if err := r.touch(ctx, &s, now); err != nil {
-			return nil, err
+		if optionalWrite(ctx, r.db, func(db *gorm.DB) *gorm.DB { return touchQuery(db, s.ID, now, true) }) == 1 {
+			s.LastActivityAt = now
 		}
 	}
 	return &s, nil
 }
 
-// Touch records activity on a live session now. Returns ErrInvalidInput
-// for a malformed id, ErrNotFound for an unknown session and ErrExpired for
-// one past its idle or absolute limit (touching never revives a session).
+// Touch records activity on a live session now. Unlike the refresh of Find,
+// this write is the call's purpose: it waits for the locks it needs, as any
+// write does. Returns ErrInvalidInput for a malformed id, ErrNotFound for
+// an unknown session and ErrExpired for one past its idle or absolute
+// limit (touching never revives a session).
 func (r *Sessions) Touch(ctx context.Context, id models.UUID) error {
 	if err := validID("session id", id); err != nil {
 		return fmt.Errorf("touch session: %w", err)
@@ -141,13 +150,23 @@ func (r *Sessions) expired(s *models.Session, now time.Time) bool {
 // touch moves last activity to now; the conditions keep a concurrent
 // later touch, and the absolute limit, in force.
 func (r *Sessions) touch(ctx context.Context, s *models.Session, now time.Time) error {
-	res := r.conn(ctx).Model(&models.Session{}).Where("id = ? AND last_activity_at < ? AND expires_at > ?", s.ID, now, now).
-		Update("last_activity_at", now)
-	if res.Error != nil {
+	if res := touchQuery(r.conn(ctx), s.ID, now, false); res.Error != nil {
 		return Translate("touch session", res.Error)
 	}
 	s.LastActivityAt = now
 	return nil
+}
+
+// touchQuery runs the conditional update of a session's last activity to
+// now. With skipLocked (Find's optional refresh) it writes only a row no
+// other transaction holds locked (see unlockedRow).
+func touchQuery(db *gorm.DB, id models.UUID, now time.Time, skipLocked bool) *gorm.DB {
+	const cond = "id = ? AND last_activity_at < ? AND expires_at > ?"
+	q := db.Model(&models.Session{}).Where(cond, id, now, now)
+	if skipLocked {
+		q = q.Where("id IN (?)", unlockedRow(db, &models.Session{}, cond, id, now, now))
+	}
+	return q.Update("last_activity_at", now)
 }
 
 // Delete ends the session of a token (logout), writing one logout activity
