@@ -49,7 +49,9 @@ func ValidVerifier(v string) bool {
 }
 
 // ValidChallenge reports whether c has the form of an S256 challenge:
-// unpadded base64url of 32 bytes (43 characters).
+// unpadded base64url of 32 bytes (43 characters), strictly encoded (RFC
+// 7515 2): the last character's two unused bits are zero, as in every
+// S256Challenge, so no second spelling of a challenge is stored.
 func ValidChallenge(c string) bool {
 	if len(c) != 43 {
 		return false
@@ -61,7 +63,8 @@ func ValidChallenge(c string) bool {
 			return false
 		}
 	}
-	return true
+	_, err := base64.RawURLEncoding.Strict().DecodeString(c)
+	return err == nil
 }
 
 // VerifyS256 reports, comparing in constant time, whether verifier is valid
@@ -89,7 +92,7 @@ func CheckChallenge(challenge, method string) error {
 	case method != PKCEMethodS256:
 		return fmt.Errorf("code_challenge_method %q is not supported; only S256 is", Clip(method, 16))
 	case !ValidChallenge(challenge):
-		return errors.New("code_challenge is not an S256 challenge (43 base64url characters)")
+		return errors.New("code_challenge is not an S256 challenge (43 base64url characters, strictly encoded)")
 	}
 	return nil
 }

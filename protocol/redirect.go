@@ -20,10 +20,10 @@ const MaxRedirectURIs = 32
 // with a host, http on a loopback host (127.0.0.1, [::1] or localhost), or a
 // private-use scheme for native apps, which must hold a dot (a reverse
 // domain name such as com.example.app:/callback). The error names the
-// problem.
+// problem and quotes at most the first 48 bytes of uri.
 func ValidateRedirectURI(uri string) error {
 	if problem := redirectURIProblem(uri); problem != "" {
-		return fmt.Errorf("redirect uri %q %s", Clip(uri, 100), problem)
+		return fmt.Errorf("redirect uri %q %s", Clip(uri, 48), problem)
 	}
 	return nil
 }
@@ -64,7 +64,7 @@ func redirectURIProblem(uri string) string {
 		}
 	default:
 		if !strings.Contains(u.Scheme, ".") {
-			return fmt.Sprintf("has scheme %q: want https, loopback http, or a private-use scheme with a dot (com.example.app)", u.Scheme)
+			return fmt.Sprintf("has scheme %q: want https, loopback http, or a private-use scheme with a dot (com.example.app)", Clip(u.Scheme, 24))
 		}
 		if u.Opaque == "" && u.Host == "" && u.Path == "" {
 			return "has nothing after its scheme"

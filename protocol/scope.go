@@ -33,7 +33,8 @@ func NormalizeScopes(scopes []string) ([]string, error) {
 	return out, nil
 }
 
-// CheckScope validates one scope token (RFC 6749 3.3).
+// CheckScope validates one scope token (RFC 6749 3.3). The error quotes at
+// most the first 32 bytes of s.
 func CheckScope(s string) error {
 	if s == "" {
 		return errors.New("is empty")
@@ -43,7 +44,7 @@ func CheckScope(s string) error {
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
-			return fmt.Errorf("%q holds a character outside RFC 6749 3.3", s)
+			return fmt.Errorf("%q holds a character outside RFC 6749 3.3", Clip(s, 32))
 		}
 	}
 	return nil

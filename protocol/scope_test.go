@@ -1,6 +1,7 @@
 package protocol_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,4 +22,82 @@ func TestNormalizeScopes(t *testing.T) {
 		_, err := protocol.NormalizeScopes(bad)
 		require.Error(t, err, "NormalizeScopes(%q)", bad)
 	}
+}
+
+// FuzzScopes fuzzes NormalizeScopes, CheckScope and MissingScope with a
+// list of scopes (list split at '\n'): no panic; an error is bounded; an
+// accepted list is at most MaxScopes tokens of the RFC 6749 3.3 grammar,
+// without duplicates, in first-occurrence order, idempotent, and
+// round-trips through the space-separated scope string of a token; a
+// refused list holds a token CheckScope refuses, or too many.
+func FuzzScopes(f *testing.F) {
+	for _, s := range []string{
+		"read\nwrite\nread\nadmin:all", "", "read", "\n", "a b", `a"b`, `a\b`, "é", "read\x00",
+		"read\twrite", strings.Repeat("a", protocol.MaxScopeLength), strings.Repeat("a", protocol.MaxScopeLength+1),
+		strings.Repeat("x\n", protocol.MaxScopes) + "y", strings.Repeat("x\n", protocol.MaxScopes-1) + "x",
+		"!#$%&'()*+,-./0123456789:;<=>?@[]^_`{|}~", "\x7f", "\x21\x7e",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, list string) {
+		in := strings.Split(list, "\n")
+		out, err := protocol.NormalizeScopes(in)
+		if err != nil {
+			if len(err.Error()) > 250 { // at most 32 bytes of a scope, quoted
+				t.Fatalf("error of %d bytes", len(err.Error()))
+			}
+			bad := len(in) > protocol.MaxScopes
+			for _, s := range in {
+				bad = bad || protocol.CheckScope(s) != nil
+			}
+			if !bad {
+				t.Fatalf("NormalizeScopes(%q) = %v, but every scope is valid", in, err)
+			}
+			return
+		}
+		if out == nil || len(out) > protocol.MaxScopes || len(out) > len(in) {
+			t.Fatalf("NormalizeScopes(%q) = %q", in, out)
+		}
+		seen := map[string]bool{}
+		j := 0
+		for _, s := range out {
+			if s == "" || len(s) > protocol.MaxScopeLength || seen[s] {
+				t.Fatalf("NormalizeScopes(%q) holds %q: empty, too long or twice", in, s)
+			}
+			seen[s] = true
+			for i := 0; i < len(s); i++ {
+				if c := s[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+					t.Fatalf("NormalizeScopes(%q) holds %q with byte %#x", in, s, c)
+				}
+			}
+			// First-occurrence order: s is the next input not seen before.
+			for j < len(in) && seen[in[j]] && in[j] != s {
+				j++
+			}
+			if j == len(in) || in[j] != s {
+				t.Fatalf("NormalizeScopes(%q) = %q: not in first-occurrence order", in, out)
+			}
+		}
+		for _, s := range in {
+			if !seen[s] {
+				t.Fatalf("NormalizeScopes(%q) lost %q", in, s)
+			}
+		}
+		again, err := protocol.NormalizeScopes(out)
+		if err != nil || !slices.Equal(again, out) {
+			t.Fatalf("NormalizeScopes is not idempotent on %q: %q, %v", out, again, err)
+		}
+		c := protocol.Claims{Scope: strings.Join(out, " ")}
+		if got := c.Scopes(); !slices.Equal(got, out) && !(len(out) == 0 && len(got) == 0) {
+			t.Fatalf("scope string %q reads back as %q", c.Scope, got)
+		}
+		if s, missing := protocol.MissingScope(out, out); missing {
+			t.Fatalf("MissingScope(%q, itself) = %q", out, s)
+		}
+		if len(out) > 0 {
+			if s, missing := protocol.MissingScope(out, out[1:]); !missing || s != out[0] {
+				t.Fatalf("MissingScope(%q, %q) = %q, %v", out, out[1:], s, missing)
+			}
+		}
+	})
 }
