@@ -88,7 +88,8 @@ func (s *Store) DB() *gorm.DB { return s.db }
 type Option func(*Store)
 
 // WithConfig sets the lifetimes and policies the repositories apply; New
-// validates it (config.Config.Validate). The default is config.Default().
+// validates it (config.Config.ValidatePolicies: every key but the
+// connection ones, which New does not use). The default is config.Default().
 // Open passes its own configuration.
 func WithConfig(cfg config.Config) Option { return func(s *Store) { s.config = cfg } }
 

@@ -5,8 +5,10 @@
 // default; a key that is set must hold a valid value, so an empty value is
 // refused rather than silently replaced by the default (JWT_SECRET is the
 // exception: empty means "no secret"). Lifetimes are whole seconds in the
-// environment and [time.Duration] in [Config]. Booleans are true or false in
-// any letter case.
+// environment and [time.Duration] in [Config], at most [MaxLifetime] (ten
+// years), so that every expiry computed from one is a time both databases
+// store; the lockout duration is at most [MaxLockoutDuration]. Booleans are
+// true or false in any letter case.
 //
 // Invalid values are refused with one line per key, in the form
 //
@@ -40,6 +42,19 @@ var ErrInvalid = errors.New("invalid configuration")
 
 // minSecretLen is the least number of bytes a non-empty JWT_SECRET holds.
 const minSecretLen = 32
+
+// MaxLifetime bounds every lifetime and interval of a Config (token,
+// code, session, reset and verification lifetimes, the session touch
+// interval, the refresh reuse interval, the reset throttle): ten years of
+// 365 days, 315360000 seconds. An expiry is the time of issue plus a
+// lifetime, and this keeps every one far inside what both databases store
+// (SQLite's text times and Go's reading of them end at year 9999).
+const MaxLifetime = 10 * 365 * 24 * time.Hour
+
+// MaxLockoutDuration bounds AUTH_LOCKOUT_DURATION: the longest one lock
+// lasts (repositories.MaxLockout), 24 hours. A longer first lock would be
+// cut to it.
+const MaxLockoutDuration = 24 * time.Hour
 
 // Storage says where a group of records is kept.
 type Storage string
@@ -85,7 +100,8 @@ type Config struct {
 	SessionAbsoluteLifetime time.Duration `env:"AUTH_SESSION_ABSOLUTE_LIFETIME" envDefault:"86400"`
 	// SessionTouchInterval is how stale a session's last activity may get
 	// before a lookup writes it again, so lookups do not write on every
-	// call.
+	// call. It is shorter than SessionLifetime and RememberLifetime: a
+	// session idle that long has ended before a lookup would refresh it.
 	SessionTouchInterval time.Duration `env:"AUTH_SESSION_TOUCH_INTERVAL" envDefault:"60"`
 	// RememberLifetime is how long a "remember me" login lasts, idle and
 	// absolute.
@@ -102,7 +118,7 @@ type Config struct {
 	LockoutThreshold int `env:"AUTH_LOCKOUT_THRESHOLD" envDefault:"5"`
 	// LockoutDuration is how long the first lock lasts; each further lock
 	// before a successful login lasts twice as long as the one before, up
-	// to 24 hours.
+	// to 24 hours. It is at most MaxLockoutDuration.
 	LockoutDuration time.Duration `env:"AUTH_LOCKOUT_DURATION" envDefault:"300"`
 	// RequireEmailVerification refuses logins until the email is verified.
 	RequireEmailVerification bool `env:"AUTH_REQUIRE_EMAIL_VERIFICATION" envDefault:"false"`
@@ -290,6 +306,7 @@ const (
 	wantNonNegativeInt  = "a non-negative integer"
 	wantBool            = "true or false"
 	wantStorage         = `"memory" or "database"`
+	wantMaxLifetime     = "10 years"
 )
 
 // check reports every invalid field of c. environ, if not nil, is what c was
@@ -315,8 +332,28 @@ func (c Config) check(environ map[string]string, failed map[string]bool, connect
 	storage := func(key string, s Storage) {
 		field(key, s.valid(), wantStorage, string(s))
 	}
+	// tooLong reports key, and returns true, if d is above max (and key
+	// parsed): the one report for a value that is too long.
+	tooLong := func(key string, d, max time.Duration, maxText string) bool {
+		if d <= max || failed[key] {
+			return false
+		}
+		value := seconds(d)
+		if raw, ok := environ[key]; ok {
+			value = raw
+		}
+		bad(key, "at most "+seconds(max)+" seconds ("+maxText+")", strconv.Quote(value))
+		return true
+	}
 	lifetime := func(key string, d time.Duration) {
-		field(key, d > 0, wantPositiveSeconds, seconds(d))
+		if !tooLong(key, d, MaxLifetime, wantMaxLifetime) {
+			field(key, d > 0, wantPositiveSeconds, seconds(d))
+		}
+	}
+	interval := func(key string, d time.Duration) {
+		if !tooLong(key, d, MaxLifetime, wantMaxLifetime) {
+			field(key, d >= 0, "a non-negative number of seconds (0 for none)", seconds(d))
+		}
 	}
 	boolean := func(key string, b bool) {
 		field(key, true, wantBool, strconv.FormatBool(b))
@@ -341,18 +378,27 @@ func (c Config) check(environ map[string]string, failed map[string]bool, connect
 	lifetime("OAUTH_REFRESH_TOKEN_LIFETIME", c.RefreshTokenLifetime)
 	lifetime("OAUTH_AUTH_CODE_LIFETIME", c.AuthCodeLifetime)
 	boolean("OAUTH_ENABLE_PKCE", c.EnablePKCE)
-	field("OAUTH_REFRESH_REUSE_INTERVAL", c.RefreshReuseInterval >= 0,
-		"a non-negative number of seconds (0 for none)", seconds(c.RefreshReuseInterval))
+	interval("OAUTH_REFRESH_REUSE_INTERVAL", c.RefreshReuseInterval)
 	lifetime("AUTH_SESSION_LIFETIME", c.SessionLifetime)
 	lifetime("AUTH_SESSION_ABSOLUTE_LIFETIME", c.SessionAbsoluteLifetime)
 	lifetime("AUTH_SESSION_TOUCH_INTERVAL", c.SessionTouchInterval)
 	lifetime("AUTH_REMEMBER_LIFETIME", c.RememberLifetime)
+	if idle := min(c.SessionLifetime, c.RememberLifetime); idle > 0 && c.SessionTouchInterval > 0 && c.SessionTouchInterval <= MaxLifetime &&
+		c.SessionTouchInterval >= idle && !failed["AUTH_SESSION_TOUCH_INTERVAL"] && !failed["AUTH_SESSION_LIFETIME"] && !failed["AUTH_REMEMBER_LIFETIME"] {
+		value := seconds(c.SessionTouchInterval)
+		if raw, ok := environ["AUTH_SESSION_TOUCH_INTERVAL"]; ok {
+			value = raw
+		}
+		bad("AUTH_SESSION_TOUCH_INTERVAL", fmt.Sprintf("fewer seconds than AUTH_SESSION_LIFETIME and AUTH_REMEMBER_LIFETIME (%s; a session idle that long has ended before a lookup would refresh it)", seconds(idle)),
+			strconv.Quote(value))
+	}
 	lifetime("AUTH_PASSWORD_RESET_LIFETIME", c.PasswordResetLifetime)
-	field("AUTH_PASSWORD_RESET_THROTTLE", c.PasswordResetThrottle >= 0,
-		"a non-negative number of seconds (0 for none)", seconds(c.PasswordResetThrottle))
+	interval("AUTH_PASSWORD_RESET_THROTTLE", c.PasswordResetThrottle)
 	lifetime("AUTH_EMAIL_VERIFICATION_LIFETIME", c.EmailVerificationLifetime)
 	field("AUTH_LOCKOUT_THRESHOLD", c.LockoutThreshold >= 0, "a non-negative integer (0 turns lockout off)", strconv.Itoa(c.LockoutThreshold))
-	lifetime("AUTH_LOCKOUT_DURATION", c.LockoutDuration)
+	if !tooLong("AUTH_LOCKOUT_DURATION", c.LockoutDuration, MaxLockoutDuration, "24 hours, the longest lock") {
+		field("AUTH_LOCKOUT_DURATION", c.LockoutDuration > 0, wantPositiveSeconds, seconds(c.LockoutDuration))
+	}
 	boolean("AUTH_REQUIRE_EMAIL_VERIFICATION", c.RequireEmailVerification)
 	boolean("AUTH_ENABLE_TWO_FACTOR", c.EnableTwoFactor)
 	if n := len(c.JWTSecret); n > 0 && n < minSecretLen {

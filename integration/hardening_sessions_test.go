@@ -268,3 +268,93 @@ func requireBusyTimeouts(t *testing.T, s *authstore.Store) {
 		require.Equal(t, int64(10000), ms, "a pooled connection has busy_timeout %d ms", ms)
 	}
 }
+
+// TestHardeningConfiguration is issue 11 class 9 (configuration), on every
+// backend: New validates every setting Open does that it uses (a lifetime
+// that is zero, negative or above config.MaxLifetime is refused naming the
+// key, before any work), the longest lifetimes give expiries that read back
+// exactly, and a personal token's expiry past year 9999 (which SQLite would
+// read back as the zero time) is refused with ErrInvalidInput, writing
+// nothing, while the last instant of year 9999 reads back exactly.
+func TestHardeningConfiguration(t *testing.T) {
+	require.Equal(t, repositories.MaxLockout, config.MaxLockoutDuration, "the longest lock and the longest AUTH_LOCKOUT_DURATION")
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		f := newFixture(t, b)
+		ctx := requestCtx()
+
+		t.Run("NewRefusesBadLifetimes", func(t *testing.T) {
+			for _, tc := range []struct {
+				key    string
+				change func(*config.Config)
+			}{
+				{"OAUTH_ACCESS_TOKEN_LIFETIME", func(c *config.Config) { c.AccessTokenLifetime = 0 }},
+				{"AUTH_SESSION_LIFETIME", func(c *config.Config) { c.SessionLifetime = -time.Second }},
+				{"OAUTH_REFRESH_TOKEN_LIFETIME", func(c *config.Config) { c.RefreshTokenLifetime = config.MaxLifetime + time.Second }},
+				{"AUTH_REMEMBER_LIFETIME", func(c *config.Config) { c.RememberLifetime = 1 << 62 }},
+				{"AUTH_PASSWORD_RESET_THROTTLE", func(c *config.Config) { c.PasswordResetThrottle = config.MaxLifetime + time.Second }},
+				{"AUTH_LOCKOUT_DURATION", func(c *config.Config) { c.LockoutDuration = config.MaxLockoutDuration + time.Second }},
+				{"AUTH_SESSION_TOUCH_INTERVAL", func(c *config.Config) { c.SessionTouchInterval = c.SessionLifetime }},
+			} {
+				cfg := f.configWith(tc.change)
+				s, err := authstore.New(f.s.DB(), authstore.WithConfig(cfg))
+				require.ErrorIs(t, err, config.ErrInvalid, "New(%s) = %v; want config.ErrInvalid", tc.key, err)
+				require.Nil(t, s)
+				require.Contains(t, err.Error(), tc.key+": want ", "New's error names the key")
+				_, err = authstore.Open(context.Background(), cfg)
+				require.ErrorIs(t, err, config.ErrInvalid, "Open(%s) = %v; want config.ErrInvalid", tc.key, err)
+			}
+		})
+
+		t.Run("LongestLifetimesReadBack", func(t *testing.T) {
+			cfg := f.configWith(func(c *config.Config) {
+				c.SessionLifetime, c.SessionAbsoluteLifetime, c.RememberLifetime = config.MaxLifetime, config.MaxLifetime, config.MaxLifetime
+			})
+			s := f.sibling(t, authstore.WithConfig(cfg))
+			u := f.user(t, "longest@example.com")
+			for _, remember := range []bool{false, true} {
+				sess, token, err := s.Sessions.Create(ctx, u.ID, repositories.SessionInput{Remember: remember})
+				require.NoError(t, err)
+				want := f.clock.Now().Add(config.MaxLifetime)
+				require.True(t, sess.ExpiresAt.Equal(want))
+				got, err := s.Sessions.Find(ctx, token)
+				require.NoError(t, err)
+				require.True(t, got.ExpiresAt.Equal(want), "ExpiresAt read back as %v; want %v", got.ExpiresAt, want)
+			}
+		})
+
+		t.Run("PersonalTokenExpiry", func(t *testing.T) {
+			u := f.user(t, "expiry@example.com")
+			tokens := func() int64 { return countRows(t, f.s.DB(), "oauth_personal_access_tokens", "") }
+			events := func() int64 { return countEvents(t, f.s.DB(), models.EventPersonalTokenCreated) }
+			beforeTokens, beforeEvents := tokens(), events()
+			for _, at := range []time.Time{
+				time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+				time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.FixedZone("west", -3600)), // 10000-01-01 in UTC
+				time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).Add(-500 * time.Nanosecond),      // truncates to 9999, but is after it
+				time.Date(300000, 1, 1, 0, 0, 0, 0, time.UTC),                                 // past PostgreSQL's range
+			} {
+				row, token, err := f.s.PersonalTokens.Create(ctx, u.ID, "far future", []string{"read"}, &at)
+				require.ErrorIs(t, err, repositories.ErrInvalidInput, "Create(expiresAt %v) = %v; want ErrInvalidInput", at, err)
+				require.Nil(t, row)
+				require.Empty(t, token)
+				require.Contains(t, err.Error(), "expiry", "the error names the field")
+				require.Less(t, len(err.Error()), 120)
+			}
+			require.Equal(t, beforeTokens, tokens(), "a refused personal token was written")
+			require.Equal(t, beforeEvents, events(), "a refused personal token was recorded")
+
+			last := time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+			row, token, err := f.s.PersonalTokens.Create(ctx, u.ID, "until 9999", []string{"read"}, &last)
+			require.NoError(t, err, "Create(expiresAt %v) = %v; want nil", last, err)
+			require.True(t, row.ExpiresAt.Equal(last))
+			got, err := f.s.PersonalTokens.Find(ctx, token)
+			require.NoError(t, err)
+			require.NotNil(t, got.ExpiresAt)
+			require.True(t, got.ExpiresAt.Equal(last), "ExpiresAt read back as %v; want %v", got.ExpiresAt, last)
+			list, err := f.s.PersonalTokens.ListForUser(ctx, u.ID)
+			require.NoError(t, err)
+			require.Len(t, list, 1)
+			require.True(t, list[0].ExpiresAt.Equal(last), "ListForUser: ExpiresAt read back as %v; want %v", list[0].ExpiresAt, last)
+		})
+	})
+}

@@ -24,6 +24,13 @@ const PersonalTokenDisplayLength = 8
 // before Find writes it again.
 const LastUsedInterval = time.Minute
 
+// maxExpiry is the latest expiry Create accepts: the last microsecond of
+// year 9999, the last time both databases store and read back alike.
+// SQLite keeps times as text that Go reads only up to year 9999 (a later
+// one reads back as the zero time, and compares as text before "2026");
+// PostgreSQL refuses a time past year 294276 with a raw error.
+var maxExpiry = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+
 // PersonalTokens is the repository of personal access tokens (table
 // oauth_personal_access_tokens): long-lived tokens a user makes for scripts,
 // stored as SHA-256 digests.
@@ -47,8 +54,9 @@ func (r *PersonalTokens) WithTx(tx *gorm.DB) *PersonalTokens {
 // expire. The creation is recorded (event personal_token.created).
 //
 // It returns ErrInvalidInput for a malformed user id, an empty or too long
-// name, an invalid scope or an expiry that is not in the future, and
-// ErrMissingReferent if the user does not exist.
+// name, an invalid scope or an expiry that is not in the future or is after
+// the end of year 9999 (UTC), and ErrMissingReferent if the user does not
+// exist.
 func (r *PersonalTokens) Create(ctx context.Context, userID models.UUID, name string, scopes []string, expiresAt *time.Time) (*models.PersonalAccessToken, string, error) {
 	const op = "create personal token"
 	if err := validID("user id", userID); err != nil {
@@ -61,6 +69,9 @@ func (r *PersonalTokens) Create(ctx context.Context, userID models.UUID, name st
 	sc, err := normalizeScopes(scopes)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", op, err)
+	}
+	if expiresAt != nil && expiresAt.After(maxExpiry) {
+		return nil, "", fmt.Errorf("%s: expiry is after year 9999: %w", op, ErrInvalidInput)
 	}
 	token, err := hooks.NewPrefixedToken(PersonalTokenPrefix)
 	if err != nil {
