@@ -7,11 +7,16 @@ import (
 	"unicode/utf8"
 )
 
-// MaxIPLength is the length in bytes to which WithRequestMeta trims RequestMeta.IP.
+// MaxIPLength is the length in bytes to which WithRequestMeta trims
+// RequestMeta.IP. It is the cap of every stored IP address: an IP given
+// to a repository directly (repositories.SessionInput) that is longer, not
+// valid UTF-8 or holds a control character is refused, not cut.
 const MaxIPLength = 64
 
 // MaxUserAgentLength is the length in bytes to which WithRequestMeta trims
-// RequestMeta.UserAgent.
+// RequestMeta.UserAgent. It is the cap of every stored user agent: one
+// given to a repository directly (repositories.SessionInput) that is
+// longer, not valid UTF-8 or holds a control character is refused, not cut.
 const MaxUserAgentLength = 512
 
 // RequestMeta describes the HTTP request on whose behalf a model is saved,

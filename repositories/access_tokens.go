@@ -127,7 +127,7 @@ func (r *AccessTokens) Validate(ctx context.Context, token string) (*protocol.Cl
 		return nil, fmt.Errorf("%s: %w: %w", op, err, ErrInvalidCredentials)
 	}
 	jti := models.UUID(claims.ID)
-	if !jti.Valid() {
+	if validID("jti", jti) != nil {
 		return nil, fmt.Errorf("%s: jti is not a uuid: %w", op, ErrInvalidCredentials)
 	}
 	var row models.AccessToken
@@ -171,8 +171,8 @@ func claimsDiffer(c *protocol.Claims, row *models.AccessToken) string {
 // (or a malformed jti) is not an error and changes nothing.
 func (r *AccessTokens) Revoke(ctx context.Context, jti models.UUID) error {
 	const op = "revoke access token"
-	if !jti.Valid() {
-		return nil
+	if validID("jti", jti) != nil {
+		return nil // RFC 7009 2.2: a malformed jti is an unknown one
 	}
 	err := r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
 		var row models.AccessToken

@@ -24,15 +24,19 @@ func (r *ActivityLog) WithTx(tx *gorm.DB) *ActivityLog { return &ActivityLog{r.w
 // Record appends one event for a user (nil for none), with the IP and user
 // agent from the request metadata in ctx. metadata must hold no secret.
 //
-// It returns ErrInvalidInput for an event outside the vocabulary of
-// package models (models.Events) or metadata that does not encode as JSON,
-// and ErrMissingReferent for an unknown user.
+// It returns ErrInvalidInput, before any write, for an event outside the
+// vocabulary of package models (models.Events), a malformed user id or
+// metadata that does not encode as JSON (a channel, a function, NaN, a
+// cycle, a failing MarshalJSON), and ErrMissingReferent for an unknown user.
 func (r *ActivityLog) Record(ctx context.Context, userID *models.UUID, event models.Event, metadata map[string]any) error {
 	const op = "record activity"
 	if !event.Valid() {
-		return fmt.Errorf("%s: unknown event %q: %w", op, event, ErrInvalidInput)
+		return fmt.Errorf("%s: unknown event %q: %w", op, clip(string(event), 64), ErrInvalidInput)
 	}
 	if err := validOptionalID("user id", userID); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if _, err := encodeMetadata(metadata); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	err := r.transaction(ctx, func(tx *gorm.DB, now time.Time) error { return record(tx, now, userID, event, metadata) })
@@ -71,13 +75,9 @@ func (r *ActivityLog) list(ctx context.Context, op string, limit int, where stri
 // metadata in tx's context (models.WithRequestMeta). metadata must hold no
 // secret; nil is stored as {}.
 func record(tx *gorm.DB, now time.Time, userID *models.UUID, event models.Event, metadata map[string]any) error {
-	meta := "{}"
-	if len(metadata) > 0 {
-		b, err := json.Marshal(metadata)
-		if err != nil {
-			return fmt.Errorf("encode activity metadata: %v: %w", err, ErrInvalidInput)
-		}
-		meta = string(b)
+	meta, err := encodeMetadata(metadata)
+	if err != nil {
+		return err
 	}
 	if userID != nil && *userID == "" {
 		userID = nil
@@ -85,6 +85,20 @@ func record(tx *gorm.DB, now time.Time, userID *models.UUID, event models.Event,
 	rm := models.RequestMetaFrom(tx.Statement.Context)
 	a := &models.Activity{UserID: userID, Event: string(event), IPAddress: rm.IP, UserAgent: rm.UserAgent, Metadata: meta, CreatedAt: now}
 	return tx.Session(&gorm.Session{NewDB: true}).Create(a).Error
+}
+
+// encodeMetadata encodes activity metadata as a JSON object ("{}" for none).
+// Metadata JSON cannot encode is ErrInvalidInput; the message never quotes
+// the encoder's error, which may hold any part of the value.
+func encodeMetadata(metadata map[string]any) (string, error) {
+	if len(metadata) == 0 {
+		return "{}", nil
+	}
+	b, err := json.Marshal(metadata)
+	if err != nil {
+		return "", fmt.Errorf("activity metadata does not encode as JSON: %w", ErrInvalidInput)
+	}
+	return string(b), nil
 }
 
 // Purge deletes events older than before (retention), in batches, and

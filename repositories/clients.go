@@ -362,7 +362,7 @@ func (a AuthenticatedClient) Client() models.Client {
 // valid returns the client's id, or ErrInvalidCredentials for the zero
 // value.
 func (a AuthenticatedClient) valid() (models.UUID, error) {
-	if a.client == nil || !a.client.ID.Valid() {
+	if a.client == nil || validID("client id", a.client.ID) != nil {
 		return "", fmt.Errorf("client is not authenticated: %w", ErrInvalidCredentials)
 	}
 	return a.client.ID, nil
@@ -388,7 +388,7 @@ func (r *Clients) Authenticate(ctx context.Context, clientID models.UUID, secret
 		return AuthenticatedClient{client: c}, nil
 	}
 	h := r.hasher()
-	if !clientID.Valid() {
+	if validID("client id", clientID) != nil {
 		h.VerifyDummy(secret)
 		return AuthenticatedClient{}, fail
 	}
@@ -431,7 +431,7 @@ func (r *Clients) ValidateCredentials(ctx context.Context, clientID models.UUID,
 		h.VerifyDummy(secret[:maxTokenLength])
 		return nil, fail
 	}
-	if !clientID.Valid() || secret == "" {
+	if validID("client id", clientID) != nil || secret == "" {
 		h.VerifyDummy(secret)
 		return nil, fail
 	}

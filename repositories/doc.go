@@ -66,6 +66,12 @@
 //	condition                                        sentinel
 //	-----------------------------------------------  ---------------------
 //	an id argument is not a canonical UUID           ErrInvalidInput
+//	  (lower-case 8-4-4-4-12; upper-case, braced
+//	  and urn forms are refused)
+//	a text argument is not valid UTF-8, holds a NUL  ErrInvalidInput
+//	  byte or exceeds its cap (the message names
+//	  the field, never the value)
+//	a callback argument is nil                       ErrInvalidInput
 //	any other argument fails validation              ErrInvalidInput
 //	a scope is malformed, unregistered or wider      ErrInvalidScope (is ErrInvalidInput)
 //	  than the grant
@@ -89,10 +95,16 @@
 //	the account is locked                            ErrAccountLocked (is ErrInvalidCredentials)
 //	no usable JWT_SECRET                             ErrNoSigningKey
 //
+// Every argument is checked at the top of the method, before any hashing,
+// query or write, and no error quotes more than a few dozen bytes of an
+// argument.
+//
 // Three departures are on purpose. Calls that authenticate
 // (Users.Authenticate, Clients.Authenticate and ValidateCredentials,
-// AccessTokens.Validate) answer a malformed id with ErrInvalidCredentials,
-// as they answer an unknown one, so the answer tells nothing; the token
+// AccessTokens.Validate) answer a malformed id, or an email that is not
+// text, with ErrInvalidCredentials, as they answer an unknown one and after
+// the same work (Users.Authenticate records the same login.failed row), so
+// the answer tells nothing; the token
 // calls (AuthCodes.Exchange, RefreshTokens.Rotate and Revoke,
 // AccessTokens.IssueClientCredentials, Tokens) take the AuthenticatedClient
 // Clients.Authenticate returns and refuse its zero value with

@@ -399,8 +399,12 @@ func sameTime(a, b *time.Time) bool {
 // Users.Import recreates it from (password hash included: treat the
 // output as a secret). It reads exportPageSize users per query, so it
 // holds no transaction open; users created meanwhile may or may not be
-// included. An error from fn stops it and is returned as is.
+// included. An error from fn stops it and is returned as is; a nil fn is
+// ErrInvalidInput, before any read.
 func (r *Users) Export(ctx context.Context, fn func(ImportUser) error) error {
+	if err := checkCallback("export", fn == nil); err != nil {
+		return fmt.Errorf("export users: %w", err)
+	}
 	return exportRows(ctx, r.base, "export users", func(u *models.User) models.UUID { return u.ID }, func(u models.User) error {
 		return fn(ImportUser{
 			ID: u.ID, Name: u.Name, Email: u.Email, PasswordHash: u.PasswordHash,
@@ -606,8 +610,12 @@ func compareClient(stored, in *models.Client) (ImportOutcome, string) {
 // Export calls fn with every client, in id order, as the ImportClient that
 // Clients.Import recreates it from: its secret as the stored hash, never a
 // plaintext (there is none to export). It pages as Users.Export does. An
-// error from fn stops it and is returned as is.
+// error from fn stops it and is returned as is; a nil fn is
+// ErrInvalidInput, before any read.
 func (r *Clients) Export(ctx context.Context, fn func(ImportClient) error) error {
+	if err := checkCallback("export", fn == nil); err != nil {
+		return fmt.Errorf("export clients: %w", err)
+	}
 	return exportRows(ctx, r.base, "export clients", func(c *models.Client) models.UUID { return c.ID }, func(c models.Client) error {
 		var secret *string
 		if c.SecretHash != nil {

@@ -38,11 +38,16 @@ type Deliver func(ctx context.Context, to, token string) error
 // The user is read in the transaction that writes the reset, so the token
 // goes to the address the account has when the reset commits.
 //
-// Returns an error only if the database or deliver fails (or the
-// configuration has no positive AUTH_PASSWORD_RESET_LIFETIME).
+// Returns ErrInvalidInput, before any work, for a nil deliver or an email
+// that is not text (invalid UTF-8, a NUL byte) or longer than
+// MaxEmailLength: what the caller sent, not whether an account exists.
+// Otherwise it returns an error only if the database or deliver fails (or
+// the configuration has no positive AUTH_PASSWORD_RESET_LIFETIME).
 func (r *PasswordResets) Request(ctx context.Context, email string, deliver Deliver) error {
 	const op = "request password reset"
-	if err := checkLifetime("password reset", r.cfg().PasswordResetLifetime); err != nil {
+	err := firstErr(checkCallback("deliver", deliver == nil), checkEmailText(email),
+		checkLifetime("password reset", r.cfg().PasswordResetLifetime))
+	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	token, err := hooks.NewToken()

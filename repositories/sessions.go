@@ -31,7 +31,10 @@ func (r *Sessions) WithTx(tx *gorm.DB) *Sessions {
 }
 
 // SessionInput is the input of Sessions.Create. Empty IP and UserAgent are
-// taken from the request metadata in the context.
+// taken from the request metadata in the context (models.WithRequestMeta,
+// which cleans and cuts them). Given ones must be valid UTF-8 without control
+// characters, of at most models.MaxIPLength and models.MaxUserAgentLength
+// bytes.
 type SessionInput struct {
 	Remember  bool
 	IPAddress string
@@ -42,12 +45,14 @@ type SessionInput struct {
 // token (256 bits) is returned once; only its SHA-256 digest is stored. A
 // session.created activity row is written with the insert.
 //
-// Returns ErrInvalidInput for a malformed user id and ErrMissingReferent if
-// the user does not exist.
+// Returns ErrInvalidInput for a malformed user id or an IP address or user
+// agent that is not valid text within its cap (see SessionInput), and
+// ErrMissingReferent if the user does not exist.
 func (r *Sessions) Create(ctx context.Context, userID models.UUID, in SessionInput) (*models.Session, string, error) {
 	const op = "create session"
 	cfg := r.cfg()
-	err := firstErr(validID("user id", userID), checkLifetime("session", cfg.SessionLifetime),
+	err := firstErr(validID("user id", userID), checkLine("ip address", in.IPAddress, models.MaxIPLength),
+		checkLine("user agent", in.UserAgent, models.MaxUserAgentLength), checkLifetime("session", cfg.SessionLifetime),
 		checkLifetime("absolute session", cfg.SessionAbsoluteLifetime), checkLifetime("remember-me session", cfg.RememberLifetime))
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", op, err)
@@ -218,13 +223,8 @@ func endSession(tx *gorm.DB, now time.Time, column string, value any, event mode
 // malformed id.
 func (r *Sessions) DeleteOthers(ctx context.Context, userID, keepID models.UUID) (int64, error) {
 	const op = "delete other sessions"
-	if err := validID("user id", userID); err != nil {
+	if err := firstErr(validID("user id", userID), validIDOrEmpty("session to keep", keepID)); err != nil {
 		return 0, fmt.Errorf("%s: %w", op, err)
-	}
-	if keepID != "" {
-		if err := validID("session to keep", keepID); err != nil {
-			return 0, fmt.Errorf("%s: %w", op, err)
-		}
 	}
 	n, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (int64, error) {
 		return endSessionsOf(tx, now, userID, keepID)

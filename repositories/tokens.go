@@ -393,7 +393,7 @@ func (t *Tokens) accessRow(ctx context.Context, token string) (row *models.Acces
 		return nil, errors.Is(err, protocol.ErrTokenExpired), nil
 	}
 	jti := models.UUID(claims.ID)
-	if !jti.Valid() {
+	if validID("jti", jti) != nil {
 		return nil, false, nil
 	}
 	var r models.AccessToken

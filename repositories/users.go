@@ -84,8 +84,12 @@ func (r *Users) FindByID(ctx context.Context, id models.UUID) (*models.User, err
 }
 
 // FindByEmail returns the user with the given email, compared
-// case-insensitively, or ErrNotFound.
+// case-insensitively, or ErrNotFound. An email that is not text (invalid
+// UTF-8, a NUL byte) or longer than MaxEmailLength returns ErrInvalidInput.
 func (r *Users) FindByEmail(ctx context.Context, email string) (*models.User, error) {
+	if err := checkEmailText(email); err != nil {
+		return nil, fmt.Errorf("find user by email: %w", err)
+	}
 	var u models.User
 	err := r.lookup.take(ctx, r.db, "email_normalized", models.NormalizeEmail(email), &u)
 	if err != nil {
@@ -128,6 +132,16 @@ type ProfileInput struct {
 func (r *Users) UpdateProfile(ctx context.Context, id models.UUID, in ProfileInput) (*models.User, error) {
 	if err := validID("user id", id); err != nil {
 		return nil, fmt.Errorf("update user: %w", err)
+	}
+	if in.Name != nil {
+		if _, err := checkName("name", *in.Name); err != nil {
+			return nil, fmt.Errorf("update user: %w", err)
+		}
+	}
+	if in.Email != nil {
+		if err := checkEmailText(*in.Email); err != nil {
+			return nil, fmt.Errorf("update user: %w", err)
+		}
 	}
 	u, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (*models.User, error) {
 		u, err := r.WithTx(tx).FindByID(ctx, id)
@@ -190,11 +204,11 @@ func (r *Users) UpdateProfile(ctx context.Context, id models.UUID, in ProfileInp
 // validation, ErrNotFound for an unknown user, or ErrInvalidCredentials if
 // current is wrong or the password changed meanwhile.
 func (r *Users) ChangePassword(ctx context.Context, id models.UUID, current, next, confirmation string, keepSessionID models.UUID) error {
-	if err := validatePassword(next, confirmation); err != nil {
+	if err := firstErr(validID("user id", id), validIDOrEmpty("session to keep", keepSessionID)); err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	if keepSessionID != "" && !keepSessionID.Valid() {
-		return fmt.Errorf("change password: session to keep is not a uuid: %w", ErrInvalidInput)
+	if err := validatePassword(next, confirmation); err != nil {
+		return fmt.Errorf("change password: %w", err)
 	}
 	u, err := r.FindByID(ctx, id)
 	if err != nil {
@@ -361,13 +375,18 @@ func (r *Users) Delete(ctx context.Context, id models.UUID) error {
 // the lock ends, the right password included. Failures go on counting
 // while locked. Each lock writes an account.locked row.
 //
+// An email that is not text (invalid UTF-8, a NUL byte) or longer than
+// MaxEmailLength cannot belong to an account: it is answered as an unknown
+// email is, after the same dummy verification and with the same login.failed
+// row, and never reaches a query.
+//
 // Returns ErrInvalidCredentials, ErrAccountLocked, or ErrEmailNotVerified
 // when the configuration requires verified email and the password was
 // right.
 func (r *Users) Authenticate(ctx context.Context, email, password string) (*models.User, error) {
 	u, err := r.FindByEmail(ctx, email)
 	if err != nil {
-		if !errors.Is(err, ErrNotFound) {
+		if !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrInvalidInput) {
 			return nil, fmt.Errorf("authenticate: %w", err)
 		}
 		r.hasher().VerifyDummy(password)

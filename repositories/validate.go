@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/forgeauth/authstore/models"
@@ -24,21 +25,114 @@ const (
 	maxTokenLength = 512
 )
 
-// validID refuses an id that is not a canonical UUID, so that no malformed
-// id reaches a PostgreSQL uuid column.
+// validID is the one check every exported method applies to an id
+// argument before any other work: the id must be a canonical UUID, lower-case
+// 8-4-4-4-12 hex (what models.NewUUID makes and both databases read back).
+// Upper-case, braced, urn:uuid: and unhyphenated forms are refused, so an id
+// means the same row, or none, on every backend, and no malformed id reaches
+// a PostgreSQL uuid column. The error names what, never the id.
 func validID(what string, id models.UUID) error {
-	if !id.Valid() {
-		return fmt.Errorf("%s is not a uuid: %w", what, ErrInvalidInput)
+	if !canonicalUUID(string(id)) {
+		return fmt.Errorf("%s is not a canonical uuid: %w", what, ErrInvalidInput)
 	}
 	return nil
 }
 
-// validOptionalID is validID for an optional id.
+// canonicalUUID reports whether s is a UUID in canonical lower-case
+// 8-4-4-4-12 form. It looks at no more than 36 bytes of any input.
+func canonicalUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validOptionalID is validID for an optional id: nil passes.
 func validOptionalID(what string, id *models.UUID) error {
 	if id == nil {
 		return nil
 	}
 	return validID(what, *id)
+}
+
+// validIDOrEmpty is validID for an id that may be left empty (a session to
+// keep): "" passes.
+func validIDOrEmpty(what string, id models.UUID) error {
+	if id == "" {
+		return nil
+	}
+	return validID(what, id)
+}
+
+// checkText refuses a text argument that is not text: invalid UTF-8, a NUL
+// byte (PostgreSQL refuses both, SQLite would store them), or longer than
+// max bytes. The error names what and the limit, never the value.
+func checkText(what, s string, max int) error {
+	switch {
+	case len(s) > max:
+		return fmt.Errorf("%s is longer than %d bytes: %w", what, max, ErrInvalidInput)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%s is not valid UTF-8: %w", what, ErrInvalidInput)
+	case strings.IndexByte(s, 0) >= 0:
+		return fmt.Errorf("%s contains a NUL byte: %w", what, ErrInvalidInput)
+	}
+	return nil
+}
+
+// checkLine is checkText for a one-line value (a name, an IP address, a
+// user agent): it also refuses control characters (line breaks, tabs,
+// escapes, C1 controls), which would let the value forge lines where it is
+// printed.
+func checkLine(what, s string, max int) error {
+	if err := checkText(what, s, max); err != nil {
+		return err
+	}
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return fmt.Errorf("%s contains a control character: %w", what, ErrInvalidInput)
+	}
+	return nil
+}
+
+// checkEmailText checks that an email argument of a lookup (a login, a
+// reset request) is text of at most MaxEmailLength bytes once trimmed, so
+// that no address that could never have been registered reaches a query.
+func checkEmailText(email string) error {
+	return checkText("email", strings.TrimSpace(email), MaxEmailLength)
+}
+
+// checkCallback refuses a nil callback before any work, so that a call never
+// commits and then panics calling it.
+func checkCallback(what string, isNil bool) error {
+	if isNil {
+		return fmt.Errorf("%s callback is nil: %w", what, ErrInvalidInput)
+	}
+	return nil
+}
+
+// clip cuts s to at most n bytes, on a character boundary, marking the cut,
+// so an error quotes a bounded piece of an argument, never all of it.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 // firstErr returns the first non-nil error of checks (validID results).
@@ -59,17 +153,22 @@ func checkLifetime(name string, d time.Duration) error {
 	return nil
 }
 
-// checkName trims a display name and checks that it is present, not too
-// long and free of control characters.
+// checkName trims a display name and checks that it is present, valid
+// UTF-8, not too long and free of NUL and control characters. The input is
+// bounded in bytes (4 per character) before it is trimmed or counted.
 func checkName(what, name string) (string, error) {
+	if len(name) > 4*MaxNameLength+1024 {
+		return "", fmt.Errorf("%s is longer than %d characters: %w", what, MaxNameLength, ErrInvalidInput)
+	}
 	name = strings.TrimSpace(name)
 	switch {
 	case name == "":
 		return "", fmt.Errorf("%s is empty: %w", what, ErrInvalidInput)
 	case utf8.RuneCountInString(name) > MaxNameLength:
 		return "", fmt.Errorf("%s is longer than %d characters: %w", what, MaxNameLength, ErrInvalidInput)
-	case !utf8.ValidString(name) || strings.ContainsAny(name, "\x00\r\n"):
-		return "", fmt.Errorf("%s has invalid characters: %w", what, ErrInvalidInput)
+	}
+	if err := checkLine(what, name, 4*MaxNameLength); err != nil {
+		return "", err
 	}
 	return name, nil
 }
