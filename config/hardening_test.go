@@ -2,7 +2,9 @@ package config_test
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,5 +141,64 @@ func TestHardeningConfiguration(t *testing.T) {
 			require.ErrorIs(t, err, config.ErrInvalid, "ValidatePolicies does not check %s", key)
 			require.Contains(t, err.Error(), key+": want ")
 		}
+	})
+}
+
+// FuzzLoadFrom is the configuration entry point's fuzz target (issue 11
+// class 9): whatever two keys hold, LoadFrom either refuses them with
+// ErrInvalid in lines that each name a key, or returns a Config that
+// Validate and ValidatePolicies accept, whose every duration is within its
+// bound.
+func FuzzLoadFrom(f *testing.F) {
+	var all []string // every key, as keys returns them
+	for field := range reflect.TypeFor[config.Config]().Fields() {
+		all = append(all, field.Tag.Get("env"))
+	}
+	index := func(key string) uint16 {
+		for i, k := range all {
+			if k == key {
+				return uint16(i)
+			}
+		}
+		panic(key)
+	}
+	for _, seed := range []struct{ key1, value1, key2, value2 string }{
+		{"OAUTH_ACCESS_TOKEN_LIFETIME", "3600", "AUTH_SESSION_LIFETIME", "60"},
+		{"OAUTH_ACCESS_TOKEN_LIFETIME", "315360001", "JWT_ISSUER", "x"},
+		{"AUTH_SESSION_TOUCH_INTERVAL", "7200", "AUTH_REMEMBER_LIFETIME", "7201"},
+		{"AUTH_SESSION_TOUCH_INTERVAL", "120", "AUTH_SESSION_LIFETIME", "60"},
+		{"AUTH_LOCKOUT_DURATION", "86401", "AUTH_LOCKOUT_THRESHOLD", "0"},
+		{"OAUTH_REFRESH_REUSE_INTERVAL", "-1", "AUTH_PASSWORD_RESET_THROTTLE", "315360000"},
+		{"AUTH_REMEMBER_LIFETIME", "9223372036", "AUTH_SESSION_ABSOLUTE_LIFETIME", "1"},
+		{"JWT_SECRET", "short", "DATABASE_URL", "postgres://u:hunter2@[::1"},
+		{"AUTHSTORE_TABLE_PREFIX", "auth_", "AUTHSTORE_SCHEMA", "auth"},
+		{"AUTH_SESSION_LIFETIME", "\x00", "OAUTH_STORAGE", "memory"},
+	} {
+		f.Add(index(seed.key1), seed.value1, index(seed.key2), seed.value2)
+	}
+	f.Fuzz(func(t *testing.T, k1 uint16, v1 string, k2 uint16, v2 string) {
+		environ := map[string]string{all[int(k1)%len(all)]: v1, all[int(k2)%len(all)]: v2}
+		cfg, err := config.LoadFrom(environ)
+		if err != nil {
+			require.ErrorIs(t, err, config.ErrInvalid)
+			for _, line := range strings.Split(err.Error(), "\n") {
+				require.Contains(t, line, ": want ", "an error line that names no key: %q", line)
+			}
+			return
+		}
+		require.NoError(t, cfg.Validate())
+		require.NoError(t, cfg.ValidatePolicies())
+		for _, d := range []time.Duration{cfg.AccessTokenLifetime, cfg.RefreshTokenLifetime, cfg.AuthCodeLifetime,
+			cfg.SessionLifetime, cfg.SessionAbsoluteLifetime, cfg.SessionTouchInterval, cfg.RememberLifetime,
+			cfg.PasswordResetLifetime, cfg.EmailVerificationLifetime, cfg.LockoutDuration} {
+			require.Positive(t, d)
+			require.LessOrEqual(t, d, config.MaxLifetime)
+		}
+		for _, d := range []time.Duration{cfg.RefreshReuseInterval, cfg.PasswordResetThrottle} {
+			require.GreaterOrEqual(t, d, time.Duration(0))
+			require.LessOrEqual(t, d, config.MaxLifetime)
+		}
+		require.LessOrEqual(t, cfg.LockoutDuration, config.MaxLockoutDuration)
+		require.Less(t, cfg.SessionTouchInterval, min(cfg.SessionLifetime, cfg.RememberLifetime))
 	})
 }
