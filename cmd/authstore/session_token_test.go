@@ -109,7 +109,7 @@ func TestSessionCommands(t *testing.T) {
 		s, tg := oauthStore(t, b)
 		ctx := context.Background()
 		ada, grace := newTestUser(t, s, "ada@example.com"), newTestUser(t, s, "grace@example.com")
-		first, firstToken, err := s.Sessions.Create(ctx, ada, repositories.SessionInput{IPAddress: "203.0.113.7", UserAgent: "Firefox\t128"})
+		first, firstToken, err := s.Sessions.Create(ctx, ada, repositories.SessionInput{IPAddress: "203.0.113.7", UserAgent: "Firefox 128"})
 		if err != nil {
 			t.Fatal(err)
 		}
