@@ -328,11 +328,15 @@ func TestHardeningText(t *testing.T) {
 			failed := func() int64 {
 				return countRows(t, f.s.DB(), "user_activity_log", "event = ? AND user_id IS NULL", string(models.EventLoginFailed))
 			}
-			// One unknown-email login, for its cost.
-			start := time.Now()
-			_, err := f.s.Users.Authenticate(ctx, "nobody@example.com", userPassword)
-			unknown := time.Since(start)
-			require.ErrorIs(t, err, repositories.ErrInvalidCredentials)
+			// The cheapest of three unknown-email logins, for their cost (the
+			// minimum, so a load spike cannot inflate it).
+			unknown := time.Duration(math.MaxInt64)
+			for range 3 {
+				start := time.Now()
+				_, err := f.s.Users.Authenticate(ctx, "nobody@example.com", userPassword)
+				unknown = min(unknown, time.Since(start))
+				require.ErrorIs(t, err, repositories.ErrInvalidCredentials)
+			}
 			for form, s := range badEmail {
 				n := failed()
 				start := time.Now()
