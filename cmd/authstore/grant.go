@@ -52,14 +52,7 @@ object: {"user_id": ..., "grants": [{"client_id": ..., "client_name": ...,
   authstore grant list --user 7d0c8a4e-5f7b-4a0e-9a51-0b1f8f3c2d64 -o json | jq -r '.grants[].client_id'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			uid, err := uuidFlag("user", user)
-			if err != nil {
-				return err
-			}
-			return a.withExistingStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
-				if err := requireUser(ctx, s, uid); err != nil {
-					return err
-				}
+			return a.withUserReadOnly(cmd, user, func(ctx context.Context, s *authstore.Store, uid models.UUID) error {
 				grants, err := s.Grants.ListForUser(ctx, uid)
 				if err != nil {
 					return err
@@ -221,6 +214,23 @@ func uuidFlag(name, value string) (models.UUID, error) {
 		return "", usagef("--%s %q is not a UUID", name, clip(value, 64))
 	}
 	return id, nil
+}
+
+// withUserReadOnly is what a command that lists a user's rows does first:
+// it parses --user (bad usage unless it is a UUID), opens the Store
+// read-only and fails, naming the id, unless the user exists; then it
+// calls fn.
+func (a *app) withUserReadOnly(cmd *cobra.Command, user string, fn func(context.Context, *authstore.Store, models.UUID) error) error {
+	uid, err := uuidFlag("user", user)
+	if err != nil {
+		return err
+	}
+	return a.withExistingStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
+		if err := requireUser(ctx, s, uid); err != nil {
+			return err
+		}
+		return fn(ctx, s, uid)
+	})
 }
 
 // requireUser fails, naming the id, unless the user exists.

@@ -131,14 +131,7 @@ object: {"user_id": ..., "tokens": [{"id": ..., "user_id": ..., "name": ...,
   authstore pat list --user 7d0c8a4e-5f7b-4a0e-9a51-0b1f8f3c2d64 -o json | jq -r '.tokens[] | select(.revoked | not) | .id'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			uid, err := uuidFlag("user", user)
-			if err != nil {
-				return err
-			}
-			return a.withExistingStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
-				if err := requireUser(ctx, s, uid); err != nil {
-					return err
-				}
+			return a.withUserReadOnly(cmd, user, func(ctx context.Context, s *authstore.Store, uid models.UUID) error {
 				tokens, err := s.PersonalTokens.ListForUser(ctx, uid)
 				if err != nil {
 					return err

@@ -53,14 +53,7 @@ With -o json it prints one JSON object:
   authstore session list --user 6f1c2b9e-8a4d-4f7e-9b3a-2c5d7e9f1a3b -o json | jq -r '.sessions[].id'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			uid, err := uuidFlag("user", user)
-			if err != nil {
-				return err
-			}
-			return a.withExistingStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
-				if err := requireUser(ctx, s, uid); err != nil {
-					return err
-				}
+			return a.withUserReadOnly(cmd, user, func(ctx context.Context, s *authstore.Store, uid models.UUID) error {
 				sessions, err := s.Sessions.ListForUser(ctx, uid)
 				if err != nil {
 					return err
