@@ -93,9 +93,9 @@ type Option func(*Store)
 // Open passes its own configuration.
 func WithConfig(cfg config.Config) Option { return func(s *Store) { s.config = cfg } }
 
-// WithClock replaces the clock (time.Now). Tests use it to move time without
-// sleeping. Every time it returns is converted to UTC and truncated to
-// microseconds, PostgreSQL's resolution.
+// WithClock replaces the clock (time.Now; nil keeps it). Tests use it to
+// move time without sleeping. Every time it returns is converted to UTC and
+// truncated to microseconds, PostgreSQL's resolution.
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.clock = now } }
 
 // WithHasher sets the Argon2id parameters for passwords and client secrets.
@@ -228,6 +228,9 @@ func newStore(ctx context.Context, db *gorm.DB, opts ...Option) (*Store, error) 
 	}
 	if dialect == config.DialectSQLite && s.config.Schema != "" {
 		return nil, fmt.Errorf("authstore: %w: AUTHSTORE_SCHEMA: want empty on SQLite (a schema is PostgreSQL's), got %q", config.ErrInvalid, s.config.Schema)
+	}
+	if s.clock == nil {
+		s.clock = time.Now // WithClock(nil) would panic at the first write
 	}
 	if s.hasher == nil {
 		s.hasher = hooks.DefaultHasher()

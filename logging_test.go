@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/config"
@@ -63,4 +64,19 @@ func TestSlogLoggerQuietOnExpectedOutcomes(t *testing.T) {
 	require.Contains(t, out, "no_such_table", "an unexpected error was not logged")
 	require.Contains(t, out, "level=ERROR")
 	require.NotContains(t, out, "bound-secret-value", "a bound value reached the log")
+}
+
+// TestWithNilClock checks that WithClock(nil) keeps time.Now instead of
+// panicking at the first write (issue 11, class 10).
+func TestWithNilClock(t *testing.T) {
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.OAuthStorage, cfg.AuthSessionStorage = config.StorageMemory, config.StorageMemory
+	s, err := authstore.Open(ctx, cfg, authstore.WithClock(nil))
+	require.NoError(t, err)
+	defer s.Close()
+	pw := "correct horse battery staple"
+	u, err := s.Users.Create(ctx, repositories.UserInput{Name: "Ada", Email: "ada@example.com", Password: pw, PasswordConfirmation: pw})
+	require.NoError(t, err)
+	require.WithinDuration(t, time.Now(), u.CreatedAt, time.Minute)
 }
