@@ -100,7 +100,7 @@ func TestMigrationsRoundTrip(t *testing.T) {
 		st, err := m.Status(ctx)
 		require.NoError(t, err)
 		require.Equal(t, uint(0), st.Version)
-		require.Len(t, st.Pending(), 3)
+		require.Len(t, st.Pending(), int(migrations.Latest()))
 
 		require.NoError(t, m.Up(ctx))
 		first := inspect(t, s.DB())
@@ -117,7 +117,7 @@ func TestMigrationsRoundTrip(t *testing.T) {
 
 		require.Contains(t, fmt.Sprint(first.Tables["users"]), "locked_until", "000003 up added no column")
 		require.Equal(t, []string{"id"}, first.Tables["users"].PrimaryKey)
-		require.NoError(t, m.Down(ctx, 1))
+		require.NoError(t, m.Down(ctx, int(st.Latest())-2), "down to version 2")
 		users := inspect(t, s.DB()).Tables["users"]
 		require.NotContains(t, fmt.Sprint(users), "locked_until", "000003 down left its column")
 		require.NoError(t, m.Down(ctx, 1))
@@ -234,7 +234,11 @@ func TestEveryDialectHasTheSameVersions(t *testing.T) {
 	lite, err := migrations.Versions(config.DialectSQLite)
 	require.NoError(t, err)
 	require.Equal(t, pg, lite)
-	require.Equal(t, []migrations.Version{{Version: 1, Name: "create_auth_tables"}, {Version: 2, Name: "create_oauth_tables"}, {Version: 3, Name: "add_user_lockout"}}, pg)
+	require.Equal(t, []migrations.Version{{Version: 1, Name: "create_auth_tables"}, {Version: 2, Name: "create_oauth_tables"}, {Version: 3, Name: "add_user_lockout"}}, pg[:3])
+	for i, v := range pg {
+		require.Equal(t, uint(i+1), v.Version, "versions are numbered 1, 2, 3, ... without a gap")
+	}
+	require.Equal(t, pg[len(pg)-1].Version, migrations.Latest())
 }
 
 // newUserRow returns a user row with every required column set.

@@ -35,14 +35,14 @@ func Example() {
 		log.Fatal(err)
 	}
 	st, _ := m.Status(ctx)
-	fmt.Println("version", st.Version, "of", st.Latest(), "pending", len(st.Pending()))
+	fmt.Println("at the latest version:", st.Version == migrations.Latest(), "pending", len(st.Pending()))
 
 	if err := m.Down(ctx, 1); err != nil {
 		log.Fatal(err)
 	}
 	st, _ = m.Status(ctx)
-	fmt.Println("version", st.Version, "pending", st.Pending()[0].Name)
+	fmt.Println("one behind:", st.Version == migrations.Latest()-1, "pending", len(st.Pending()))
 	// Output:
-	// version 3 of 3 pending 0
-	// version 2 pending add_user_lockout
+	// at the latest version: true pending 0
+	// one behind: true pending 1
 }

@@ -609,6 +609,21 @@ func (mg *Migrator) Status(ctx context.Context) (Status, error) {
 	return st, err
 }
 
+// Latest returns the newest embedded version: the one Up migrates to and
+// Baseline records. It is read from the embedded files and is the same for
+// every dialect (each carries the same versions, which a test checks);
+// code and tests that mean "the newest version" use it rather than a
+// number, so that a new migration changes nothing else.
+func Latest() uint {
+	vs, err := Versions(config.DialectSQLite)
+	if err != nil || len(vs) == 0 {
+		// The files are embedded and their names checked by the tests:
+		// this cannot happen in a binary that passed them.
+		panic(fmt.Sprintf("migrations: no embedded version: %v", err))
+	}
+	return vs[len(vs)-1].Version
+}
+
 var fileName = regexp.MustCompile(`^(\d+)_(\w+)\.(up|down)\.sql$`)
 
 // Versions lists the embedded migrations of a dialect in order.

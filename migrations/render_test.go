@@ -1,6 +1,7 @@
 package migrations
 
 import (
+	"fmt"
 	"io/fs"
 	"regexp"
 	"strings"
@@ -109,6 +110,7 @@ func TestScript(t *testing.T) {
 	require.Contains(t, up, "CREATE TABLE auth_users (")
 	require.Contains(t, up, "INSERT INTO auth_authstore_schema_migrations (version, dirty) VALUES (1, false);")
 	require.Contains(t, up, "INSERT INTO auth_authstore_schema_migrations (version, dirty) VALUES (3, false);")
+	require.Contains(t, up, fmt.Sprintf("INSERT INTO auth_authstore_schema_migrations (version, dirty) VALUES (%d, false);", Latest()), "the up script records the latest version")
 	require.Less(t, strings.Index(up, "000001_create_auth_tables.up.sql"), strings.Index(up, "000002_create_oauth_tables.up.sql"))
 
 	after, err := Script(config.DialectSQLite, ScriptOptions{After: 2, VersionTable: "versions"})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/config"
+	"github.com/forgeauth/authstore/migrations"
 )
 
 // The tests of this file adopt authstore into a database that is not its
@@ -142,7 +143,7 @@ func createHostTables(t *testing.T, b backend) {
 // AUTHSTORE_TABLE_PREFIX=auth_, migrate up beside a host's own users,
 // sessions, password_resets and golang-migrate schema_migrations tables
 // creates only auth_ tables and views (authstore's 10 tables, 2 views and
-// its version table), migrate status reads version 3 from its own table,
+// its version table), migrate status reads the newest version from its own table,
 // and down --all removes them all, the version table too; the host's
 // tables and rows are untouched throughout.
 func TestMigratePrefixKeepsHostTables(t *testing.T) {
@@ -164,7 +165,7 @@ func TestMigratePrefixKeepsHostTables(t *testing.T) {
 		tg := withEnv(b.target, prefixEnv)
 
 		r := tg.mustRun(t, "migrate", "up")
-		if want := fmt.Sprintf("migrated %s database to version 3 (add_user_lockout)\n", b.dialect); r.stdout != want || r.stderr != "" {
+		if want := fmt.Sprintf("migrated %s database to %s\n", b.dialect, atNewest(t)); r.stdout != want || r.stderr != "" {
 			t.Errorf("migrate up: %v; want stdout %q and nothing on stderr", r, want)
 		}
 		got := allObjects(t, b, b.schema)
@@ -196,20 +197,20 @@ func TestMigratePrefixKeepsHostTables(t *testing.T) {
 		}
 		checkHost("migrate up")
 
-		if st := tg.status(t); st.Version != 3 || st.Dirty || st.Latest != 3 || st.Pending != 0 {
-			t.Errorf("migrate status --json = %+v; want version 3, latest 3, clean, nothing pending", st)
+		if st, latest := tg.status(t), migrations.Latest(); st.Version != latest || st.Dirty || st.Latest != latest || st.Pending != 0 {
+			t.Errorf("migrate status --json = %+v; want version %d, latest %d, clean, nothing pending", st, latest, latest)
 		}
 		r = tg.mustRun(t, "migrate", "status")
 		for _, re := range []string{
 			`(?m)^version table:\s+` + adoptPrefix + `authstore_schema_migrations$`,
-			`(?m)^version:\s+3 \(add_user_lockout\)$`,
+			`(?m)^version:\s+` + regexp.QuoteMeta(strings.TrimPrefix(atNewest(t), "version ")) + `$`,
 		} {
 			if !regexp.MustCompile(re).MatchString(r.stdout) {
 				t.Errorf("migrate status printed\n%s\nwant a line matching %s", r.stdout, re)
 			}
 		}
-		if r = tg.mustRun(t, "migrate", "up"); !strings.Contains(r.stdout, "already at version 3") {
-			t.Errorf("second migrate up printed %q; want already at version 3", r.stdout)
+		if r = tg.mustRun(t, "migrate", "up"); !strings.Contains(r.stdout, "already at "+atNewest(t)) {
+			t.Errorf("second migrate up printed %q; want already at %s", r.stdout, atNewest(t))
 		}
 
 		r = tg.mustRun(t, "migrate", "down", "--all", "--yes")
@@ -281,7 +282,7 @@ func forPrefixes(t *testing.T, fn func(t *testing.T, b backend, tg target, prefi
 }
 
 // TestBaselineAdoptsAutoMigrate is the issue's second "done when": a
-// database built by AutoMigrate is recorded at version 3 by migrate
+// database built by AutoMigrate is recorded at the newest version by migrate
 // baseline, after which migrate up has nothing to do.
 func TestBaselineAdoptsAutoMigrate(t *testing.T) {
 	t.Parallel()
@@ -291,14 +292,14 @@ func TestBaselineAdoptsAutoMigrate(t *testing.T) {
 			t.Fatalf("AutoMigrate built no %susers table", prefix)
 		}
 		r := tg.mustRun(t, "migrate", "baseline")
-		if want := "recorded " + b.dialect + " database at version 3 (add_user_lockout)"; !strings.Contains(r.stdout, want) || r.stderr != "" {
+		if want := "recorded " + b.dialect + " database at " + atNewest(t); !strings.Contains(r.stdout, want) || r.stderr != "" {
 			t.Errorf("migrate baseline: %v; want %q on stdout and nothing on stderr", r, want)
 		}
-		if st := tg.status(t); st.Version != 3 || st.Dirty {
-			t.Errorf("migrate status after baseline = %+v; want version 3, clean", st)
+		if st := tg.status(t); st.Version != migrations.Latest() || st.Dirty {
+			t.Errorf("migrate status after baseline = %+v; want version %d, clean", st, migrations.Latest())
 		}
 		r = tg.mustRun(t, "migrate", "up")
-		if want := b.dialect + " database already at version 3 (add_user_lockout)\n"; r.stdout != want {
+		if want := b.dialect + " database already at " + atNewest(t) + "\n"; r.stdout != want {
 			t.Errorf("migrate up after baseline printed %q; want %q", r.stdout, want)
 		}
 		if got, want := allObjects(t, b, b.schema), prefixedObjects(prefix); !maps.Equal(got, want) {
@@ -502,7 +503,7 @@ func applyScript(t *testing.T, b backend, script string) {
 
 // checkAppliedByHand checks a database that `migrate sql` output built in
 // schema (b's own, or AUTHSTORE_SCHEMA's): its objects are authstore's
-// under adoptPrefix, migrate status reads version 3 and migrate up has
+// under adoptPrefix, migrate status reads the newest version and migrate up has
 // nothing to do; then the down script, applied the same way, leaves
 // nothing of authstore's.
 func checkAppliedByHand(t *testing.T, b backend, tg target, schema string) {
@@ -510,11 +511,11 @@ func checkAppliedByHand(t *testing.T, b backend, tg target, schema string) {
 	if got, want := allObjects(t, b, schema), prefixedObjects(adoptPrefix); !maps.Equal(got, want) {
 		t.Errorf("after applying migrate sql: tables and views = %v; want %v", got, want)
 	}
-	if st := tg.status(t); st.Version != 3 || st.Dirty || st.Pending != 0 {
-		t.Errorf("migrate status --json after applying migrate sql = %+v; want version 3, clean", st)
+	if st := tg.status(t); st.Version != migrations.Latest() || st.Dirty || st.Pending != 0 {
+		t.Errorf("migrate status --json after applying migrate sql = %+v; want version %d, clean", st, migrations.Latest())
 	}
-	if r := tg.mustRun(t, "migrate", "up"); r.stdout != b.dialect+" database already at version 3 (add_user_lockout)\n" {
-		t.Errorf("migrate up after applying migrate sql printed %q; want already at version 3", r.stdout)
+	if r := tg.mustRun(t, "migrate", "up"); r.stdout != b.dialect+" database already at "+atNewest(t)+"\n" {
+		t.Errorf("migrate up after applying migrate sql printed %q; want already at %s", r.stdout, atNewest(t))
 	}
 
 	applyScript(t, b, tg.mustRun(t, "migrate", "sql", "--dialect", b.dialect, "--down").stdout)
@@ -528,7 +529,7 @@ func checkAppliedByHand(t *testing.T, b backend, tg target, schema string) {
 
 // TestMigrateSQLAppliedByHand is the issue's fourth "done when": the
 // output of migrate sql, piped into psql or sqlite3, builds the schema
-// under the prefix and records version 3, so migrate status and migrate
+// under the prefix and records the newest version, so migrate status and migrate
 // up agree; the output of migrate sql --down removes it again.
 func TestMigrateSQLAppliedByHand(t *testing.T) {
 	t.Parallel()

@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/forgeauth/authstore/config"
+	"github.com/forgeauth/authstore/migrations"
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "github.com/mattn/go-sqlite3"
 	"github.com/spf13/cobra"
@@ -119,6 +121,24 @@ func (tg target) mustRun(t *testing.T, args ...string) result {
 	return r
 }
 
+// newestMigration is the newest embedded migration: the version migrate up
+// reaches and baseline records.
+func newestMigration(t *testing.T) migrations.Version {
+	t.Helper()
+	vs, err := migrations.Versions(config.DialectSQLite)
+	if err != nil || len(vs) == 0 || vs[len(vs)-1].Version != migrations.Latest() {
+		t.Fatalf("Versions = %v, %v; want them to end at Latest() = %d", vs, err, migrations.Latest())
+	}
+	return vs[len(vs)-1]
+}
+
+// atNewest is how the CLI names the newest version: "version N (name)".
+func atNewest(t *testing.T) string {
+	t.Helper()
+	n := newestMigration(t)
+	return fmt.Sprintf("version %d (%s)", n.Version, n.Name)
+}
+
 // status runs `migrate status --json` and decodes it.
 func (tg target) status(t *testing.T) statusJSON {
 	t.Helper()
@@ -166,11 +186,12 @@ func testMigrate(t *testing.T, tg target) {
 			t.Fatalf("after %s: tables and views = %v; want %v", step, got, want)
 		}
 	}
+	latest := migrations.Latest()
 	checkVersion := func(step string, want uint) {
 		t.Helper()
 		st := tg.status(t)
-		if st.Dialect != tg.dialect || st.Version != want || st.Dirty || st.Latest != 3 || len(st.Migrations) != 3 {
-			t.Fatalf("after %s: status = %+v; want dialect %s, version %d, latest 3, not dirty", step, st, tg.dialect, want)
+		if st.Dialect != tg.dialect || st.Version != want || st.Dirty || st.Latest != latest || len(st.Migrations) != int(latest) {
+			t.Fatalf("after %s: status = %+v; want dialect %s, version %d, latest %d, not dirty", step, st, tg.dialect, want, latest)
 		}
 		for _, m := range st.Migrations {
 			wantState := "pending"
@@ -184,23 +205,23 @@ func testMigrate(t *testing.T, tg target) {
 	}
 
 	r := tg.mustRun(t, "migrate", "up")
-	if want := fmt.Sprintf("migrated %s database to version 3 (add_user_lockout)\n", tg.dialect); r.stdout != want {
+	if want := fmt.Sprintf("migrated %s database to %s\n", tg.dialect, atNewest(t)); r.stdout != want {
 		t.Errorf("migrate up printed %q; want %q", r.stdout, want)
 	}
 	checkObjects("up", union(authObjects, oauthObjects))
-	checkVersion("up", 3)
+	checkVersion("up", latest)
 
 	r = tg.mustRun(t, "migrate", "up")
-	if !strings.Contains(r.stdout, "already at version 3") {
-		t.Errorf("second migrate up printed %q; want it to say already at version 3", r.stdout)
+	if !strings.Contains(r.stdout, "already at "+atNewest(t)) {
+		t.Errorf("second migrate up printed %q; want it to say already at %s", r.stdout, atNewest(t))
 	}
 
 	r = tg.mustRun(t, "migrate", "status")
 	for _, re := range []string{
 		`(?m)^dialect:\s+` + tg.dialect + `$`,
-		`(?m)^version:\s+3 \(add_user_lockout\)$`,
+		`(?m)^version:\s+` + regexp.QuoteMeta(strings.TrimPrefix(atNewest(t), "version ")) + `$`,
 		`(?m)^dirty:\s+false$`,
-		`(?m)^latest:\s+3$`,
+		fmt.Sprintf(`(?m)^latest:\s+%d$`, latest),
 		`(?m)^\s+1\s+create_auth_tables\s+applied$`,
 		`(?m)^\s+2\s+create_oauth_tables\s+applied$`,
 		`(?m)^\s+3\s+add_user_lockout\s+applied$`,
@@ -210,12 +231,13 @@ func testMigrate(t *testing.T, tg target) {
 		}
 	}
 
-	r = tg.mustRun(t, "migrate", "down", "1", "--yes")
+	// Down to version 2: down 1 when 3 is the newest.
+	r = tg.mustRun(t, "migrate", "down", fmt.Sprint(latest-2), "--yes")
 	if want := "to version 2 (create_oauth_tables)"; !strings.Contains(r.stdout, want) {
-		t.Errorf("migrate down 1 printed %q; want %q in it", r.stdout, want)
+		t.Errorf("migrate down %d printed %q; want %q in it", latest-2, r.stdout, want)
 	}
-	checkObjects("down 1", union(authObjects, oauthObjects))
-	checkVersion("down 1", 2)
+	checkObjects("down to 2", union(authObjects, oauthObjects))
+	checkVersion("down to 2", 2)
 
 	r = tg.mustRun(t, "migrate", "down", "1", "--yes")
 	if want := "to version 1 (create_auth_tables)"; !strings.Contains(r.stdout, want) {
@@ -241,7 +263,7 @@ func testMigrate(t *testing.T, tg target) {
 
 	tg.mustRun(t, "migrate", "up")
 	checkObjects("up again", union(authObjects, oauthObjects))
-	checkVersion("up again", 3)
+	checkVersion("up again", latest)
 }
 
 // sqliteObjects lists the tables and views of the SQLite file at path.

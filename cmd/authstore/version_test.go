@@ -8,9 +8,6 @@ import (
 	"regexp"
 	"runtime"
 	"testing"
-
-	"github.com/forgeauth/authstore/config"
-	"github.com/forgeauth/authstore/migrations"
 )
 
 // TestVersion runs `authstore version` in an empty folder: it prints the
@@ -18,11 +15,7 @@ import (
 // file) and its --json form carries the same.
 func TestVersion(t *testing.T) {
 	dir := t.TempDir()
-	vs, err := migrations.Versions(config.DialectSQLite)
-	if err != nil || len(vs) == 0 {
-		t.Fatalf("Versions = %v, %v", vs, err)
-	}
-	newest := vs[len(vs)-1]
+	newest := newestMigration(t)
 
 	r := run(t, dir, nil, "version")
 	if r.code != 0 || r.stderr != "" {
