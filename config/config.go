@@ -20,6 +20,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -130,6 +131,28 @@ type Config struct {
 	JWTSecret Secret `env:"JWT_SECRET"`
 	// JWTIssuer is the "iss" claim of issued JWTs.
 	JWTIssuer string `env:"JWT_ISSUER" envDefault:"authstore"`
+	// AccessTokenAudience is the "aud" claim of access tokens signed with a
+	// signing key (RFC 9068 3): the resource server they are for. Empty, the
+	// default, means JWTIssuer. Legacy HS256 tokens keep the client id.
+	AccessTokenAudience string `env:"OAUTH_ACCESS_TOKEN_AUDIENCE"`
+	// SigningAlgorithm is the algorithm of the signing keys authstore makes:
+	// RS256 (the default, RFC 9068 2.1), ES256 or EdDSA (Ed25519). Empty in
+	// a hand-built Config means RS256 (see Algorithm).
+	SigningAlgorithm string `env:"OAUTH_SIGNING_ALGORITHM" envDefault:"RS256"`
+	// SigningKeyPublishDelay is how long a new signing key is published in
+	// the JWKS before it signs, so that resource servers caching the JWKS
+	// know it first; 0 signs at once. The Cache-Control max-age the Store
+	// recommends for the JWKS is half of it.
+	SigningKeyPublishDelay time.Duration `env:"OAUTH_SIGNING_KEY_PUBLISH_DELAY" envDefault:"3600"`
+	// EncryptionKey is the master key that encrypts reversible secrets at
+	// rest (private signing keys, TOTP secrets): standard base64 of 32
+	// bytes, e.g. from `openssl rand -base64 32`. Empty means none: then no
+	// signing key can be made or used to sign.
+	EncryptionKey Secret `env:"AUTHSTORE_ENCRYPTION_KEY"`
+	// EncryptionKeysPrevious are earlier master keys, comma-separated, each
+	// as EncryptionKey: they still decrypt what they encrypted until
+	// `authstore keys reencrypt` has moved it to EncryptionKey.
+	EncryptionKeysPrevious Secret `env:"AUTHSTORE_ENCRYPTION_KEYS_PREVIOUS"`
 
 	// MaxOpenConns caps the open database connections.
 	MaxOpenConns int `env:"DB_MAX_OPEN_CONNS" envDefault:"10"`
@@ -238,7 +261,7 @@ func LoadFrom(environ map[string]string) (Config, error) {
 
 // emptyMeansNone lists the keys besides JWT_SECRET whose empty value is
 // meaningful: no prefix, no schema.
-var emptyMeansNone = map[string]bool{"AUTHSTORE_TABLE_PREFIX": true, "AUTHSTORE_SCHEMA": true}
+var emptyMeansNone = map[string]bool{"AUTHSTORE_TABLE_PREFIX": true, "AUTHSTORE_SCHEMA": true, "OAUTH_ACCESS_TOKEN_AUDIENCE": true}
 
 // unjoin returns the errors joined in err.
 func unjoin(err error) []error {
@@ -405,6 +428,13 @@ func (c Config) check(environ map[string]string, failed map[string]bool, connect
 		bad("JWT_SECRET", fmt.Sprintf("at least %d bytes", minSecretLen), strconv.Itoa(n))
 	}
 	field("JWT_ISSUER", c.JWTIssuer != "", "a non-empty issuer", c.JWTIssuer)
+	field("OAUTH_ACCESS_TOKEN_AUDIENCE", len(c.AccessTokenAudience) <= 255 && strings.IndexFunc(c.AccessTokenAudience, isControl) < 0,
+		"an audience of at most 255 bytes without control characters (or empty for JWT_ISSUER)", c.AccessTokenAudience)
+	field("OAUTH_SIGNING_ALGORITHM", c.SigningAlgorithm == "" || validAlgorithm(c.SigningAlgorithm), `"RS256", "ES256" or "EdDSA"`, c.SigningAlgorithm)
+	interval("OAUTH_SIGNING_KEY_PUBLISH_DELAY", c.SigningKeyPublishDelay)
+	if _, _, err := c.EncryptionKeys(); err != nil {
+		errs = append(errs, err)
+	}
 	field("DB_MAX_OPEN_CONNS", c.MaxOpenConns > 0, wantPositiveInt, strconv.Itoa(c.MaxOpenConns))
 	field("DB_MAX_IDLE_CONNS", c.MaxIdleConns >= 0, wantNonNegativeInt, strconv.Itoa(c.MaxIdleConns))
 	field("DB_CONN_MAX_LIFETIME", c.ConnMaxLifetime >= 0,
@@ -423,6 +453,80 @@ func (c Config) check(environ map[string]string, failed map[string]bool, connect
 	field("AUTHSTORE_MIGRATIONS_TABLE", identifier.MatchString(c.MigrationsTable) && len(c.MigrationsTable) <= 40,
 		"a table name: a lower-case letter or underscore, then lower-case letters, digits and underscores, at most 40 bytes", c.MigrationsTable)
 	return errors.Join(errs...)
+}
+
+// Algorithms a signing key may have (OAUTH_SIGNING_ALGORITHM).
+const (
+	// AlgorithmRS256 is RSASSA-PKCS1-v1_5 with SHA-256 over a 2048-bit key.
+	AlgorithmRS256 = "RS256"
+	// AlgorithmES256 is ECDSA over P-256 with SHA-256.
+	AlgorithmES256 = "ES256"
+	// AlgorithmEdDSA is Ed25519 (RFC 8037).
+	AlgorithmEdDSA = "EdDSA"
+)
+
+func validAlgorithm(a string) bool {
+	return a == AlgorithmRS256 || a == AlgorithmES256 || a == AlgorithmEdDSA
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
+
+// EncryptionKeySize is the size in bytes of a master encryption key.
+const EncryptionKeySize = 32
+
+// EncryptionKeys decodes AUTHSTORE_ENCRYPTION_KEY and
+// AUTHSTORE_ENCRYPTION_KEYS_PREVIOUS: nil, nil when no key is set. An error
+// names the key (and, for a previous key, its position), never its value,
+// and matches ErrInvalid.
+func (c Config) EncryptionKeys() (current []byte, previous [][]byte, err error) {
+	const want = "standard base64 of exactly 32 bytes (`openssl rand -base64 32`)"
+	decode := func(key, what, v string) ([]byte, error) {
+		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+		if err != nil {
+			return nil, invalidError(fmt.Sprintf("%s: want %s, got %s that is not base64", key, want, what))
+		}
+		if len(b) != EncryptionKeySize {
+			return nil, invalidError(fmt.Sprintf("%s: want %s, got %s of %d bytes", key, want, what, len(b)))
+		}
+		return b, nil
+	}
+	if c.EncryptionKey != "" {
+		if current, err = decode("AUTHSTORE_ENCRYPTION_KEY", "a value", c.EncryptionKey.Reveal()); err != nil {
+			return nil, nil, err
+		}
+	}
+	if c.EncryptionKeysPrevious == "" {
+		return current, nil, nil
+	}
+	if current == nil {
+		return nil, nil, invalidError("AUTHSTORE_ENCRYPTION_KEYS_PREVIOUS: want it only with AUTHSTORE_ENCRYPTION_KEY, the current key, got previous keys alone")
+	}
+	for i, v := range strings.Split(c.EncryptionKeysPrevious.Reveal(), ",") {
+		b, err := decode("AUTHSTORE_ENCRYPTION_KEYS_PREVIOUS", fmt.Sprintf("key %d", i+1), v)
+		if err != nil {
+			return nil, nil, err
+		}
+		previous = append(previous, b)
+	}
+	return current, previous, nil
+}
+
+// Algorithm returns the algorithm of new signing keys: SigningAlgorithm,
+// or RS256 when it is empty.
+func (c Config) Algorithm() string {
+	if c.SigningAlgorithm == "" {
+		return AlgorithmRS256
+	}
+	return c.SigningAlgorithm
+}
+
+// Audience returns the "aud" of access tokens signed with a signing key:
+// OAUTH_ACCESS_TOKEN_AUDIENCE, or JWT_ISSUER when it is empty.
+func (c Config) Audience() string {
+	if c.AccessTokenAudience != "" {
+		return c.AccessTokenAudience
+	}
+	return c.JWTIssuer
 }
 
 // seconds formats d as a number of seconds.

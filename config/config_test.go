@@ -18,35 +18,47 @@ import (
 
 const secret = "0123456789abcdef0123456789abcdef-top" // 36 bytes
 
+// Master encryption keys: base64 of 32 bytes each.
+const (
+	encKey1 = "ZW5jcnlwdGlvbi1rZXktb25lLTMyLWJ5dGVzLWxvbmc="
+	encKey2 = "ZW5jcnlwdGlvbi1rZXktdHdvLTMyLWJ5dGVzLWxvbmc="
+	encKey3 = "ZW5jcnlwdGlvbi1rZXktdGhyZWUtMzItYnl0ZXMtbG8="
+)
+
 // everyKey sets every key to a valid value other than its default.
 var everyKey = map[string]string{
-	"DATABASE_URL":                     "postgres://app:hunter2@db:5432/auth?sslmode=disable",
-	"OAUTH_STORAGE":                    "memory",
-	"AUTH_SESSION_STORAGE":             "memory",
-	"OAUTH_ACCESS_TOKEN_LIFETIME":      "900",
-	"OAUTH_REFRESH_TOKEN_LIFETIME":     "86400",
-	"OAUTH_AUTH_CODE_LIFETIME":         "60",
-	"OAUTH_ENABLE_PKCE":                "false",
-	"OAUTH_REFRESH_REUSE_INTERVAL":     "5",
-	"AUTH_SESSION_LIFETIME":            "1800",
-	"AUTH_SESSION_ABSOLUTE_LIFETIME":   "43200",
-	"AUTH_SESSION_TOUCH_INTERVAL":      "30",
-	"AUTH_REMEMBER_LIFETIME":           "604800",
-	"AUTH_PASSWORD_RESET_LIFETIME":     "1200",
-	"AUTH_PASSWORD_RESET_THROTTLE":     "30",
-	"AUTH_EMAIL_VERIFICATION_LIFETIME": "172800",
-	"AUTH_LOCKOUT_THRESHOLD":           "3",
-	"AUTH_LOCKOUT_DURATION":            "120",
-	"AUTH_REQUIRE_EMAIL_VERIFICATION":  "TRUE",
-	"AUTH_ENABLE_TWO_FACTOR":           "True",
-	"JWT_SECRET":                       secret,
-	"JWT_ISSUER":                       "https://auth.example.com",
-	"DB_MAX_OPEN_CONNS":                "25",
-	"DB_MAX_IDLE_CONNS":                "0",
-	"DB_CONN_MAX_LIFETIME":             "0",
-	"AUTHSTORE_TABLE_PREFIX":           "auth_",
-	"AUTHSTORE_SCHEMA":                 "idp",
-	"AUTHSTORE_MIGRATIONS_TABLE":       "auth_versions",
+	"DATABASE_URL":                       "postgres://app:hunter2@db:5432/auth?sslmode=disable",
+	"OAUTH_STORAGE":                      "memory",
+	"AUTH_SESSION_STORAGE":               "memory",
+	"OAUTH_ACCESS_TOKEN_LIFETIME":        "900",
+	"OAUTH_REFRESH_TOKEN_LIFETIME":       "86400",
+	"OAUTH_AUTH_CODE_LIFETIME":           "60",
+	"OAUTH_ENABLE_PKCE":                  "false",
+	"OAUTH_REFRESH_REUSE_INTERVAL":       "5",
+	"AUTH_SESSION_LIFETIME":              "1800",
+	"AUTH_SESSION_ABSOLUTE_LIFETIME":     "43200",
+	"AUTH_SESSION_TOUCH_INTERVAL":        "30",
+	"AUTH_REMEMBER_LIFETIME":             "604800",
+	"AUTH_PASSWORD_RESET_LIFETIME":       "1200",
+	"AUTH_PASSWORD_RESET_THROTTLE":       "30",
+	"AUTH_EMAIL_VERIFICATION_LIFETIME":   "172800",
+	"AUTH_LOCKOUT_THRESHOLD":             "3",
+	"AUTH_LOCKOUT_DURATION":              "120",
+	"AUTH_REQUIRE_EMAIL_VERIFICATION":    "TRUE",
+	"AUTH_ENABLE_TWO_FACTOR":             "True",
+	"JWT_SECRET":                         secret,
+	"JWT_ISSUER":                         "https://auth.example.com",
+	"OAUTH_ACCESS_TOKEN_AUDIENCE":        "https://api.example.com",
+	"OAUTH_SIGNING_ALGORITHM":            "ES256",
+	"OAUTH_SIGNING_KEY_PUBLISH_DELAY":    "600",
+	"AUTHSTORE_ENCRYPTION_KEY":           encKey1,
+	"AUTHSTORE_ENCRYPTION_KEYS_PREVIOUS": encKey2 + "," + encKey3,
+	"DB_MAX_OPEN_CONNS":                  "25",
+	"DB_MAX_IDLE_CONNS":                  "0",
+	"DB_CONN_MAX_LIFETIME":               "0",
+	"AUTHSTORE_TABLE_PREFIX":             "auth_",
+	"AUTHSTORE_SCHEMA":                   "idp",
+	"AUTHSTORE_MIGRATIONS_TABLE":         "auth_versions",
 }
 
 var everyKeyConfig = config.Config{
@@ -71,6 +83,11 @@ var everyKeyConfig = config.Config{
 	EnableTwoFactor:           true,
 	JWTSecret:                 secret,
 	JWTIssuer:                 "https://auth.example.com",
+	AccessTokenAudience:       "https://api.example.com",
+	SigningAlgorithm:          "ES256",
+	SigningKeyPublishDelay:    10 * time.Minute,
+	EncryptionKey:             encKey1,
+	EncryptionKeysPrevious:    encKey2 + "," + encKey3,
 	MaxOpenConns:              25,
 	MaxIdleConns:              0,
 	ConnMaxLifetime:           0,
@@ -153,6 +170,8 @@ func TestDefaults(t *testing.T) {
 		EnableTwoFactor:           false,
 		JWTSecret:                 "",
 		JWTIssuer:                 "authstore",
+		SigningAlgorithm:          "RS256",
+		SigningKeyPublishDelay:    time.Hour,
 		MaxOpenConns:              10,
 		MaxIdleConns:              5,
 		ConnMaxLifetime:           30 * time.Minute,
@@ -231,7 +250,9 @@ func TestLoadFromEmptyValues(t *testing.T) {
 	for _, key := range keys(t) {
 		t.Run(key, func(t *testing.T) {
 			_, err := config.LoadFrom(with(key, ""))
-			if key == "JWT_SECRET" || key == "AUTHSTORE_TABLE_PREFIX" || key == "AUTHSTORE_SCHEMA" { // empty: none
+			switch key {
+			case "JWT_SECRET", "AUTHSTORE_TABLE_PREFIX", "AUTHSTORE_SCHEMA", "OAUTH_ACCESS_TOKEN_AUDIENCE",
+				"AUTHSTORE_ENCRYPTION_KEY", "AUTHSTORE_ENCRYPTION_KEYS_PREVIOUS": // empty: none
 				require.NoError(t, err)
 				return
 			}
@@ -439,7 +460,7 @@ func TestConfigPrintingHidesSecrets(t *testing.T) {
 	require.NoError(t, err)
 	out := fmt.Sprintf("%v|%+v|%#v|%s|%q|%d|%x|%v|%s", cfg, cfg, cfg, cfg, cfg, cfg, cfg, &cfg, []config.Config{cfg}) +
 		cfg.String() + cfg.GoString() + string(js) + string(jsPtr)
-	for _, leak := range []string{"hunter2", "hunter3", secret, secret[:8]} {
+	for _, leak := range []string{"hunter2", "hunter3", secret, secret[:8], encKey1, encKey2, encKey3, encKey1[:12], encKey3[:12]} {
 		require.NotContains(t, out, leak)
 	}
 
@@ -448,7 +469,8 @@ func TestConfigPrintingHidesSecrets(t *testing.T) {
 		"AuthCodeLifetime:1m0s EnablePKCE:false RefreshReuseInterval:5s SessionLifetime:30m0s SessionAbsoluteLifetime:12h0m0s "+
 		"SessionTouchInterval:30s RememberLifetime:168h0m0s "+
 		"PasswordResetLifetime:20m0s PasswordResetThrottle:30s EmailVerificationLifetime:48h0m0s LockoutThreshold:3 LockoutDuration:2m0s RequireEmailVerification:true "+
-		"EnableTwoFactor:true JWTSecret:[redacted] JWTIssuer:https://auth.example.com MaxOpenConns:25 "+
+		"EnableTwoFactor:true JWTSecret:[redacted] JWTIssuer:https://auth.example.com AccessTokenAudience:https://api.example.com "+
+		"SigningAlgorithm:ES256 SigningKeyPublishDelay:10m0s EncryptionKey:[redacted] EncryptionKeysPrevious:[redacted] MaxOpenConns:25 "+
 		"MaxIdleConns:0 ConnMaxLifetime:0s TablePrefix:auth_ Schema:idp MigrationsTable:auth_versions}", cfg.String())
 	require.Equal(t, cfg.String(), fmt.Sprintf("%v", cfg))
 	require.Equal(t, cfg.String(), fmt.Sprintf("%+v", cfg))

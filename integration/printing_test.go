@@ -33,6 +33,7 @@ import (
 
 	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/config"
+	"github.com/forgeauth/authstore/envelope"
 	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/internal/demo"
 	"github.com/forgeauth/authstore/migrations"
@@ -50,6 +51,10 @@ const (
 	printingDBPassword = "hunter2"
 	// printingPassword is the password of the printing test's user.
 	printingPassword = "printing test password 4f9a1c"
+	// printingEncryptionKey is the master encryption key (32 bytes) and
+	// printingPreviousKey a previous one.
+	printingEncryptionKey = "printing-test-master-key-32bytes"
+	printingPreviousKey   = "printing-test-previous-key-32byt"
 )
 
 // printingVerbs are the verbs every value is printed with: those fmt hands
@@ -94,10 +99,13 @@ func newPrintedWorld(t *testing.T, b Backend) printedWorld {
 		cfg.DatabaseURL = printingPasswordURL(t, cfg.DatabaseURL, printingDBPassword)
 	}
 	cfg.JWTSecret = printingJWTSecret
+	cfg.EncryptionKey = config.Secret(base64.StdEncoding.EncodeToString([]byte(printingEncryptionKey)))
+	cfg.EncryptionKeysPrevious = config.Secret(base64.StdEncoding.EncodeToString([]byte(printingPreviousKey)))
 	s := openWith(t, cfg, authstore.WithMigrate())
 
 	w := printedWorld{samples: map[string][]any{}, secrets: map[string]string{
 		"JWT secret": printingJWTSecret, "user password": printingPassword,
+		"master encryption key": printingEncryptionKey, "previous master key": printingPreviousKey,
 	}}
 	if b.Dialect == config.DialectPostgres {
 		w.secrets["database password"] = printingDBPassword
@@ -256,6 +264,13 @@ func newPrintedWorld(t *testing.T, b Backend) printedWorld {
 	add("config.Tables", cfg.Tables())
 
 	// hooks.
+	// envelope: the provider of the configuration's master keys.
+	provider, err := envelope.FromConfig(cfg)
+	require.NoError(t, err)
+	add("envelope.Local", provider, *provider)
+	add("envelope.Provider", envelope.Provider(provider))
+	add("envelope.Binding", envelope.Binding{Table: "signing_keys", Column: "private_key", Row: string(user.ID)})
+
 	add("hooks.Hasher", hooks.DefaultHasher())
 	add("hooks.Params", hooks.DefaultParams())
 
