@@ -54,6 +54,15 @@
 //
 // # Errors
 //
+// Driver errors are classified in one place, package internal/dberr, by
+// error type and code (a *pgconn.PgError's SQLSTATE, a sqlite3.Error's
+// result code), never by message text and never in a dialect branch here.
+// The transaction helper (tx.go) runs a transaction of its own again, from
+// the start, when the database rolled it back as a deadlock or
+// serialization victim: nothing of it committed, and a body's only effects
+// are its statements (callbacks such as a reset's delivery run after the
+// commit). A savepoint inside a caller's transaction is never run again.
+//
 // Errors wrap the sentinels declared in errors.go; callers test them with
 // errors.Is. They keep apart what a token endpoint must answer differently
 // (RFC 6749 5.2): ErrInvalidCredentials is invalid_client,
@@ -94,6 +103,15 @@
 //	authentication failed                            ErrInvalidCredentials
 //	the account is locked                            ErrAccountLocked (is ErrInvalidCredentials)
 //	no usable JWT_SECRET                             ErrNoSigningKey
+//	the database chose the transaction as a          ErrConcurrentChange
+//	  deadlock or serialization victim more times
+//	  than the helper retries
+//	ctx's deadline passed, or a lock stayed held     ErrTimeout (with
+//	  past SQLite's busy timeout or PostgreSQL's       context.DeadlineExceeded
+//	  lock_timeout/statement_timeout                   when the deadline did it)
+//	ctx was canceled                                 context.Canceled
+//	the server closed the connection after a         ErrConnectionLost
+//	  statement of the call may have been sent
 //
 // Every argument is checked at the top of the method, before any hashing,
 // query or write, and no error quotes more than a few dozen bytes of an

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/forgeauth/authstore/internal/dberr"
 	"gorm.io/gorm"
 )
 
@@ -65,10 +66,31 @@ var (
 	// the Store's configuration holds no usable JWT secret; the message says
 	// how to provide one.
 	ErrNoSigningKey = errors.New("no jwt signing key configured")
+	// ErrTimeout means the call did not finish in time and its transaction
+	// was rolled back: its context's deadline passed (the error then also
+	// matches context.DeadlineExceeded), or a lock it needed stayed held
+	// past the database's own wait (SQLite's busy timeout, PostgreSQL's
+	// lock_timeout or statement_timeout). Retrying later may succeed.
+	ErrTimeout = errors.New("timed out")
+	// ErrConnectionLost means the server closed the connection while the
+	// call was using it (a restart, a failover, an administrator ending the
+	// backend). A statement whose connection was found closed before it was
+	// sent has already been retried once on a fresh connection; this error
+	// means the loss came after a statement of the call may have reached
+	// the server. A transaction that had not reached COMMIT was rolled
+	// back; a loss during COMMIT leaves its outcome unknown to the caller.
+	ErrConnectionLost = errors.New("database connection lost")
 )
 
 // Translate maps GORM and driver errors to the sentinels above, wrapping
 // them with op, the operation that failed. It never includes bound values.
+// Driver errors are classified by type and code (package internal/dberr):
+// a deadlock or serialization failure that outlived the transaction
+// helper's retries is ErrConcurrentChange, a lock or statement timeout or a
+// passed deadline is ErrTimeout (also matching context.DeadlineExceeded
+// when the deadline caused it), a closed connection ErrConnectionLost;
+// such errors carry the database's code (SQLSTATE or SQLite result code),
+// never its message.
 // Host code that queries authstore's tables itself can use it to get the
 // same sentinels. The *gorm.DB must have TranslateError set (a Store's DB
 // has).
@@ -82,10 +104,29 @@ func Translate(op string, err error) error {
 		return fmt.Errorf("%s: %w", op, ErrDuplicate)
 	case errors.Is(err, gorm.ErrForeignKeyViolated):
 		return fmt.Errorf("%s: %w", op, ErrMissingReferent)
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%s: %w", op, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: %w: %w%s", op, ErrTimeout, context.DeadlineExceeded, codeOf(err))
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("%s: %w", op, context.Canceled)
+	}
+	switch dberr.Classify(err) {
+	case dberr.Conflict:
+		return fmt.Errorf("%s: %w: chosen as a deadlock or serialization victim%s", op, ErrConcurrentChange, codeOf(err))
+	case dberr.Timeout:
+		return fmt.Errorf("%s: %w: the database stayed locked past its lock wait, or the statement past its timeout%s", op, ErrTimeout, codeOf(err))
+	case dberr.ConnectionLost:
+		return fmt.Errorf("%s: %w%s", op, ErrConnectionLost, codeOf(err))
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// codeOf returns " (code X)" for an error that carries a database code, for
+// messages that show the code instead of the driver's text.
+func codeOf(err error) string {
+	if c := dberr.Code(err); c != "" {
+		return " (code " + c + ")"
+	}
+	return ""
 }
 
 // invalid wraps a plain validation error (from package protocol, or a

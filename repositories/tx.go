@@ -2,10 +2,15 @@ package repositories
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/forgeauth/authstore/config"
 	"github.com/forgeauth/authstore/hooks"
+	"github.com/forgeauth/authstore/internal/dberr"
 	"github.com/forgeauth/authstore/models"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -72,11 +77,43 @@ func (b base) now() time.Time { return b.db.NowFunc().UTC().Truncate(time.Micros
 // conn returns the database bound to ctx, for single statements.
 func (b base) conn(ctx context.Context) *gorm.DB { return b.db.WithContext(ctx) }
 
+// conflictAttempts is how many times transaction runs a transaction the
+// database rolled back as a deadlock or serialization victim.
+const conflictAttempts = 4
+
 // transaction runs fn in one transaction bound to ctx (a savepoint when the
 // repository was made WithTx inside a caller's transaction), handing it the
 // one clock reading the transaction uses.
+//
+// A transaction of its own that the database rolls back as a deadlock or
+// serialization victim (dberr.Conflict) is run again from the start, up to
+// conflictAttempts times in all, after a short random pause: nothing of it
+// committed, and fn's only effects are its statements and its result. A
+// savepoint is never run again (the caller's transaction is aborted on
+// PostgreSQL, and its other statements are the caller's); the error goes
+// back to the caller, which Translate makes ErrConcurrentChange. An error
+// after ctx's deadline passed is returned wrapping context.DeadlineExceeded
+// (Translate: ErrTimeout), whatever the driver made of the interruption.
 func (b base) transaction(ctx context.Context, fn func(tx *gorm.DB, now time.Time) error) error {
-	return b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return fn(tx, b.now()) })
+	_, nested := b.db.Statement.ConnPool.(gorm.TxCommitter)
+	for attempt := 1; ; attempt++ {
+		err := b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return fn(tx, b.now()) })
+		if err == nil {
+			return nil
+		}
+		if cause := ctx.Err(); cause != nil && !errors.Is(err, cause) && (dberr.Classify(err) != dberr.Other || errors.Is(err, sql.ErrTxDone)) {
+			return fmt.Errorf("%w (%w)", err, cause)
+		}
+		if nested || attempt == conflictAttempts || dberr.Classify(err) != dberr.Conflict {
+			return err
+		}
+		pause := time.Duration(1+rand.IntN(4*attempt)) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (%w)", err, ctx.Err())
+		case <-time.After(pause):
+		}
+	}
 }
 
 // inTx is transaction for a body that returns its outcome: the value comes
