@@ -283,7 +283,11 @@ func ownGORM(db *gorm.DB, dialect config.Dialect, tables config.Tables, clock fu
 	if dialect == config.DialectPostgres {
 		dial = postgres.New(postgres.Config{Conn: pool})
 	} else {
-		dial = &sqlite.Dialector{Conn: pool}
+		var busy int64 // milliseconds; checkSQLite refuses a handle without one
+		if err := pool.QueryRow("PRAGMA busy_timeout").Scan(&busy); err != nil {
+			return nil, fmt.Errorf("authstore: read sqlite pragma busy_timeout: %s", cleanErr(err))
+		}
+		dial = &sqlite.Dialector{Conn: deadlinePool{DB: pool, busy: time.Duration(busy) * time.Millisecond}}
 	}
 	own, err := gorm.Open(dial, &gorm.Config{
 		NamingStrategy: models.Namer(tables),

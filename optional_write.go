@@ -79,8 +79,13 @@ func pinOptionalWrite(db *gorm.DB, pin func(ctx context.Context, pool *sql.DB) (
 	if v, ok := db.Get(repositories.OptionalWrite); !ok || v != true {
 		return
 	}
-	pool, ok := db.Statement.ConnPool.(*sql.DB)
-	if !ok {
+	var pool *sql.DB
+	switch p := db.Statement.ConnPool.(type) {
+	case *sql.DB:
+		pool = p
+	case deadlinePool:
+		pool = p.DB
+	default:
 		return // a transaction, or a pool wrapper: leave the statement where it is
 	}
 	c, err := pin(db.Statement.Context, pool)
@@ -102,32 +107,18 @@ func unpinOptionalWrite(db *gorm.DB) {
 }
 
 // pinSQLite takes a connection from the pool with a busy timeout of
-// optionalWriteWait; its release gives the connection its own busy timeout
-// back and returns it to the pool, or closes it if that fails, so that no
-// pooled connection keeps the short one.
+// optionalWriteWait, or less when ctx ends sooner (pinBusyTimeout); its release gives the connection its
+// own busy timeout back.
 func pinSQLite(ctx context.Context, pool *sql.DB) (boundConn, error) {
-	conn, err := pool.Conn(ctx)
+	wait := optionalWriteWait
+	if deadline, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(deadline))
+	}
+	conn, restore, err := pinBusyTimeout(ctx, pool, wait)
 	if err != nil {
 		return boundConn{}, err
 	}
-	var busy int64 // milliseconds
-	if err := conn.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy); err != nil {
-		conn.Close()
-		return boundConn{}, err
-	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", optionalWriteWait.Milliseconds())); err != nil {
-		discard(conn)
-		return boundConn{}, err
-	}
-	return boundConn{pool: conn, release: func(db *gorm.DB) {
-		// Without the call's cancellation: a cancelled call must still restore.
-		ctx := context.WithoutCancel(db.Statement.Context)
-		if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", busy)); err != nil {
-			discard(conn)
-			return
-		}
-		conn.Close()
-	}}, nil
+	return boundConn{pool: conn, release: func(db *gorm.DB) { restore(db.Statement.Context) }}, nil
 }
 
 // pinPostgres opens a transaction whose lock_timeout is optionalWriteWait;
