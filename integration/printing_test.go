@@ -35,6 +35,7 @@ import (
 	"github.com/forgeauth/authstore/config"
 	"github.com/forgeauth/authstore/envelope"
 	"github.com/forgeauth/authstore/hooks"
+	"github.com/forgeauth/authstore/internal/dberr"
 	"github.com/forgeauth/authstore/internal/demo"
 	"github.com/forgeauth/authstore/migrations"
 	"github.com/forgeauth/authstore/models"
@@ -350,6 +351,9 @@ func newPrintedWorld(t *testing.T, b Backend) printedWorld {
 	add("demo.Report", demo.Report{Dialect: string(b.Dialect), Email: user.Email,
 		Secrets: map[string]string{"password": printingPassword, "session_token": sessionToken}})
 	add("demo.Leftovers", demo.Leftovers{Users: importUsers, Clients: importClients})
+
+	// internal/dberr: a classification holds no value of the error.
+	add("dberr.Kind", dberr.Conflict)
 	return w
 }
 
