@@ -42,6 +42,34 @@
 // Cleanup.Purge reads the clock once for the whole purge, so every batch,
 // each its own short transaction, deletes against the same cut-off.
 //
+// # Lock order
+//
+// Every transaction that writes more than one table takes its locks in one
+// order, so that on PostgreSQL no two of them wait for each other in a
+// cycle (SQLite's immediate transactions take the database's one write
+// lock at BEGIN):
+//
+//  1. users: a transaction that writes one user's rows in more than one
+//     table first takes the account's lock, the user's row (lockUser in
+//     tx.go; FOR NO KEY UPDATE, so rows referring to the user can still be
+//     inserted), or starts by updating that row (Users.ChangePassword,
+//     Users.SetPassword and Users.Authenticate's counters). Such
+//     transactions queue on the user: PasswordResets.Request and Reset,
+//     EmailVerifications.Issue and Consume, Users.UpdateProfile,
+//     ChangePassword, SetPassword, Delete.
+//  2. then that user's rows in this table order: password_resets,
+//     email_verifications, sessions, oauth_auth_codes,
+//     oauth_refresh_tokens, oauth_access_tokens,
+//     oauth_personal_access_tokens;
+//  3. oauth_clients before the codes and tokens of a client;
+//  4. user_activity_log last, insert only.
+//
+// The OAuth revocations (revokeGrants in revoke.go) lock codes, then
+// refresh tokens, then access tokens, whatever they revoke by (user,
+// client, family). A lookup's optional write never waits for a lock
+// (optional_write.go). TestHardeningLockOrder races every pair of these
+// flows on one user.
+//
 // When a failure must still commit something, that is a second transaction
 // after the first: a reused refresh token (Rotate) or a replayed code
 // (Exchange) ends the first transaction, which changed nothing, then

@@ -43,8 +43,8 @@ func (r *EmailVerifications) Issue(ctx context.Context, userID models.UUID) (*mo
 		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
 	v, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (*models.EmailVerification, error) {
-		var u models.User
-		if err := tx.Where("id = ?", userID).Take(&u).Error; err != nil {
+		u, err := lockUser(tx, "id = ?", userID)
+		if err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
 				return nil, fmt.Errorf("user: %w", ErrNotFound)
 			}
@@ -80,18 +80,29 @@ func (r *EmailVerifications) Consume(ctx context.Context, token string) (*models
 	const op = "verify email"
 	digest := hooks.Digest(token)
 	u, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (*models.User, error) {
+		// The account's lock first (lockUser), then the token, read again
+		// under it: a new token issued meanwhile voided this one.
 		var v models.EmailVerification
-		if err := tx.Where("token_hash = ?", digest).Take(&v).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return nil, fmt.Errorf("verification token: %w", ErrNotFound)
+		find := func() error {
+			if err := tx.Where("token_hash = ?", digest).Take(&v).Error; err != nil {
+				if errors.Is(err, gorm.ErrRecordNotFound) {
+					return fmt.Errorf("verification token: %w", ErrNotFound)
+				}
+				return err
 			}
+			return nil
+		}
+		if err := find(); err != nil {
+			return nil, err
+		}
+		u, err := lockUser(tx, "id = ?", v.UserID)
+		if err != nil {
+			return nil, err
+		}
+		if err := find(); err != nil {
 			return nil, err
 		}
 		if err := whyNotUsable("verification token", v.VerifiedAt, false, v.ExpiresAt, now); err != nil {
-			return nil, err
-		}
-		var u models.User
-		if err := tx.Where("id = ?", v.UserID).Take(&u).Error; err != nil {
 			return nil, err
 		}
 		if u.EmailNormalized != models.NormalizeEmail(v.Email) {
@@ -108,7 +119,7 @@ func (r *EmailVerifications) Consume(ctx context.Context, token string) (*models
 			return nil, err
 		}
 		u.EmailVerifiedAt = &now
-		return &u, nil
+		return u, nil
 	})
 	if err != nil {
 		return nil, Translate(op, err)

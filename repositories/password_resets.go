@@ -56,8 +56,7 @@ func (r *PasswordResets) Request(ctx context.Context, email string, deliver Deli
 	}
 	normalized := models.NormalizeEmail(email)
 	to, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (string, error) {
-		var u models.User
-		err := tx.Where("email_normalized = ?", normalized).Take(&u).Error
+		u, err := lockUser(tx, "email_normalized = ?", normalized)
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return "", nil
 		}
@@ -118,6 +117,17 @@ func (r *PasswordResets) Reset(ctx context.Context, token, password, confirmatio
 	}
 	digest := hooks.Digest(token)
 	u, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (*models.User, error) {
+		// The account's lock first (lockUser), then the reset.
+		var owner models.PasswordReset
+		if err := tx.Select("user_id").Where("token_hash = ?", digest).Take(&owner).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return nil, fmt.Errorf("reset token: %w", ErrNotFound)
+			}
+			return nil, err
+		}
+		if _, err := lockUser(tx, "id = ?", owner.UserID); err != nil {
+			return nil, err
+		}
 		pr, err := consumeReset(tx, now, digest)
 		if err != nil {
 			return nil, err

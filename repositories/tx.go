@@ -13,6 +13,7 @@ import (
 	"github.com/forgeauth/authstore/internal/dberr"
 	"github.com/forgeauth/authstore/models"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 )
 
@@ -114,6 +115,24 @@ func (b base) transaction(ctx context.Context, fn func(tx *gorm.DB, now time.Tim
 		case <-time.After(pause):
 		}
 	}
+}
+
+// lockUser reads the user matching query and takes the account's lock: the
+// user's row, held until the transaction ends (PostgreSQL FOR NO KEY
+// UPDATE, which still lets other transactions insert rows that refer to
+// the user; SQLite's immediate transactions already hold the database's
+// one write lock, and its dialect leaves the clause out). A transaction
+// that writes rows of one user in more than one table calls it first, so
+// that such transactions queue on the user instead of meeting in opposite
+// orders (the lock order in the package documentation). It returns
+// gorm.ErrRecordNotFound when no user matches.
+func lockUser(tx *gorm.DB, query string, args ...any) (*models.User, error) {
+	var u models.User
+	err := tx.Session(&gorm.Session{NewDB: true}).Clauses(clause.Locking{Strength: "NO KEY UPDATE"}).Where(query, args...).Take(&u).Error
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
 }
 
 // inTx is transaction for a body that returns its outcome: the value comes

@@ -144,7 +144,10 @@ func (r *Users) UpdateProfile(ctx context.Context, id models.UUID, in ProfileInp
 		}
 	}
 	u, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (*models.User, error) {
-		u, err := r.WithTx(tx).FindByID(ctx, id)
+		u, err := lockUser(tx, "id = ?", id) // the account's lock: the change is made over what it read
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, fmt.Errorf("user: %w", ErrNotFound)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -283,6 +286,10 @@ func setPassword(tx *gorm.DB, now time.Time, id models.UUID, hash string, keepSe
 	if res.RowsAffected != 1 {
 		return ErrNotFound
 	}
+	// Then the user's other tables in the lock order (package documentation).
+	if err := tx.Where("user_id = ? AND used_at IS NULL", id).Delete(&models.PasswordReset{}).Error; err != nil {
+		return err
+	}
 	sessions := tx.Where("user_id = ?", id)
 	if keepSessionID != "" {
 		sessions = sessions.Where("id <> ?", keepSessionID)
@@ -298,9 +305,6 @@ func setPassword(tx *gorm.DB, now time.Time, id models.UUID, hash string, keepSe
 	err := tx.Model(&models.PersonalAccessToken{}).Where("user_id = ? AND revoked = ?", id, false).
 		Updates(map[string]any{"revoked": true, "updated_at": now}).Error
 	if err != nil {
-		return err
-	}
-	if err := tx.Where("user_id = ? AND used_at IS NULL", id).Delete(&models.PasswordReset{}).Error; err != nil {
 		return err
 	}
 	return record(tx, now, &id, models.EventPasswordChanged, nil)
