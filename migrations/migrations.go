@@ -203,7 +203,7 @@ func (mg *Migrator) open(source source.Driver) error {
 	if mg.own != nil {
 		run = mg.own
 	}
-	mg.m, err = migrate.NewWithInstance("iofs", source, string(mg.dialect), stepwise{Driver: drv, db: run})
+	mg.m, err = migrate.NewWithInstance("iofs", source, string(mg.dialect), &stepwise{Driver: drv, db: run, mg: mg, version: -1})
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
@@ -285,6 +285,9 @@ func (mg *Migrator) Up(ctx context.Context) error {
 	}
 	if !st.Recorded && len(existing) > 0 {
 		return fmt.Errorf("%w (found %s, and nothing in %s)", ErrUnversioned, mg.settings.tables.Name(existing[0]), st.VersionTable)
+	}
+	if err := mg.checkEmails(ctx, st); err != nil {
+		return err
 	}
 	mg.down = false
 	return mg.run(ctx, func() error { return mg.m.Up() })

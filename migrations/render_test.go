@@ -79,6 +79,11 @@ func TestRenderedFSNamesEveryObject(t *testing.T) {
 					id := m[1]
 					switch {
 					case keywords[strings.ToUpper(id)], id == "r", id == "f", id == tables.Schema:
+					case temporary[id]:
+						// A session's temporary table: it leaves nothing in any schema.
+						if strings.Contains(line, "CREATE") && !strings.Contains(line, "CREATE TEMP TABLE IF NOT EXISTS") {
+							t.Errorf("%s/%s: %q creates %s, which is only allowed as a TEMP table", d, name, line, id)
+						}
 					case tables.Schema != "" && strings.HasPrefix(id, tables.Schema+".auth_"):
 					case strings.HasPrefix(id, "auth_"), strings.HasPrefix(id, "idx_auth_"), strings.HasPrefix(id, "fk_auth_"),
 						strings.HasPrefix(id, "idx_idp_auth_"), strings.HasPrefix(id, "fk_idp_auth_"):
@@ -96,6 +101,14 @@ func TestRenderedFSNamesEveryObject(t *testing.T) {
 	}
 	_, err := RenderedFS(config.DialectSQLite, config.Tables{Schema: "idp"})
 	require.Error(t, err, "a schema on SQLite")
+}
+
+// temporary are the names of the temporary tables (and their constraint)
+// migration 000004 creates and drops in its own session, and the catalog of
+// SQLite's temporary tables: they need no prefix, being in no schema.
+var temporary = map[string]bool{
+	"authstore_000004_check": true, "apply_000004_with_authstore_migrate": true, "temp.sqlite_master": true,
+	"temp.authstore_emails_normalised": true, "pg_temp.authstore_emails_normalised": true,
 }
 
 // keywords are the SQL words that follow the words TestRenderedFSNamesEveryObject

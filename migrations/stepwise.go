@@ -1,6 +1,7 @@
 package migrations
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"io"
@@ -13,14 +14,43 @@ import (
 // statement at a time, in one transaction, so that a failure names the
 // statement that failed and its line: the drivers send a file as one
 // statement, and their errors point at its first line.
+//
+// A migration with a Go step (goSteps) runs it in the same transaction,
+// before its statements. golang-migrate records the version a migration
+// leads to (SetVersion, dirty) before it runs the migration: that and the
+// Migrator's direction tell which migration runs.
 type stepwise struct {
 	database.Driver
-	db *sql.DB // where the statements run
+	db      *sql.DB // where the statements run
+	mg      *Migrator
+	version int // the version the running migration leads to; -1 for none
 }
 
-// Run runs the statements of migration in one transaction: all of them or
-// none.
-func (s stepwise) Run(migration io.Reader) error {
+// SetVersion records the version the next migration leads to and passes it
+// on.
+func (s *stepwise) SetVersion(version int, dirty bool) error {
+	s.version = version
+	return s.Driver.SetVersion(version, dirty)
+}
+
+// goStep returns the Go step of the migration under way, or nil.
+func (s *stepwise) goStep() goStep {
+	if !s.mg.down {
+		return goSteps[uint(max(s.version, 0))].up
+	}
+	// Rolling back leads to the version below the one rolled back.
+	vs, _ := Versions(s.mg.dialect)
+	for _, v := range vs {
+		if int(v.Version) > s.version {
+			return goSteps[v.Version].down
+		}
+	}
+	return nil
+}
+
+// Run runs the Go step and the statements of migration in one transaction:
+// all of them or none.
+func (s *stepwise) Run(migration io.Reader) error {
 	data, err := io.ReadAll(migration)
 	if err != nil {
 		return fmt.Errorf("read migration: %w", err)
@@ -28,6 +58,12 @@ func (s stepwise) Run(migration io.Reader) error {
 	tx, err := s.db.Begin()
 	if err != nil {
 		return database.Error{OrigErr: err, Err: "migration failed to begin"}
+	}
+	if step := s.goStep(); step != nil {
+		if err := step(context.Background(), tx, s.mg.dialect, s.mg.settings.tables); err != nil {
+			_ = tx.Rollback()
+			return database.Error{OrigErr: err, Err: "migration failed"}
+		}
 	}
 	for _, st := range splitStatements(string(data)) {
 		if _, err := tx.Exec(st.sql); err != nil {

@@ -26,7 +26,6 @@ package models
 import (
 	"errors"
 	"maps"
-	"strings"
 
 	"github.com/forgeauth/authstore/hooks"
 	"gorm.io/gorm"
@@ -72,10 +71,6 @@ func hasherOf(tx *gorm.DB) *hooks.Hasher {
 	}
 	return hooks.DefaultHasher()
 }
-
-// NormalizeEmail returns the form of an address used for case-insensitive
-// uniqueness and lookup: trimmed and lower-cased.
-func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 // All returns one value of each model, ordered so that foreign keys resolve
 // (users first).

@@ -9,8 +9,9 @@ import (
 	"gorm.io/gorm/schema"
 )
 
-// User is an account (table users). Email uniqueness is case-insensitive
-// through EmailNormalized, which has a plain unique index.
+// User is an account (table users). Email keeps the address as typed, for
+// display; uniqueness and lookup compare EmailNormalized (NormalizeEmail:
+// NFKC, case folded), which has a plain unique index.
 type User struct {
 	ID              UUID   `gorm:"primaryKey;not null" json:"id"`
 	Name            string `gorm:"not null" json:"name"`

@@ -22,7 +22,7 @@ import (
 // (Users.Authenticate).
 //
 // Import never changes a row that exists: a row whose id (or, for a user
-// given without an id, whose email, compared case-insensitively) is
+// given without an id, whose email, compared normalised as Users.Create does) is
 // already stored is reported unchanged when the stored row holds the same
 // values, and skipped, with the fields that differ, when it does not. A
 // second run of the same import therefore changes nothing.
@@ -223,7 +223,7 @@ func (u ImportUser) row() (*models.User, error) {
 // ImportUser), in batches of opts.BatchSize rows, each batch one
 // transaction that also writes one user.imported activity row per user it
 // inserts. A row whose id, or, without an id, whose email (compared
-// case-insensitively) is already stored, or was earlier in rows, is not
+// normalised) is already stored, or was earlier in rows, is not
 // written: it is unchanged when the stored user has the same name, email,
 // password hash, verification time and (when given) creation time, and
 // skipped otherwise; a row with an id whose email belongs to another user

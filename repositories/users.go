@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
-	"strings"
 	"time"
 
 	"github.com/forgeauth/authstore/hooks"
@@ -42,8 +40,14 @@ type UserInput struct {
 // password is hashed with Argon2id before the transaction; a user.registered
 // activity row is written with the insert.
 //
+// The email is kept as typed (trimmed) and compared in its normalised form
+// (models.NormalizeEmail: NFKC, case folded), so a fullwidth, mathematical,
+// circled, decomposed or upper-case spelling of a registered address is
+// taken; an address holding an invisible, format, space or control
+// character, or whose normalised form is not an address, is refused.
+//
 // Returns ErrInvalidInput naming the field, or ErrDuplicate if the email
-// (compared case-insensitively) is taken.
+// (in its normalised form) is taken.
 func (r *Users) Create(ctx context.Context, in UserInput) (*models.User, error) {
 	name, email, err := validateProfile(in.Name, in.Email)
 	if err != nil {
@@ -83,9 +87,11 @@ func (r *Users) FindByID(ctx context.Context, id models.UUID) (*models.User, err
 	return &u, nil
 }
 
-// FindByEmail returns the user with the given email, compared
-// case-insensitively, or ErrNotFound. An email that is not text (invalid
-// UTF-8, a NUL byte) or longer than MaxEmailLength returns ErrInvalidInput.
+// FindByEmail returns the user with the given email, compared in its
+// normalised form (models.NormalizeEmail: NFKC, case folded), or
+// ErrNotFound. An email that is not text (invalid UTF-8, a NUL byte), is
+// longer than MaxEmailLength, or holds a character no address may (an
+// invisible, format, space or control character) returns ErrInvalidInput.
 func (r *Users) FindByEmail(ctx context.Context, email string) (*models.User, error) {
 	if err := checkEmailText(email); err != nil {
 		return nil, fmt.Errorf("find user by email: %w", err)
@@ -570,13 +576,9 @@ func validateProfile(name, email string) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	email = strings.TrimSpace(email)
-	if len(email) > MaxEmailLength {
-		return "", "", fmt.Errorf("email is longer than %d bytes: %w", MaxEmailLength, ErrInvalidInput)
-	}
-	addr, err := mail.ParseAddress(email)
-	if err != nil || addr.Address != email || addr.Name != "" || !strings.Contains(email[strings.LastIndex(email, "@")+1:], ".") {
-		return "", "", fmt.Errorf("email is not a valid address: %w", ErrInvalidInput)
+	email, _, err = checkEmail(email)
+	if err != nil {
+		return "", "", err
 	}
 	return name, email, nil
 }

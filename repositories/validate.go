@@ -2,6 +2,7 @@ package repositories
 
 import (
 	"fmt"
+	"net/mail"
 	"strings"
 	"time"
 	"unicode"
@@ -107,10 +108,62 @@ func checkLine(what, s string, max int) error {
 }
 
 // checkEmailText checks that an email argument of a lookup (a login, a
-// reset request) is text of at most MaxEmailLength bytes once trimmed, so
-// that no address that could never have been registered reaches a query.
+// reset request) or of a registration is text of at most MaxEmailLength
+// bytes once trimmed, and holds only characters an address may: letters,
+// marks, digits, punctuation and symbols, none that models.IgnorableInEmail
+// reports (zero-width, soft hyphen, bidi controls), no space or other
+// separator, no private-use or unassigned code point. So no address that
+// could never have been registered reaches a query, and no two registered
+// addresses differ by a character nobody sees. The error names the first
+// such character by its code point, never the address.
 func checkEmailText(email string) error {
-	return checkText("email", strings.TrimSpace(email), MaxEmailLength)
+	email = strings.TrimSpace(email)
+	if err := checkText("email", email, MaxEmailLength); err != nil {
+		return err
+	}
+	for _, r := range email {
+		if r >= utf8.RuneSelf && (models.IgnorableInEmail(r) || !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S)) {
+			return fmt.Errorf("email contains an invisible, format, space or unassigned character (%U): %w", r, ErrInvalidInput)
+		}
+		if r < ' ' || r == 0x7f {
+			return fmt.Errorf("email contains a control character (%U): %w", r, ErrInvalidInput)
+		}
+	}
+	return nil
+}
+
+// checkEmail validates an address given to Create, UpdateProfile or Import
+// and returns it trimmed, as the user typed it (for display), and its
+// normalised form (models.NormalizeEmail, for uniqueness and lookup). Both
+// must be a single bare address (RFC 5322 addr-spec, as net/mail parses it)
+// with a dot in the domain, of at most MaxEmailLength bytes.
+func checkEmail(email string) (display, normalized string, err error) {
+	email = strings.TrimSpace(email)
+	if len(email) > MaxEmailLength {
+		return "", "", fmt.Errorf("email is longer than %d bytes: %w", MaxEmailLength, ErrInvalidInput)
+	}
+	if err := checkEmailText(email); err != nil {
+		return "", "", err
+	}
+	if !bareAddress(email) {
+		return "", "", fmt.Errorf("email is not a valid address: %w", ErrInvalidInput)
+	}
+	normalized = models.NormalizeEmail(email)
+	if len(normalized) > MaxEmailLength {
+		return "", "", fmt.Errorf("email is longer than %d bytes once normalised: %w", MaxEmailLength, ErrInvalidInput)
+	}
+	if !bareAddress(normalized) {
+		return "", "", fmt.Errorf("email is not a valid address once normalised (NFKC, case folded): %w", ErrInvalidInput)
+	}
+	return email, normalized, nil
+}
+
+// bareAddress reports whether email is one addr-spec, without a display
+// name or angle brackets, whose domain holds a dot.
+func bareAddress(email string) bool {
+	addr, err := mail.ParseAddress(email)
+	return err == nil && addr.Address == email && addr.Name == "" &&
+		strings.Contains(email[strings.LastIndex(email, "@")+1:], ".")
 }
 
 // checkCallback refuses a nil callback before any work, so that a call never

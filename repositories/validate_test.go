@@ -105,3 +105,47 @@ func TestCheckCallback(t *testing.T) {
 		t.Fatalf("checkCallback(set) = %v; want nil", err)
 	}
 }
+
+// FuzzNormaliseEmail drives the address checks and models.NormalizeEmail
+// (issue 11, class 7): neither panics; NormalizeEmail is idempotent; an
+// address checkEmail accepts has the normalised form NormalizeEmail gives,
+// and that form passes checkEmail itself, unchanged, so a stored form is
+// always one a lookup reaches; every refusal is ErrInvalidInput in a short
+// message that does not quote the input.
+func FuzzNormaliseEmail(f *testing.F) {
+	for _, s := range []string{
+		"ada@example.com", "ADA@Example.COM", "ＡＤＡ@ｅｘａｍｐｌｅ.ｃｏｍ", "𝐚𝐝𝐚@example.com", "ⓐⓓⓐ@example.com",
+		"zo\u00eb@example.com", "zoe\u0308@example.com", "ada\u200b@example.com", "a\u00adda@example.com",
+		"ada\u202e@example.com", "\ufeffada@example.com", "ada\u3164@example.com", "ada\ufe0f@example.com",
+		"straße@example.de", "ǅ@example.com", "\u0345@example.com", "ﬃ@example.com", "\u2024ada@example.com",
+		strings.Repeat("\u337f", 70) + "@example.com", "\ufdfa@example.com", "ada＠example.com", "  ada@example.com\t",
+		"a\xffb@example.com", "a\x00b@example.com", "", "@", "İ@example.com", "\u1e9e@example.com", "ΣΑΣ@example.com",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := models.NormalizeEmail(s)
+		if again := models.NormalizeEmail(n); again != n {
+			t.Fatalf("NormalizeEmail(%q) = %q, but NormalizeEmail(%q) = %q", s, n, n, again)
+		}
+		display, normal, err := checkEmail(s)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidInput) {
+				t.Fatalf("checkEmail(%q) = %v; want ErrInvalidInput", s, err)
+			}
+			if msg := err.Error(); len(msg) > 120 || (len(s) > 8 && strings.Contains(msg, s)) {
+				t.Fatalf("checkEmail(%q): message %q quotes the input or is too long", s, msg)
+			}
+			return
+		}
+		if display != strings.TrimSpace(s) || normal != n {
+			t.Fatalf("checkEmail(%q) = %q, %q; want %q, %q", s, display, normal, strings.TrimSpace(s), n)
+		}
+		if d2, n2, err := checkEmail(normal); err != nil || d2 != normal || n2 != normal {
+			t.Fatalf("checkEmail(%q) accepted it as %q, but checkEmail(%q) = %q, %q, %v", s, normal, normal, d2, n2, err)
+		}
+		if err := checkEmailText(s); err != nil {
+			t.Fatalf("checkEmail(%q) accepted what a lookup refuses: %v", s, err)
+		}
+	})
+}

@@ -330,7 +330,7 @@ the activity log.
 
 Users from another system need no id: {"kind": "user", "name": "...",
 "email": "...", "password": "$2y$10$..."}. A user given without an id gets
-a new one and is matched by email (case-insensitively) on a second run. A
+a new one and is matched by email (in its NFKC case-folded form) on a second run. A
 client needs its id: it is the client_id its applications use.
 
 Hashes are stored as given, after a check of their format: import runs no

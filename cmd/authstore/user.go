@@ -68,7 +68,7 @@ func (a *app) userCreateCommand() *cobra.Command {
 		Use:   "create --name NAME --email EMAIL",
 		Short: "Create a user; the password is read from standard input or a prompt",
 		Long: fmt.Sprintf(`create registers a user account with a name, an email address (unique,
-compared case-insensitively) and a password, hashed with Argon2id.
+compared in its NFKC case-folded form) and a password, hashed with Argon2id.
 
 The password is never taken from a flag (it would be visible to other users
 and kept in the shell history). When standard input is a terminal, create
@@ -285,7 +285,7 @@ func (a *app) userShowCommand() *cobra.Command {
 		Use:   "show ID|EMAIL",
 		Short: "Show one user: profile, verification, lockout state, failed logins",
 		Long: `show prints a user, found by id or by email address (compared
-case-insensitively): id, name, email, whether and when the email was
+in its NFKC case-folded form): id, name, email, whether and when the email was
 verified, whether two-factor authentication is on, the lockout state
 (locked until when, locks since the last successful login), failed logins
 since the last success and the last one's time, and the creation and update
@@ -346,7 +346,7 @@ func (a *app) userUpdateCommand() *cobra.Command {
 of --name and --email is required. A new email address (other than a change
 of case) is unverified until verified again, and verification links sent to
 the old address stop working; update says so on standard error. The email
-must be free (compared case-insensitively). A user.updated activity row
+must be free (compared in its NFKC case-folded form). A user.updated activity row
 records the change; an update that changes nothing writes nothing.
 
 An ID that is not a UUID, no flag, or an empty --name is bad usage (exit 2);

@@ -62,7 +62,7 @@ func (a *app) versionCommand() *cobra.Command {
 build from a checkout, with the commit when known), the Go version that built
 it, and the newest schema version it carries: the version migrate up leads
 to. It opens no database. With --json it prints one JSON object:
-  {"module": "v1.2.3", "go": "go1.26.8", "schema": 3, "schema_name": "add_user_lockout"}`,
+  {"module": "v1.2.3", "go": "go1.26.8", "schema": 4, "schema_name": "normalise_emails"}`,
 		Example: `  authstore version
   authstore version --json | jq .schema`,
 		Args: noArgs,
