@@ -153,9 +153,10 @@ func placeholder(d config.Dialect, n int) string {
 
 // checkEmails refuses, before Up changes anything, an upgrade across
 // 000004 that would give two users the same normalised address, so the
-// database is not left dirty by a failing migration.
+// database is not left dirty by a failing migration. A dirty database is
+// left to Up, which refuses it.
 func (mg *Migrator) checkEmails(ctx context.Context, st Status) error {
-	if !st.Recorded || st.Version == 0 || st.Version >= emailsVersion || st.Latest() < emailsVersion {
+	if !st.Recorded || st.Dirty || st.Version == 0 || st.Version >= emailsVersion || st.Latest() < emailsVersion {
 		return nil
 	}
 	_, err := planEmails(ctx, mg.db, mg.dialect, mg.settings.tables, models.NormalizeEmail)
