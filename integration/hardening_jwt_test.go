@@ -1,9 +1,11 @@
 package integration
 
 // Issue 11, class 11 (JWT parsing): access tokens are parsed strictly, and
-// SECURITY.md 3 (a token differing by one character is not found) holds
-// for JWT access tokens, through AccessTokens.Validate and
-// Tokens.Introspect on every backend.
+// SECURITY.md 3 (a token differing by one character, or in case, is not
+// found) holds for JWT access tokens: every position substituted by every
+// base64url character, deleted, doubled by an insertion or changed in case,
+// through AccessTokens.Validate, Tokens.Introspect, Tokens.Inspect and
+// Tokens.Revoke (which revokes nothing), on every backend.
 
 import (
 	"encoding/base64"
@@ -132,6 +134,35 @@ func TestHardeningJWTParsing(t *testing.T) {
 				}
 			}
 			t.Logf("%d single-character variants of a %d-character access token refused by Validate and Introspect", n, len(good))
+		})
+
+		t.Run("OneCharacterInsertedDeletedOrCaseChanged", func(t *testing.T) {
+			// SECURITY 3 through every call that takes a JWT: Validate,
+			// Introspect, the operator's Inspect, and Revoke, which must
+			// revoke nothing for a near miss. Each position: the character
+			// deleted, one inserted before it, and its case changed.
+			var variants []string
+			for i := 0; i <= len(good); i++ {
+				variants = append(variants, good[:i]+"A"+good[i:])
+				if i == len(good) {
+					break
+				}
+				variants = append(variants, good[:i]+good[i+1:])
+				if c := good[i]; c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+					variants = append(variants, good[:i]+string(c^0x20)+good[i+1:])
+				}
+			}
+			for _, v := range variants {
+				if v == good {
+					continue // inserting the character already there
+				}
+				refused(t, "near miss", v)
+				in, err := f.s.Tokens.Inspect(ctx, v)
+				require.NoError(t, err)
+				require.Equal(t, repositories.TokenUnknown, in.State, "Inspect found a near miss of the token")
+				require.NoError(t, f.s.Tokens.Revoke(ctx, client, v, "access_token"))
+			}
+			t.Logf("%d near misses (deleted, inserted, case-changed characters) refused by Validate, Introspect and Inspect, and revoking none", len(variants))
 		})
 
 		// Nothing was revoked or changed by the refusals.
