@@ -33,8 +33,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/caarlos0/env/v11"
+	"github.com/forgeauth/authstore/protocol"
 )
 
 // ErrInvalid is matched (with [errors.Is]) by every error that reports an
@@ -427,7 +430,14 @@ func (c Config) check(environ map[string]string, failed map[string]bool, connect
 	if n := len(c.JWTSecret); n > 0 && n < minSecretLen {
 		bad("JWT_SECRET", fmt.Sprintf("at least %d bytes", minSecretLen), strconv.Itoa(n))
 	}
-	field("JWT_ISSUER", c.JWTIssuer != "", "a non-empty issuer", c.JWTIssuer)
+	switch iss := c.JWTIssuer; {
+	case len(iss) > protocol.MaxIssuerLength:
+		bad("JWT_ISSUER", fmt.Sprintf("an issuer of at most %d bytes (protocol.MaxIssuerLength: the size of an access token allows no more)", protocol.MaxIssuerLength), fmt.Sprintf("%d bytes", len(iss)))
+	case !utf8.ValidString(iss) || strings.IndexFunc(iss, unicode.IsControl) >= 0:
+		bad("JWT_ISSUER", "an issuer of UTF-8 text without control characters", strconv.Quote(iss))
+	default:
+		field("JWT_ISSUER", iss != "", "a non-empty issuer", iss)
+	}
 	field("OAUTH_ACCESS_TOKEN_AUDIENCE", len(c.AccessTokenAudience) <= 255 && strings.IndexFunc(c.AccessTokenAudience, isControl) < 0,
 		"an audience of at most 255 bytes without control characters (or empty for JWT_ISSUER)", c.AccessTokenAudience)
 	field("OAUTH_SIGNING_ALGORITHM", c.SigningAlgorithm == "" || validAlgorithm(c.SigningAlgorithm), `"RS256", "ES256" or "EdDSA"`, c.SigningAlgorithm)

@@ -18,10 +18,6 @@ const AccessTokenType = "at+jwt"
 // MinHS256KeyLength is the least number of bytes of an HS256 key.
 const MinHS256KeyLength = 32
 
-// MaxJWTLength bounds a presented JWT: longer input is refused before it is
-// parsed.
-const MaxJWTLength = 2048
-
 // Errors of ParseAccessToken.
 var (
 	// ErrTokenExpired means the JWT is past its exp.

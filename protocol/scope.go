@@ -8,19 +8,27 @@ import (
 
 // Limits on the scopes one client, code or token carries.
 const (
-	MaxScopes      = 64
+	// MaxScopes bounds how many scopes one list holds.
+	MaxScopes = 64
+	// MaxScopeLength bounds one scope, in bytes.
 	MaxScopeLength = 128
+	// MaxScopeListLength bounds a list's scopes joined by spaces, in bytes:
+	// the scope claim of an access token, which MaxJWTLength counts.
+	MaxScopeListLength = 1024
 )
 
 // NormalizeScopes validates scope tokens (RFC 6749 3.3: one or more
 // printable ASCII characters other than space, '"' and '\') and removes
-// duplicates, keeping the first occurrence. The result is never nil.
+// duplicates, keeping the first occurrence: at most MaxScopes scopes of
+// MaxScopeLength bytes, at most MaxScopeListLength bytes joined by spaces.
+// The result is never nil.
 func NormalizeScopes(scopes []string) ([]string, error) {
 	if len(scopes) > MaxScopes {
 		return nil, fmt.Errorf("at most %d scopes are allowed, got %d", MaxScopes, len(scopes))
 	}
 	out := make([]string, 0, len(scopes))
 	seen := make(map[string]bool, len(scopes))
+	joined := 0 // the length of out joined by spaces
 	for i, s := range scopes {
 		if err := CheckScope(s); err != nil {
 			return nil, fmt.Errorf("scope %d %w", i, err)
@@ -28,6 +36,9 @@ func NormalizeScopes(scopes []string) ([]string, error) {
 		if !seen[s] {
 			seen[s] = true
 			out = append(out, s)
+			if joined += len(s) + min(len(out)-1, 1); joined > MaxScopeListLength {
+				return nil, fmt.Errorf("scopes joined by spaces are longer than %d bytes", MaxScopeListLength)
+			}
 		}
 	}
 	return out, nil

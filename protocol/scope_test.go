@@ -27,9 +27,11 @@ func TestNormalizeScopes(t *testing.T) {
 // FuzzScopes fuzzes NormalizeScopes, CheckScope and MissingScope with a
 // list of scopes (list split at '\n'): no panic; an error is bounded; an
 // accepted list is at most MaxScopes tokens of the RFC 6749 3.3 grammar,
+// at most MaxScopeListLength bytes joined by spaces,
 // without duplicates, in first-occurrence order, idempotent, and
 // round-trips through the space-separated scope string of a token; a
-// refused list holds a token CheckScope refuses, or too many.
+// refused list holds a token CheckScope refuses, too many, or too many
+// bytes joined.
 func FuzzScopes(f *testing.F) {
 	for _, s := range []string{
 		"read\nwrite\nread\nadmin:all", "", "read", "\n", "a b", `a"b`, `a\b`, "é", "read\x00",
@@ -39,6 +41,13 @@ func FuzzScopes(f *testing.F) {
 	} {
 		f.Add(s)
 	}
+	// Eight distinct scopes of 127 bytes: 1023 bytes joined, and one more.
+	var long []string
+	for i := range 8 {
+		long = append(long, strings.Repeat(string(rune('a'+i)), protocol.MaxScopeLength-1))
+	}
+	f.Add(strings.Join(long, "\n"))
+	f.Add(strings.Join(append(long, "zz"), "\n"))
 	f.Fuzz(func(t *testing.T, list string) {
 		in := strings.Split(list, "\n")
 		out, err := protocol.NormalizeScopes(in)
@@ -47,15 +56,20 @@ func FuzzScopes(f *testing.F) {
 				t.Fatalf("error of %d bytes", len(err.Error()))
 			}
 			bad := len(in) > protocol.MaxScopes
+			var unique []string
 			for _, s := range in {
 				bad = bad || protocol.CheckScope(s) != nil
+				if !slices.Contains(unique, s) {
+					unique = append(unique, s)
+				}
 			}
+			bad = bad || len(strings.Join(unique, " ")) > protocol.MaxScopeListLength
 			if !bad {
 				t.Fatalf("NormalizeScopes(%q) = %v, but every scope is valid", in, err)
 			}
 			return
 		}
-		if out == nil || len(out) > protocol.MaxScopes || len(out) > len(in) {
+		if out == nil || len(out) > protocol.MaxScopes || len(out) > len(in) || len(strings.Join(out, " ")) > protocol.MaxScopeListLength {
 			t.Fatalf("NormalizeScopes(%q) = %q", in, out)
 		}
 		seen := map[string]bool{}

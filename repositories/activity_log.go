@@ -27,7 +27,8 @@ func (r *ActivityLog) WithTx(tx *gorm.DB) *ActivityLog { return &ActivityLog{r.w
 // It returns ErrInvalidInput, before any write, for an event outside the
 // vocabulary of package models (models.Events), a malformed user id or
 // metadata that does not encode as JSON (a channel, a function, NaN, a
-// cycle, a failing MarshalJSON), and ErrMissingReferent for an unknown user.
+// cycle, a failing MarshalJSON) or is longer than MaxMetadataLength once
+// encoded, and ErrMissingReferent for an unknown user.
 func (r *ActivityLog) Record(ctx context.Context, userID *models.UUID, event models.Event, metadata map[string]any) error {
 	const op = "record activity"
 	if !event.Valid() {
@@ -57,7 +58,7 @@ func (r *ActivityLog) ListForUser(ctx context.Context, userID models.UUID, limit
 // ListSince returns up to limit (1..MaxListLimit) events at or after since,
 // newest first. It returns ErrInvalidInput for a limit out of range.
 func (r *ActivityLog) ListSince(ctx context.Context, since time.Time, limit int) ([]models.Activity, error) {
-	return r.list(ctx, "list activity", limit, "created_at >= ?", since.UTC())
+	return r.list(ctx, "list activity", limit, "created_at >= ?", clampTime(since))
 }
 
 func (r *ActivityLog) list(ctx context.Context, op string, limit int, where string, arg any) ([]models.Activity, error) {
@@ -88,8 +89,9 @@ func record(tx *gorm.DB, now time.Time, userID *models.UUID, event models.Event,
 }
 
 // encodeMetadata encodes activity metadata as a JSON object ("{}" for none).
-// Metadata JSON cannot encode is ErrInvalidInput; the message never quotes
-// the encoder's error, which may hold any part of the value.
+// Metadata JSON cannot encode, or longer than MaxMetadataLength once
+// encoded, is ErrInvalidInput; the message never quotes the encoder's error,
+// which may hold any part of the value.
 func encodeMetadata(metadata map[string]any) (string, error) {
 	if len(metadata) == 0 {
 		return "{}", nil
@@ -98,6 +100,9 @@ func encodeMetadata(metadata map[string]any) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("activity metadata does not encode as JSON: %w", ErrInvalidInput)
 	}
+	if len(b) > MaxMetadataLength {
+		return "", fmt.Errorf("activity metadata is longer than %d bytes once encoded as JSON: %w", MaxMetadataLength, ErrInvalidInput)
+	}
 	return string(b), nil
 }
 
@@ -105,6 +110,6 @@ func encodeMetadata(metadata map[string]any) (string, error) {
 // returns how many went. It is Cleanup.Purge's retention step on its own,
 // the one way rows leave the log.
 func (r *ActivityLog) Purge(ctx context.Context, before time.Time) (int64, error) {
-	t := activityTarget(before.UTC())
+	t := activityTarget(clampTime(before))
 	return purgeRows(ctx, r.base, t, DefaultPurgeBatchSize, nil)
 }

@@ -174,6 +174,20 @@ func checkImportedHash(what, h string) (string, error) {
 // importTime returns t in UTC at the database's resolution.
 func importTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
+// checkImportTimes refuses an imported time that both databases cannot
+// store and read back alike (checkStoredTime), naming its field; a nil
+// time passes.
+func checkImportTimes(times map[string]*time.Time) error {
+	for _, field := range []string{"created_at", "updated_at", "email_verified_at"} {
+		if t := times[field]; t != nil {
+			if err := checkStoredTime(field, *t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func importTimePtr(t *time.Time) *time.Time {
 	if t == nil {
 		return nil
@@ -201,6 +215,9 @@ func (u ImportUser) row() (*models.User, error) {
 	}
 	name, email, err := validateProfile(u.Name, u.Email)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkImportTimes(map[string]*time.Time{"created_at": &u.CreatedAt, "updated_at": &u.UpdatedAt, "email_verified_at": u.EmailVerifiedAt}); err != nil {
 		return nil, err
 	}
 	if _, err := checkImportedHash("password hash", u.PasswordHash); err != nil {
@@ -476,6 +493,9 @@ func (c ImportClient) row() (*models.Client, error) {
 		}
 		h := *c.SecretHash
 		out.SecretHash = &h
+	}
+	if err := checkImportTimes(map[string]*time.Time{"created_at": &c.CreatedAt, "updated_at": &c.UpdatedAt}); err != nil {
+		return nil, err
 	}
 	out.ID, out.Revoked = c.ID, c.Revoked
 	if !c.CreatedAt.IsZero() {

@@ -168,7 +168,13 @@ func signAccess(cfg config.Config, row *models.AccessToken) (string, error) {
 	if row.UserID != nil {
 		sub = row.UserID.String()
 	}
-	return protocol.SignAccessToken(key, protocol.NewClaims(cfg.JWTIssuer, sub, row.ClientID.String(), row.ID.String(), row.Scopes, row.CreatedAt, row.ExpiresAt))
+	signed, err := protocol.SignAccessToken(key, protocol.NewClaims(cfg.JWTIssuer, sub, row.ClientID.String(), row.ID.String(), row.Scopes, row.CreatedAt, row.ExpiresAt))
+	if err == nil && len(signed) > protocol.MaxJWTLength {
+		// The input limits make this impossible for scopes given since
+		// they were set; a client registered before may hold more.
+		return "", fmt.Errorf("access token: the granted scopes make a JWT longer than %d bytes, which Validate would refuse: %w", protocol.MaxJWTLength, ErrInvalidScope)
+	}
+	return signed, err
 }
 
 // childToken returns the refresh token a rotation of parent hands out:

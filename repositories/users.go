@@ -462,8 +462,13 @@ func (r *Users) Authenticate(ctx context.Context, email, password string) (*mode
 	return u, nil
 }
 
-// MaxLockout caps how long one lock lasts, however many came before.
+// MaxLockout caps how long one lock after failed logins lasts, however many
+// came before.
 const MaxLockout = 24 * time.Hour
+
+// MaxOperatorLock caps an operator's lock (Users.Lock): a hundred years,
+// which is "until unlocked" (authstore user lock without --for).
+const MaxOperatorLock = 100 * 365 * 24 * time.Hour
 
 // lockoutFor returns how long the lock after lockouts earlier ones lasts.
 func lockoutFor(first time.Duration, lockouts int64) time.Duration {
@@ -530,8 +535,9 @@ func lock(tx *gorm.DB, now time.Time, id models.UUID, d time.Duration, failed in
 
 // Lock locks an account for d (an operator's lock): logins are refused
 // with ErrAccountLocked until it ends. It records account.locked. It
-// returns ErrInvalidInput for a malformed id or a non-positive d, and
-// ErrNotFound for an unknown user.
+// returns ErrInvalidInput for a malformed id, a non-positive d, a d longer
+// than MaxOperatorLock or one ending after year 9999 by the Store's clock,
+// and ErrNotFound for an unknown user.
 func (r *Users) Lock(ctx context.Context, id models.UUID, d time.Duration) error {
 	const op = "lock user"
 	if err := validID("user id", id); err != nil {
@@ -540,7 +546,15 @@ func (r *Users) Lock(ctx context.Context, id models.UUID, d time.Duration) error
 	if d <= 0 {
 		return fmt.Errorf("%s: duration is not positive: %w", op, ErrInvalidInput)
 	}
-	err := r.transaction(ctx, func(tx *gorm.DB, now time.Time) error { return lock(tx, now, id, d, 0, "operator") })
+	if d > MaxOperatorLock {
+		return fmt.Errorf("%s: duration is longer than %d years (MaxOperatorLock): %w", op, MaxOperatorLock/(365*24*time.Hour), ErrInvalidInput)
+	}
+	err := r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
+		if err := checkStoredTime("lock duration's end", now.Add(d)); err != nil {
+			return err
+		}
+		return lock(tx, now, id, d, 0, "operator")
+	})
 	return Translate(op, err)
 }
 

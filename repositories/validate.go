@@ -21,6 +21,10 @@ const (
 	MaxEmailLength = 254
 	// MaxListLimit is the most rows one List call returns.
 	MaxListLimit = 1000
+	// MaxMetadataLength bounds an activity row's metadata, in bytes of
+	// JSON: what ActivityLog.Record accepts from a host (the library's own
+	// rows hold a few ids and names).
+	MaxMetadataLength = 8192
 	// maxTokenLength bounds a presented token, code or secret: longer input
 	// cannot be one of ours and is refused before any digest or lookup.
 	maxTokenLength = 512
@@ -196,6 +200,36 @@ func firstErr(checks ...error) error {
 		}
 	}
 	return nil
+}
+
+// minStoredTime is the first instant both databases store and read back
+// alike: the start of year 1 (Go's zero time). maxExpiry is the last.
+var minStoredTime = time.Time{}
+
+// checkStoredTime refuses a time given as data to store that is before
+// year 1 or after year 9999 (UTC): SQLite keeps times as text, which Go
+// reads back only within those years and which compares "10000-..." before
+// "2026-..."; PostgreSQL refuses some of them with a raw error. The error
+// names the field, not the time.
+func checkStoredTime(field string, t time.Time) error {
+	if t.UTC().Before(minStoredTime) || t.After(maxExpiry) {
+		return fmt.Errorf("%s is before year 1 or after year 9999: %w", field, ErrInvalidInput)
+	}
+	return nil
+}
+
+// clampTime moves a time that bounds a query (since, before) into the
+// years checkStoredTime accepts, which changes no answer: no stored time
+// lies outside them. It returns UTC.
+func clampTime(t time.Time) time.Time {
+	t = t.UTC()
+	switch {
+	case t.Before(minStoredTime):
+		return minStoredTime
+	case t.After(maxExpiry):
+		return maxExpiry
+	}
+	return t
 }
 
 // checkLifetime refuses a non-positive lifetime from a hand-built Config.

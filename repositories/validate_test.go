@@ -90,7 +90,12 @@ func FuzzValidateInput(f *testing.F) {
 			t.Fatalf("clip(%q) = %q", s, c)
 		}
 		meta, err := encodeMetadata(map[string]any{"v": s, s: 1})
-		if err != nil || !json.Valid([]byte(meta)) || !utf8.ValidString(meta) {
+		if encoded, _ := json.Marshal(map[string]any{"v": s, s: 1}); len(encoded) > MaxMetadataLength {
+			if err == nil {
+				t.Fatalf("encodeMetadata(%q) accepted %d bytes, over MaxMetadataLength", s, len(encoded))
+			}
+			refused("encodeMetadata", err)
+		} else if err != nil || !json.Valid([]byte(meta)) || !utf8.ValidString(meta) {
 			t.Fatalf("encodeMetadata(%q) = %q, %v", s, meta, err)
 		}
 	})

@@ -277,7 +277,7 @@ type userListJSON struct {
 
 // lockUntilUnlocked is how long `user lock` locks without --for: a
 // hundred years, which is until an operator unlocks the account.
-const lockUntilUnlocked = 100 * 365 * 24 * time.Hour
+const lockUntilUnlocked = repositories.MaxOperatorLock
 
 func (a *app) userShowCommand() *cobra.Command {
 	var asJSON *output
