@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/migrations"
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
@@ -159,6 +160,17 @@ func TestHardeningEmails(t *testing.T) {
 	})
 }
 
+// atVersion3 opens a fresh database of b migrated to version 3, the one
+// before 000004, and its Migrator.
+func atVersion3(t *testing.T, b Backend) (*authstore.Store, *migrations.Migrator) {
+	t.Helper()
+	s := openEmpty(t, b)
+	m := migrator(t, s)
+	require.NoError(t, m.Up(context.Background()))
+	require.NoError(t, m.Down(context.Background(), int(migrations.Latest())-3))
+	return s, m
+}
+
 // TestNormaliseEmailsMigration: migration 000004 normalises the rows that
 // version 3 wrote (their email_normalized trimmed and lower-cased), so that
 // the fullwidth, decomposed and circled spellings stored before it are found
@@ -169,10 +181,7 @@ func TestNormaliseEmailsMigration(t *testing.T) {
 	ctx := context.Background()
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		// Version 3, with rows as the binary before 000004 wrote them.
-		s := openEmpty(t, b)
-		m := migrator(t, s)
-		require.NoError(t, m.Up(ctx))
-		require.NoError(t, m.Down(ctx, int(migrations.Latest())-3))
+		s, m := atVersion3(t, b)
 		old := []string{
 			"ＡＤＡ@example.com",       // fullwidth
 			"ZOE\u0308@example.com", // NFD
@@ -249,10 +258,7 @@ func TestNormaliseEmailsMigration(t *testing.T) {
 func TestNormaliseEmailsByHandOnASCII(t *testing.T) {
 	ctx := context.Background()
 	forEachBackend(t, func(t *testing.T, b Backend) {
-		s := openEmpty(t, b)
-		m := migrator(t, s)
-		require.NoError(t, m.Up(ctx))
-		require.NoError(t, m.Down(ctx, int(migrations.Latest())-3))
+		s, m := atVersion3(t, b)
 		u := newUserRow("Ada@Example.com")
 		require.NoError(t, s.DB().Create(u).Error)
 		script, err := migrations.Script(b.Dialect, migrations.ScriptOptions{After: 3})
