@@ -13,6 +13,15 @@
 // name version_unique, created if no index of that name exists: beside a
 // host's own golang-migrate table, the version table that comes second has
 // no unique index. It holds one row.)
+//
+// A migration whose work SQL cannot do alike on every dialect has a Go step
+// as well, which the Migrator runs in the migration's transaction before
+// its statements: 000004_normalise_emails rewrites users.email_normalized
+// in models.NormalizeEmail's form (Unicode NFKC and case folding, which
+// SQLite lacks). Its SQL file, applied by hand, refuses to run while a row
+// needs the Go step, naming the check constraint
+// apply_000004_with_authstore_migrate; Up refuses before it starts, with
+// ErrEmailCollision, when two users' addresses would become one.
 package migrations
 
 import (
