@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/forgeauth/authstore/config"
+	"github.com/forgeauth/authstore/envelope"
 	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
@@ -65,11 +66,15 @@ type Store struct {
 	// Tokens introspects and revokes tokens presented as strings (RFC 7662,
 	// RFC 7009).
 	Tokens *repositories.Tokens
+	// Keys are the signing keys of access tokens: rotation, retirement,
+	// the JWKS and re-encryption of their private keys.
+	Keys *repositories.SigningKeys
 
 	db       *gorm.DB
 	config   config.Config
 	clock    func() time.Time
 	hasher   *hooks.Hasher
+	crypt    envelope.Provider
 	logger   logger.Interface
 	owned    bool
 	readOnly bool
@@ -101,6 +106,13 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.clock = 
 // WithHasher sets the Argon2id parameters for passwords and client secrets.
 // The default is hooks.DefaultHasher() (OWASP's floor: m=19 MiB, t=2, p=1).
 func WithHasher(h *hooks.Hasher) Option { return func(s *Store) { s.hasher = h } }
+
+// WithEncryption sets the provider of the master keys that encrypt the
+// private signing keys (a host's KMS or Vault adapter). The default is the
+// local provider of AUTHSTORE_ENCRYPTION_KEY and
+// AUTHSTORE_ENCRYPTION_KEYS_PREVIOUS (envelope.FromConfig), or none when
+// the configuration has no key.
+func WithEncryption(p envelope.Provider) Option { return func(s *Store) { s.crypt = p } }
 
 // WithLogger replaces the GORM logger of the Store's session (default:
 // Logger()). Use one with ParameterizedQueries set: bound values hold
@@ -251,7 +263,25 @@ func newStore(ctx context.Context, db *gorm.DB, opts ...Option) (*Store, error) 
 	if err := s.prepareSchema(ctx); err != nil {
 		return nil, err
 	}
-	ro := repositories.Options{Config: s.config, Hasher: s.hasher}
+	if s.crypt == nil {
+		local, err := envelope.FromConfig(s.config)
+		if err != nil {
+			return nil, fmt.Errorf("authstore: %w", err)
+		}
+		if local != nil {
+			s.crypt = local
+		}
+	}
+	ro := repositories.Options{Config: s.config, Hasher: s.hasher, Encryption: s.crypt}
+	s.Keys = repositories.NewSigningKeys(s.db, ro)
+	ro.SigningKeys = s.Keys
+	if s.schema != schemaSkip && s.db.WithContext(ctx).Migrator().HasTable(&models.SigningKey{}) {
+		// A wrong master key fails here, at startup, not at the first
+		// token (SECURITY 44).
+		if err := s.Keys.CheckEncryption(ctx); err != nil {
+			return nil, fmt.Errorf("authstore: %w", err)
+		}
+	}
 	s.Users = repositories.NewUsers(s.db, ro)
 	s.Sessions = repositories.NewSessions(s.db, ro)
 	s.PasswordResets = repositories.NewPasswordResets(s.db, ro)

@@ -438,9 +438,17 @@ func (c Config) check(environ map[string]string, failed map[string]bool, connect
 	default:
 		field("JWT_ISSUER", iss != "", "a non-empty issuer", iss)
 	}
-	field("OAUTH_ACCESS_TOKEN_AUDIENCE", len(c.AccessTokenAudience) <= 255 && strings.IndexFunc(c.AccessTokenAudience, isControl) < 0,
-		"an audience of at most 255 bytes without control characters (or empty for JWT_ISSUER)", c.AccessTokenAudience)
-	field("OAUTH_SIGNING_ALGORITHM", c.SigningAlgorithm == "" || validAlgorithm(c.SigningAlgorithm), `"RS256", "ES256" or "EdDSA"`, c.SigningAlgorithm)
+	switch aud := c.AccessTokenAudience; {
+	case len(aud) > protocol.MaxIssuerLength:
+		bad("OAUTH_ACCESS_TOKEN_AUDIENCE", fmt.Sprintf("an audience of at most %d bytes (protocol.MaxIssuerLength: the size of an access token allows no more)", protocol.MaxIssuerLength), fmt.Sprintf("%d bytes", len(aud)))
+	case !utf8.ValidString(aud) || strings.IndexFunc(aud, unicode.IsControl) >= 0:
+		bad("OAUTH_ACCESS_TOKEN_AUDIENCE", "an audience of UTF-8 text without control characters (or empty for JWT_ISSUER)", strconv.Quote(aud))
+	}
+	if a := c.SigningAlgorithm; a != "" && !validAlgorithm(a) {
+		bad("OAUTH_SIGNING_ALGORITHM", `"RS256", "ES256" or "EdDSA"`, strconv.Quote(clipValue(a)))
+	} else {
+		field("OAUTH_SIGNING_ALGORITHM", true, `"RS256", "ES256" or "EdDSA"`, a)
+	}
 	interval("OAUTH_SIGNING_KEY_PUBLISH_DELAY", c.SigningKeyPublishDelay)
 	if _, _, err := c.EncryptionKeys(); err != nil {
 		errs = append(errs, err)
@@ -479,7 +487,13 @@ func validAlgorithm(a string) bool {
 	return a == AlgorithmRS256 || a == AlgorithmES256 || a == AlgorithmEdDSA
 }
 
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
+// clipValue bounds a value an error quotes.
+func clipValue(s string) string {
+	if len(s) > 32 {
+		return s[:32] + "..."
+	}
+	return s
+}
 
 // EncryptionKeySize is the size in bytes of a master encryption key.
 const EncryptionKeySize = 32

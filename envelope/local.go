@@ -125,3 +125,13 @@ func (l Local) LogValue() slog.Value { return slog.StringValue(l.String()) }
 func (l Local) MarshalJSON() ([]byte, error) {
 	return json.Marshal(map[string]any{"current": l.current.id, "previous": l.KeyIDs()[1:]})
 }
+
+// DeriveKey returns a 32-byte key for purpose, derived from the current
+// master key (HMAC-SHA-256 keyed by it over a label and purpose), for a use
+// that needs a symmetric key every process can compute and that may change
+// when the master key does: refresh-token rotation without JWT_SECRET.
+func (l *Local) DeriveKey(purpose string) []byte {
+	m := hmac.New(sha256.New, l.current.key)
+	m.Write([]byte("authstore envelope derived key v1\x00" + purpose))
+	return m.Sum(nil)
+}

@@ -95,13 +95,26 @@ func seedCleanup(t *testing.T, db *gorm.DB, now time.Time) *cleanupSeed {
 		create(v)
 		mark("email_verifications", v.ID, i == 0)
 	}
+	// Signing keys: a retired key past its removal time goes; one retired
+	// still validating, the current and the next key stay.
+	for i, k := range []struct {
+		state  string
+		remove *time.Time
+	}{{models.KeyStateRetired, &past}, {models.KeyStateRetired, &future}, {models.KeyStateCurrent, nil}, {models.KeyStateNext, nil}} {
+		row := &models.SigningKey{Algorithm: "EdDSA", State: k.state, PublicKey: "{}", PrivateKey: "sealed", ActivatesAt: past, RemoveAt: k.remove}
+		if k.state != models.KeyStateRetired {
+			row.Slot = &k.state
+		}
+		create(row)
+		mark("signing_keys", row.ID, i == 0)
+	}
 	return sd
 }
 
 func (sd *cleanupSeed) counts() map[string]int64 {
 	out := map[string]int64{}
 	for _, tb := range []string{"oauth_access_tokens", "oauth_refresh_tokens", "oauth_authorization_codes",
-		"oauth_personal_access_tokens", "sessions", "password_resets", "email_verifications"} {
+		"oauth_personal_access_tokens", "sessions", "password_resets", "email_verifications", "signing_keys"} {
 		out[tb] = int64(len(sd.deleted[tb]))
 	}
 	return out
@@ -170,8 +183,8 @@ func TestCleanupPurge(t *testing.T) {
 			res, err := cleanup.Purge(ctx, repositories.PurgeOptions{BatchSize: 1, Progress: func(string, int64, int64) { batches++ }})
 			require.NoError(t, err)
 			require.Equal(t, want, res.Tables)
-			require.Equal(t, int64(9), res.Total)
-			require.Equal(t, 9, batches, "batch size 1 deletes one row per batch")
+			require.Equal(t, int64(10), res.Total)
+			require.Equal(t, 10, batches, "batch size 1 deletes one row per batch")
 			for table, kept := range sd.kept {
 				require.Equal(t, sorted(kept), idsOf(t, s.DB(), table), "%s: survivors", table)
 			}

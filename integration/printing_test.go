@@ -112,6 +112,8 @@ func newPrintedWorld(t *testing.T, b Backend) printedWorld {
 		w.secrets["database password"] = printingDBPassword
 	}
 	add := func(name string, v ...any) { w.samples[name] = append(w.samples[name], v...) }
+	provider, err := envelope.FromConfig(cfg)
+	require.NoError(t, err)
 	secret := func(what, v string) {
 		require.NotEmpty(t, v, "secret %s is empty", what)
 		w.secrets[what] = v
@@ -211,6 +213,29 @@ func newPrintedWorld(t *testing.T, b Backend) printedWorld {
 	inspection, err := s.Tokens.Inspect(ctx, rotated.RefreshToken)
 	require.NoError(t, err)
 
+	// A signing key (made after the HS256 tokens above, so that both modes
+	// are printed), its private key decrypted as only the master key's
+	// holder can, and an RS256 token.
+	signingKey, err := s.Keys.Rotate(ctx, repositories.RotateOptions{})
+	require.NoError(t, err)
+	var keyRow models.SigningKey
+	require.NoError(t, s.DB().Where("id = ?", signingKey.ID).Take(&keyRow).Error)
+	der, err := envelope.Open(ctx, provider, keyRow.PrivateKey, envelope.Binding{Table: "signing_keys", Column: "private_key", Row: string(keyRow.ID)})
+	require.NoError(t, err)
+	secret("private signing key (PKCS #8 DER)", string(der))
+	secret("sealed private signing key", keyRow.PrivateKey)
+	_, rsToken, err := s.AccessTokens.IssueClientCredentials(ctx, authedClient, nil)
+	require.NoError(t, err)
+	secret("RS256 access token", rsToken)
+	rsClaims, err := s.AccessTokens.Validate(ctx, rsToken)
+	require.NoError(t, err)
+	jwks, err := s.Keys.JWKS(ctx)
+	require.NoError(t, err)
+	reencrypted, err := s.Keys.Reencrypt(ctx, repositories.ReencryptOptions{DryRun: true})
+	require.NoError(t, err)
+	rsHeader, err := protocol.PeekHeader(rsToken)
+	require.NoError(t, err)
+
 	// A personal token.
 	pat, patToken, err := s.PersonalTokens.Create(ctx, user.ID, "script", nil, nil)
 	require.NoError(t, err)
@@ -266,8 +291,6 @@ func newPrintedWorld(t *testing.T, b Backend) printedWorld {
 
 	// hooks.
 	// envelope: the provider of the configuration's master keys.
-	provider, err := envelope.FromConfig(cfg)
-	require.NoError(t, err)
 	add("envelope.Local", provider, *provider)
 	add("envelope.Provider", envelope.Provider(provider))
 	add("envelope.Binding", envelope.Binding{Table: "signing_keys", Column: "private_key", Row: string(user.ID)})
@@ -284,6 +307,7 @@ func newPrintedWorld(t *testing.T, b Backend) printedWorld {
 	add("models.AuthorizationCode", *code, codePlain)
 	add("models.RefreshToken", refresh)
 	add("models.AccessToken", access, *ccRow)
+	add("models.SigningKey", *signingKey, keyRow)
 	add("models.PersonalAccessToken", *pat, patPlain)
 	add("models.Activity", activity[0])
 	add("models.Event", models.EventRegistered)
@@ -292,7 +316,8 @@ func newPrintedWorld(t *testing.T, b Backend) printedWorld {
 	add("models.UUID", user.ID)
 
 	// protocol.
-	add("protocol.Claims", *claims)
+	add("protocol.Claims", *claims, *rsClaims)
+	add("protocol.Header", rsHeader)
 
 	// repositories: every repository of the Store, and the values its
 	// calls take and return.
@@ -309,7 +334,13 @@ func newPrintedWorld(t *testing.T, b Backend) printedWorld {
 	add("repositories.PersonalTokens", s.PersonalTokens)
 	add("repositories.Grants", s.Grants)
 	add("repositories.Tokens", s.Tokens)
-	add("repositories.Options", repositories.Options{Config: cfg, Hasher: hooks.DefaultHasher()})
+	add("repositories.SigningKeys", s.Keys)
+	add("repositories.RotateOptions", repositories.RotateOptions{Algorithm: "ES256", Immediately: true})
+	add("repositories.JWKS", jwks)
+	add("repositories.ReencryptOptions", repositories.ReencryptOptions{BatchSize: 10, DryRun: true})
+	add("repositories.ReencryptResult", reencrypted)
+	add("repositories.Options", repositories.Options{Config: cfg, Hasher: hooks.DefaultHasher()},
+		repositories.Options{Config: cfg, Encryption: provider, SigningKeys: s.Keys})
 	add("repositories.UserInput", repositories.UserInput{Name: "Ada", Email: user.Email, Password: printingPassword, PasswordConfirmation: printingPassword})
 	add("repositories.ProfileInput", repositories.ProfileInput{Name: &user.Name, Email: &user.Email})
 	add("repositories.SessionInput", repositories.SessionInput{IPAddress: requestIP, UserAgent: requestUA})

@@ -31,7 +31,7 @@ import (
 var wantTables = []string{
 	"email_verifications", "oauth_access_tokens", "oauth_authorization_codes", "oauth_clients",
 	"oauth_personal_access_tokens", "oauth_refresh_tokens", "password_resets", "sessions",
-	"user_activity_log", "users",
+	"signing_keys", "user_activity_log", "users",
 }
 
 var wantViews = []string{"expired_auth_records", "oauth_expired_tokens"}

@@ -43,6 +43,7 @@ var signatures = map[string]string{
 	"oauth_refresh_tokens":         "family_id",
 	"oauth_authorization_codes":    "code_hash",
 	"oauth_personal_access_tokens": "token_hash",
+	"signing_keys":                 "private_key",
 }
 
 // guard reports which of authstore's tables exist in db, named as tables

@@ -116,6 +116,17 @@ const (
 	// EventClientImported records that a client was imported with its
 	// secret hash from another store (Clients.Import).
 	EventClientImported Event = "client.imported"
+	// EventSigningKeyCreated records that a signing key was made (next, or
+	// current when it is the first or made to sign at once).
+	EventSigningKeyCreated Event = "signing_key.created"
+	// EventSigningKeyActivated records that a signing key became current
+	// and the key before it retired.
+	EventSigningKeyActivated Event = "signing_key.activated"
+	// EventSigningKeyRetired records that an operator retired a signing key.
+	EventSigningKeyRetired Event = "signing_key.retired"
+	// EventSecretsReencrypted records that reversible secrets were moved to
+	// the current master encryption key.
+	EventSecretsReencrypted Event = "secrets.reencrypted"
 )
 
 var events = [...]Event{
@@ -129,6 +140,7 @@ var events = [...]Event{
 	EventPersonalTokenCreated, EventPersonalTokenRevoked,
 	EventAccountLocked, EventAccountUnlocked, EventPasswordSetByOperator,
 	EventGrantRevoked, EventUserImported, EventClientImported,
+	EventSigningKeyCreated, EventSigningKeyActivated, EventSigningKeyRetired, EventSecretsReencrypted,
 }
 
 // Valid reports whether e is one of the events returned by Events.

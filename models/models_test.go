@@ -79,6 +79,7 @@ func TestTableNames(t *testing.T) {
 		"*models.Client": "oauth_clients", "*models.AccessToken": "oauth_access_tokens",
 		"*models.RefreshToken": "oauth_refresh_tokens", "*models.AuthorizationCode": "oauth_authorization_codes",
 		"*models.PersonalAccessToken": "oauth_personal_access_tokens",
+		"*models.SigningKey":          "signing_keys",
 	}
 	all := models.All()
 	require.Len(t, all, len(want))

@@ -25,6 +25,7 @@ type (
 	refreshTokenFields        RefreshToken
 	authorizationCodeFields   AuthorizationCode
 	personalAccessTokenFields PersonalAccessToken
+	signingKeyFields          SigningKey
 )
 
 // GoString returns u as a Go composite literal with its password,
@@ -126,3 +127,14 @@ func (t PersonalAccessToken) GoString() string {
 func (t PersonalAccessToken) Format(f fmt.State, verb rune) {
 	redact.Format(f, verb, t.String(), t.GoString())
 }
+
+// GoString returns k as a Go composite literal with its private key (a
+// ciphertext, masked all the same) left out.
+func (k SigningKey) GoString() string {
+	k.PrivateKey = redact.String(k.PrivateKey)
+	return redact.GoSyntax("models.SigningKey", signingKeyFields(k))
+}
+
+// Format implements fmt.Formatter: %#v prints k.GoString(), every other
+// verb k.String().
+func (k SigningKey) Format(f fmt.State, verb rune) { redact.Format(f, verb, k.String(), k.GoString()) }

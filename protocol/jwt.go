@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"crypto"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -59,6 +60,19 @@ func NewClaims(issuer, subject, clientID, jti string, scopes []string, iat, exp 
 	}
 }
 
+// NewAudienceClaims returns the claims of an RFC 9068 access token: those
+// of NewClaims, with audience (the resource server) as aud in place of
+// the client id, which stays in client_id.
+func NewAudienceClaims(issuer, audience, subject, clientID, jti string, scopes []string, iat, exp time.Time) Claims {
+	c := NewClaims(issuer, subject, clientID, jti, scopes, iat, exp)
+	c.Audience = jwt.ClaimStrings{audience}
+	return c
+}
+
+// AlgorithmHS256 is the "alg" of the legacy access tokens signed with
+// JWT_SECRET.
+const AlgorithmHS256 = "HS256"
+
 // CheckHS256Key refuses an HS256 key that is empty or shorter than
 // MinHS256KeyLength bytes. name is the setting that holds it, for the
 // message.
@@ -97,6 +111,22 @@ func SignAccessToken(key []byte, c Claims) (string, error) {
 // NumericDate), never strings. It returns ErrTokenExpired for an expired
 // token and ErrTokenInvalid for any other failure; no error holds the token.
 func ParseAccessToken(token string, key []byte, issuer string, now func() time.Time) (*Claims, error) {
+	return parseAccessToken(token, jwt.SigningMethodHS256.Alg(), key, issuer, now)
+}
+
+// ParseAccessTokenWith is ParseAccessToken for a token signed with an
+// asymmetric key: the algorithm is pinned to alg (RS256, ES256 or EdDSA, the
+// key's), so "none", HS256 with the public key as its secret and every
+// other algorithm are refused, and the signature must verify with pub.
+func ParseAccessTokenWith(token, alg string, pub crypto.PublicKey, issuer string, now func() time.Time) (*Claims, error) {
+	if signingMethod(alg) == nil || pub == nil {
+		return nil, fmt.Errorf("%w: unsupported algorithm", ErrTokenInvalid)
+	}
+	return parseAccessToken(token, alg, pub, issuer, now)
+}
+
+// parseAccessToken verifies token signed with alg under key.
+func parseAccessToken(token, alg string, key any, issuer string, now func() time.Time) (*Claims, error) {
 	if len(token) > MaxJWTLength {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrTokenInvalid, MaxJWTLength)
 	}
@@ -106,7 +136,7 @@ func ParseAccessToken(token string, key []byte, issuer string, now func() time.T
 	claims := &Claims{}
 	_, err := jwt.NewParser(
 		jwt.WithStrictDecoding(),
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithValidMethods([]string{alg}),
 		jwt.WithTimeFunc(now),
 		jwt.WithIssuer(issuer),
 		jwt.WithExpirationRequired(),
@@ -131,6 +161,80 @@ func ParseAccessToken(token string, key []byte, issuer string, now func() time.T
 		return nil, fmt.Errorf("%w: it lacks a jti or client_id", ErrTokenInvalid)
 	}
 	return claims, nil
+}
+
+// SignAccessTokenWith signs c as a JWT of type at+jwt with an asymmetric
+// private key (*rsa.PrivateKey for RS256, *ecdsa.PrivateKey on P-256 for
+// ES256, ed25519.PrivateKey for EdDSA), naming kid in its header.
+func SignAccessTokenWith(alg, kid string, key crypto.PrivateKey, c Claims) (string, error) {
+	m := signingMethod(alg)
+	if m == nil {
+		return "", fmt.Errorf("sign access token: unsupported algorithm %q", alg)
+	}
+	tok := jwt.NewWithClaims(m, c)
+	tok.Header["typ"] = AccessTokenType
+	tok.Header["kid"] = kid
+	signed, err := tok.SignedString(key)
+	if err != nil {
+		return "", fmt.Errorf("sign access token: %w", err)
+	}
+	return signed, nil
+}
+
+// signingMethod returns golang-jwt's method for an asymmetric algorithm
+// authstore signs with, or nil.
+func signingMethod(alg string) jwt.SigningMethod {
+	switch alg {
+	case "RS256":
+		return jwt.SigningMethodRS256
+	case "ES256":
+		return jwt.SigningMethodES256
+	case "EdDSA":
+		return jwt.SigningMethodEdDSA
+	}
+	return nil
+}
+
+// Header is what a JWT's header says before anything is verified: which
+// algorithm and key to verify it with.
+type Header struct {
+	// Alg is the "alg" header parameter.
+	Alg string
+	// Kid is the "kid" header parameter, "" when there is none.
+	Kid string
+}
+
+// PeekHeader reads the header of a JWT without verifying it, after the
+// same checks of form as ParseAccessToken, so that a caller can pick the
+// key to verify it with. Nothing it returns is to be trusted until the
+// token verifies with that key and the algorithm pinned to the key's.
+func PeekHeader(token string) (Header, error) {
+	if len(token) > MaxJWTLength {
+		return Header{}, fmt.Errorf("%w: longer than %d bytes", ErrTokenInvalid, MaxJWTLength)
+	}
+	if problem := compactProblem(token); problem != "" {
+		return Header{}, fmt.Errorf("%w: %s", ErrTokenInvalid, problem)
+	}
+	raw, err := strictBase64URL.DecodeString(token[:strings.IndexByte(token, '.')])
+	if err != nil {
+		return Header{}, fmt.Errorf("%w: the header is not strict base64url", ErrTokenInvalid)
+	}
+	var h struct {
+		Alg any `json:"alg"`
+		Kid any `json:"kid"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return Header{}, fmt.Errorf("%w: the header is not a json object", ErrTokenInvalid)
+	}
+	alg, ok := h.Alg.(string)
+	if !ok {
+		return Header{}, fmt.Errorf("%w: the header has no alg", ErrTokenInvalid)
+	}
+	kid, ok := h.Kid.(string)
+	if !ok && h.Kid != nil {
+		return Header{}, fmt.Errorf("%w: the header's kid is not a string", ErrTokenInvalid)
+	}
+	return Header{Alg: alg, Kid: kid}, nil
 }
 
 // strictBase64URL is RFC 7515's base64url: unpadded, and refusing a last

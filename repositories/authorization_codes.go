@@ -60,13 +60,13 @@ type AuthCodeInput struct {
 // ErrUnauthorizedClient for a client without the authorization_code grant;
 // ErrNotFound if the client does not exist; ErrRevoked if it is revoked;
 // ErrMissingReferent if the user does not exist; and ErrNoSigningKey,
-// before anything else, when the configuration has no JWT secret (the
-// exchange could not sign the tokens).
+// before anything else, when the Store has neither a current signing key
+// nor a JWT secret (the exchange could not sign the tokens).
 func (r *AuthCodes) Create(ctx context.Context, in AuthCodeInput) (*models.AuthorizationCode, string, error) {
 	const op = "create authorization code"
 	// The exchange will sign tokens: a Store with no key fails here, at the
 	// start of the flow, not at its end.
-	_, keyErr := signingKey(r.cfg())
+	_, keyErr := r.tokenKeys(ctx)
 	if err := firstErr(keyErr, checkCodeInput(in), checkLifetime("authorization code", r.cfg().AuthCodeLifetime)); err != nil {
 		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
@@ -150,7 +150,7 @@ func checkCodeInput(in AuthCodeInput) error {
 // returns ErrCodeReplayed (which matches ErrUsed). A used code stays
 // distinguishable from an unknown one for as long as its row is kept.
 //
-// It returns ErrNoSigningKey if the configuration has no JWT secret,
+// It returns ErrNoSigningKey if the Store has neither a signing key nor a JWT secret,
 // ErrNotFound for an unknown code, ErrInvalidCredentials for a client that
 // is not authenticated, a code that belongs to another client or a
 // verifier that does not match (the code stays usable in those cases),
@@ -160,7 +160,7 @@ func checkCodeInput(in AuthCodeInput) error {
 // or superfluous verifier, or a malformed one.
 func (r *AuthCodes) Exchange(ctx context.Context, client AuthenticatedClient, code, redirectURI, verifier string) (*TokenPair, error) {
 	const op = "exchange authorization code"
-	clientID, digest, err := redeemInput(r.cfg(), "authorization code", code, client)
+	keys, clientID, digest, err := redeemInput(ctx, r.base, "authorization code", code, client)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -169,7 +169,7 @@ func (r *AuthCodes) Exchange(ctx context.Context, client AuthenticatedClient, co
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	out, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (exchange, error) {
-		return r.exchange(tx, now, digest, clientID, redirectURI, verifier, refresh)
+		return r.exchange(tx, keys, now, digest, clientID, redirectURI, verifier, refresh)
 	})
 	if err != nil {
 		return nil, Translate(op, err)
@@ -188,7 +188,7 @@ type exchange struct {
 }
 
 // exchange is the transaction of Exchange.
-func (r *AuthCodes) exchange(tx *gorm.DB, now time.Time, digest string, clientID models.UUID, redirectURI, verifier, refresh string) (exchange, error) {
+func (r *AuthCodes) exchange(tx *gorm.DB, keys tokenKeys, now time.Time, digest string, clientID models.UUID, redirectURI, verifier, refresh string) (exchange, error) {
 	row, err := findCode(tx, digest)
 	if err != nil {
 		return exchange{}, err
@@ -213,7 +213,7 @@ func (r *AuthCodes) exchange(tx *gorm.DB, now time.Time, digest string, clientID
 		}
 		if won {
 			g := grant{client: client, userID: &row.UserID, scopes: row.Scopes, familyID: row.ID}
-			pair, err := issuePair(tx, r.cfg(), now, g, refresh)
+			pair, err := issuePair(tx, keys, r.cfg(), now, g, refresh)
 			return exchange{pair: pair}, err
 		}
 		// A concurrent exchange committed first: look again.

@@ -58,6 +58,9 @@ func expiredTargets(now time.Time, tables config.Tables) []purgeTarget {
 		expired(&models.Session{}),
 		expired(&models.PasswordReset{}),
 		expired(&models.EmailVerification{}),
+		// A retired signing key past its expiry is removed: every token it
+		// signed has expired.
+		{model: &models.SigningKey{}, where: "state = ? AND remove_at < ?", args: []any{models.KeyStateRetired, now}, age: "remove_at"},
 	}
 }
 
@@ -92,8 +95,9 @@ type PurgeResult struct {
 // Purge deletes expired rows from every table that expires, and activity
 // rows past the retention, in batches of opts.BatchSize, each batch its own
 // short transaction. It never deletes a row still needed: a used refresh
-// token stays while its family is alive, and a revoked access token's row
-// stays until its exp. Purge is idempotent; a second run right after
+// token stays while its family is alive, a revoked access token's row
+// stays until its exp, and a retired signing key until every token it
+// signed has expired (its remove_at). Purge is idempotent; a second run right after
 // deletes nothing. When ctx is cancelled it stops between batches and
 // returns the counts so far with ctx's error: every batch already deleted
 // is committed and complete.
@@ -189,11 +193,16 @@ type TableStats struct {
 	// OldestExpiredAge is how long ago the oldest purgeable row expired:
 	// the lag an operator alerts on. Zero when there is no backlog.
 	OldestExpiredAge time.Duration `json:"oldest_expired_age_ns"`
+	// States counts the rows by lifecycle state, for the signing keys:
+	// next, current, retired and removed (retired past its expiry, the
+	// backlog a purge deletes). Nil for the other tables.
+	States map[string]int64 `json:"states,omitempty"`
 }
 
 // Stats returns, for every table that expires, its row count, its expired
-// backlog and the age of its oldest expired row, plus the activity log's
-// row count.
+// backlog and the age of its oldest expired row (for the signing keys, the
+// removed ones, and their count by state in States), plus the activity
+// log's row count.
 func (c *Cleanup) Stats(ctx context.Context) ([]TableStats, error) {
 	now := c.now()
 	var out []TableStats
@@ -201,7 +210,8 @@ func (c *Cleanup) Stats(ctx context.Context) ([]TableStats, error) {
 		st := TableStats{Table: t.table()}
 		op := "stats " + st.Table
 		db := c.conn(ctx)
-		if err := db.Model(t.model).Count(&st.Rows).Error; err != nil {
+		var err error
+		if err = db.Model(t.model).Count(&st.Rows).Error; err != nil {
 			return nil, Translate(op, err)
 		}
 		row := db.Model(t.model).Select("count(*) AS n, min("+t.age+") AS oldest").Where(t.where, t.args...).Row()
@@ -212,6 +222,11 @@ func (c *Cleanup) Stats(ctx context.Context) ([]TableStats, error) {
 		if ts, ok := asTime(oldest); ok {
 			st.OldestExpiredAge = now.Sub(ts)
 		}
+		if _, ok := t.model.(*models.SigningKey); ok {
+			if st.States, err = c.keyStates(ctx, now); err != nil {
+				return nil, Translate(op, err)
+			}
+		}
 		out = append(out, st)
 	}
 	st := TableStats{Table: models.BaseTable(&models.Activity{})}
@@ -219,6 +234,19 @@ func (c *Cleanup) Stats(ctx context.Context) ([]TableStats, error) {
 		return nil, Translate("stats "+st.Table, err)
 	}
 	return append(out, st), nil
+}
+
+// keyStates counts the signing keys by state at now.
+func (c *Cleanup) keyStates(ctx context.Context, now time.Time) (map[string]int64, error) {
+	var rows []models.SigningKey
+	if err := c.conn(ctx).Select("id", "state", "remove_at").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	states := map[string]int64{models.KeyStateNext: 0, models.KeyStateCurrent: 0, models.KeyStateRetired: 0, models.KeyStateRemoved: 0}
+	for i := range rows {
+		states[rows[i].StateAt(now)]++
+	}
+	return states, nil
 }
 
 // asTime reads an aggregate time, which SQLite returns as text.

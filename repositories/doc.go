@@ -130,7 +130,18 @@
 //	a used authorization code presented again        ErrCodeReplayed (is ErrUsed)
 //	authentication failed                            ErrInvalidCredentials
 //	the account is locked                            ErrAccountLocked (is ErrInvalidCredentials)
-//	no usable JWT_SECRET                             ErrNoSigningKey
+//	no current signing key and no usable JWT_SECRET; ErrNoSigningKey
+//	  a signing key to make, or a current one to
+//	  sign with, and no master encryption key
+//	a next signing key is already published          ErrDuplicate
+//	  (Rotate without Immediately)
+//	a signing key retired again                      ErrRevoked
+//	the master keys do not open a stored secret      envelope.ErrWrongKey
+//	  (Store startup, SigningKeys.CheckEncryption)
+//	a ciphertext names a master key the provider     envelope.ErrUnknownKeyID
+//	  does not hold (Reencrypt, signing)
+//	a ciphertext altered, or copied from another     envelope.ErrTampered
+//	  table, column or row
 //	the database chose the transaction as a          ErrConcurrentChange
 //	  deadlock or serialization victim more times
 //	  than the helper retries

@@ -63,8 +63,9 @@ var (
 	ErrEmailNotVerified = errors.New("email not verified")
 	// ErrNoSigningKey means an access token (or an authorization code,
 	// whose exchange issues one) could not be issued or validated because
-	// the Store's configuration holds no usable JWT secret; the message says
-	// how to provide one.
+	// the Store has neither a current signing key it can decrypt nor a
+	// usable JWT secret, or a signing key could not be made for want of a
+	// master encryption key; the message says what to provide.
 	ErrNoSigningKey = errors.New("no jwt signing key configured")
 	// ErrTimeout means the call did not finish in time and its transaction
 	// was rolled back: its context's deadline passed (the error then also

@@ -1,6 +1,7 @@
 package repositories
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -81,13 +82,83 @@ func signingKey(cfg config.Config) ([]byte, error) {
 	return key, nil
 }
 
-// checkPairConfig validates what issuing a token pair needs from cfg.
+// checkPairConfig validates the lifetimes issuing a token pair needs from
+// cfg (the keys are tokenKeys').
 func checkPairConfig(cfg config.Config) error {
 	return firstErr(
-		func() error { _, err := signingKey(cfg); return err }(),
 		checkLifetime("access token", cfg.AccessTokenLifetime),
 		checkLifetime("refresh token", cfg.RefreshTokenLifetime),
 	)
+}
+
+// tokenKeys are the keys a call that issues tokens uses, read before its
+// transaction: the current signing key (RFC 9068 tokens, RS256, ES256 or
+// EdDSA), or, when there is none, HS256 with JWT_SECRET (the legacy mode);
+// and the key of refresh-token rotation (childToken).
+type tokenKeys struct {
+	signer *ringSigner
+	// secret is JWT_SECRET, which signs HS256 tokens when signer is nil.
+	secret []byte
+	// rotation keys childToken: JWT_SECRET when set, or a key derived
+	// from the master encryption key.
+	rotation []byte
+	issuer   string
+	audience string
+}
+
+// tokenKeys returns the keys of a call that issues tokens, or
+// ErrNoSigningKey saying what to configure.
+func (b base) tokenKeys(ctx context.Context) (tokenKeys, error) {
+	cfg := b.cfg()
+	k := tokenKeys{issuer: cfg.JWTIssuer, audience: cfg.Audience()}
+	secret, secretErr := signingKey(cfg)
+	if secretErr == nil {
+		k.secret, k.rotation = secret, secret
+	}
+	if ks := b.opts.SigningKeys; ks != nil {
+		s, err := ks.currentSigner(ctx, b.db)
+		if err != nil {
+			return tokenKeys{}, err
+		}
+		k.signer = s
+	}
+	if k.signer == nil {
+		return k, secretErr
+	}
+	if k.rotation == nil {
+		d, ok := b.opts.Encryption.(interface{ DeriveKey(purpose string) []byte })
+		if !ok {
+			return tokenKeys{}, fmt.Errorf("%w: refresh-token rotation needs JWT_SECRET with a master key provider other than the local one", ErrNoSigningKey)
+		}
+		k.rotation = d.DeriveKey("refresh-token rotation")
+	}
+	return k, nil
+}
+
+// sign signs the JWT of an access token row: every claim comes from the
+// row (sub is the user, or the client without one; iat its creation), so
+// signing a row again gives a token with the same claims. With a signing
+// key the token is RFC 9068's, its aud the configured audience; in the
+// legacy mode it is HS256 with the client id as aud, as before.
+func (k tokenKeys) sign(row *models.AccessToken) (string, error) {
+	sub := row.ClientID.String()
+	if row.UserID != nil {
+		sub = row.UserID.String()
+	}
+	var signed string
+	var err error
+	if k.signer == nil {
+		signed, err = protocol.SignAccessToken(k.secret, protocol.NewClaims(k.issuer, sub, row.ClientID.String(), row.ID.String(), row.Scopes, row.CreatedAt, row.ExpiresAt))
+	} else {
+		c := protocol.NewAudienceClaims(k.issuer, k.audience, sub, row.ClientID.String(), row.ID.String(), row.Scopes, row.CreatedAt, row.ExpiresAt)
+		signed, err = protocol.SignAccessTokenWith(k.signer.alg, string(k.signer.kid), k.signer.priv, c)
+	}
+	if err == nil && len(signed) > protocol.MaxJWTLength {
+		// The input limits make this impossible for scopes given since
+		// they were set; a client registered before may hold more.
+		return "", fmt.Errorf("access token: the granted scopes make a JWT longer than %d bytes, which Validate would refuse: %w", protocol.MaxJWTLength, ErrInvalidScope)
+	}
+	return signed, err
 }
 
 // newSecretToken returns a fresh 256-bit token, wrapping a random-source
@@ -130,7 +201,7 @@ func lockActiveClient(tx *gorm.DB, id models.UUID, strength string) (*models.Cli
 
 // issueAccess creates an access token row and signs its JWT, at now, the
 // transaction's clock reading.
-func issueAccess(tx *gorm.DB, cfg config.Config, now time.Time, client *models.Client, userID *models.UUID, scopes models.Strings, familyID *models.UUID) (*models.AccessToken, string, error) {
+func issueAccess(tx *gorm.DB, k tokenKeys, cfg config.Config, now time.Time, client *models.Client, userID *models.UUID, scopes models.Strings, familyID *models.UUID) (*models.AccessToken, string, error) {
 	row := &models.AccessToken{
 		ID:        models.NewUUID(),
 		ClientID:  client.ID,
@@ -146,7 +217,7 @@ func issueAccess(tx *gorm.DB, cfg config.Config, now time.Time, client *models.C
 			return nil, "", err // a token with the client as its subject is a client-credentials token
 		}
 	}
-	signed, err := signAccess(cfg, row)
+	signed, err := k.sign(row)
 	if err != nil {
 		return nil, "", err
 	}
@@ -156,38 +227,17 @@ func issueAccess(tx *gorm.DB, cfg config.Config, now time.Time, client *models.C
 	return row, signed, nil
 }
 
-// signAccess signs the JWT of an access token row: every claim comes from
-// the row (sub is the user, or the client without one; iat its creation),
-// so signing a row again gives the same token.
-func signAccess(cfg config.Config, row *models.AccessToken) (string, error) {
-	key, err := signingKey(cfg)
-	if err != nil {
-		return "", err
-	}
-	sub := row.ClientID.String()
-	if row.UserID != nil {
-		sub = row.UserID.String()
-	}
-	signed, err := protocol.SignAccessToken(key, protocol.NewClaims(cfg.JWTIssuer, sub, row.ClientID.String(), row.ID.String(), row.Scopes, row.CreatedAt, row.ExpiresAt))
-	if err == nil && len(signed) > protocol.MaxJWTLength {
-		// The input limits make this impossible for scopes given since
-		// they were set; a client registered before may hold more.
-		return "", fmt.Errorf("access token: the granted scopes make a JWT longer than %d bytes, which Validate would refuse: %w", protocol.MaxJWTLength, ErrInvalidScope)
-	}
-	return signed, err
-}
-
 // childToken returns the refresh token a rotation of parent hands out:
-// HMAC-SHA-256 of parent under a key derived from JWT_SECRET for this use
-// alone, unpadded base64url (256 bits). Only the key's holder can compute
-// it, and any process can compute it again, which is what lets a retry
-// within the reuse interval get the same child without any state.
-func childToken(cfg config.Config, parent string) (string, error) {
-	secret, err := signingKey(cfg)
-	if err != nil {
-		return "", err
+// HMAC-SHA-256 of parent under a key derived from JWT_SECRET (or, without
+// one, from the master encryption key) for this use alone, unpadded
+// base64url (256 bits). Only the key's holder can compute it, and any
+// process can compute it again, which is what lets a retry within the
+// reuse interval get the same child without any state.
+func (t tokenKeys) childToken(parent string) (string, error) {
+	if len(t.rotation) == 0 {
+		return "", fmt.Errorf("%w: no key for refresh-token rotation", ErrNoSigningKey)
 	}
-	k := hmac.New(sha256.New, secret)
+	k := hmac.New(sha256.New, t.rotation)
 	k.Write([]byte("authstore refresh-token rotation v1"))
 	m := hmac.New(sha256.New, k.Sum(nil))
 	m.Write([]byte(parent))
@@ -210,12 +260,12 @@ type grant struct {
 // refresh_token grant, a refresh token (whose plaintext, made before the
 // transaction, is refresh) for g. Without that grant the pair has no
 // refresh token.
-func issuePair(tx *gorm.DB, cfg config.Config, now time.Time, g grant, refresh string) (*TokenPair, error) {
+func issuePair(tx *gorm.DB, k tokenKeys, cfg config.Config, now time.Time, g grant, refresh string) (*TokenPair, error) {
 	accessScopes := g.scopes
 	if g.accessScopes != nil {
 		accessScopes = g.accessScopes
 	}
-	at, access, err := issueAccess(tx, cfg, now, g.client, g.userID, accessScopes, &g.familyID)
+	at, access, err := issueAccess(tx, k, cfg, now, g.client, g.userID, accessScopes, &g.familyID)
 	if err != nil {
 		return nil, err
 	}
@@ -251,20 +301,23 @@ func issuePair(tx *gorm.DB, cfg config.Config, now time.Time, g grant, refresh s
 }
 
 // redeemInput is what a code exchange and a refresh rotation both check
-// before their transaction: a signing key, an authenticated client and a
-// plausible token. It returns the client's id and the token's digest.
-// what names the token in errors.
-func redeemInput(cfg config.Config, what, token string, client AuthenticatedClient) (clientID models.UUID, digest string, err error) {
-	if err := checkPairConfig(cfg); err != nil {
-		return "", "", err
+// before their transaction: the keys, an authenticated client and a
+// plausible token. It returns the keys, the client's id and the token's
+// digest. what names the token in errors.
+func redeemInput(ctx context.Context, b base, what, token string, client AuthenticatedClient) (keys tokenKeys, clientID models.UUID, digest string, err error) {
+	if keys, err = b.tokenKeys(ctx); err != nil {
+		return tokenKeys{}, "", "", err
+	}
+	if err := checkPairConfig(b.cfg()); err != nil {
+		return tokenKeys{}, "", "", err
 	}
 	if clientID, err = client.valid(); err != nil {
-		return "", "", err
+		return tokenKeys{}, "", "", err
 	}
 	if token == "" || len(token) > maxTokenLength {
-		return "", "", fmt.Errorf("%s: %w", what, ErrNotFound)
+		return tokenKeys{}, "", "", fmt.Errorf("%s: %w", what, ErrNotFound)
 	}
-	return clientID, hooks.Digest(token), nil
+	return keys, clientID, hooks.Digest(token), nil
 }
 
 // requireGrant refuses a client that did not register grantType.

@@ -300,3 +300,16 @@ func (a AuthenticatedClient) Format(f fmt.State, verb rune) {
 func (a AuthenticatedClient) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("id", a.ID().String()))
 }
+
+// String returns the repository's type name: it holds the configuration
+// and the decrypted current signing key.
+func (r SigningKeys) String() string { return repository("SigningKeys") }
+
+// GoString is String.
+func (r SigningKeys) GoString() string { return r.String() }
+
+// Format implements fmt.Formatter: every verb prints r.String().
+func (r SigningKeys) Format(f fmt.State, verb rune) { redact.Format(f, verb, r.String(), r.GoString()) }
+
+// LogValue implements slog.LogValuer: r.String().
+func (r SigningKeys) LogValue() slog.Value { return slog.StringValue(r.String()) }

@@ -48,7 +48,7 @@ func (r *RefreshTokens) WithTx(tx *gorm.DB) *RefreshTokens {
 // in one transaction, and returns both. The refresh token expires after
 // OAUTH_REFRESH_TOKEN_LIFETIME.
 //
-// It returns ErrNoSigningKey if the configuration has no JWT secret,
+// It returns ErrNoSigningKey if the Store has neither a signing key nor a JWT secret,
 // ErrInvalidInput for a malformed id, ErrInvalidScope for a malformed scope
 // or one the client did not register, ErrUnauthorizedClient if the client
 // did not register the refresh_token grant (or, for a grant without a
@@ -57,7 +57,8 @@ func (r *RefreshTokens) WithTx(tx *gorm.DB) *RefreshTokens {
 // exist.
 func (r *RefreshTokens) Issue(ctx context.Context, clientID models.UUID, userID *models.UUID, scopes []string) (*TokenPair, error) {
 	const op = "issue refresh token"
-	if err := firstErr(checkPairConfig(r.cfg()), validID("client id", clientID), validOptionalID("user id", userID)); err != nil {
+	keys, keyErr := r.tokenKeys(ctx)
+	if err := firstErr(keyErr, checkPairConfig(r.cfg()), validID("client id", clientID), validOptionalID("user id", userID)); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	sc, err := normalizeScopes(scopes)
@@ -79,7 +80,7 @@ func (r *RefreshTokens) Issue(ctx context.Context, clientID models.UUID, userID 
 		if err := allowedScopes(client, sc); err != nil {
 			return nil, err
 		}
-		return issuePair(tx, r.cfg(), now, grant{client: client, userID: userID, scopes: sc, familyID: models.NewUUID()}, refresh)
+		return issuePair(tx, keys, r.cfg(), now, grant{client: client, userID: userID, scopes: sc, familyID: models.NewUUID()}, refresh)
 	})
 	if err != nil {
 		return nil, Translate(op, err)
@@ -109,7 +110,7 @@ func (r *RefreshTokens) Issue(ctx context.Context, clientID models.UUID, userID 
 // client must be the authenticated client the token was issued to, with
 // the refresh_token grant.
 //
-// It returns ErrNoSigningKey if the configuration has no JWT secret,
+// It returns ErrNoSigningKey if the Store has neither a signing key nor a JWT secret,
 // ErrNotFound for an unknown token, ErrInvalidCredentials for a client that
 // is not authenticated or a token issued to another client (the token
 // stays usable), ErrUnauthorizedClient if the client lost the
@@ -118,11 +119,11 @@ func (r *RefreshTokens) Issue(ctx context.Context, clientID models.UUID, userID 
 // granted, and ErrReused as above.
 func (r *RefreshTokens) Rotate(ctx context.Context, client AuthenticatedClient, token string, requestedScopes []string) (*TokenPair, error) {
 	const op = "rotate refresh token"
-	clientID, digest, err := redeemInput(r.cfg(), "refresh token", token, client)
+	keys, clientID, digest, err := redeemInput(ctx, r.base, "refresh token", token, client)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	next, err := childToken(r.cfg(), token)
+	next, err := keys.childToken(token)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -131,7 +132,7 @@ func (r *RefreshTokens) Rotate(ctx context.Context, client AuthenticatedClient, 
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	out, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (rotation, error) {
-		return r.rotate(tx, now, digest, clientID, requested, next)
+		return r.rotate(tx, keys, now, digest, clientID, requested, next)
 	})
 	if err != nil {
 		return nil, Translate(op, err)
@@ -151,7 +152,7 @@ type rotation struct {
 }
 
 // rotate is the transaction of Rotate.
-func (r *RefreshTokens) rotate(tx *gorm.DB, now time.Time, digest string, clientID models.UUID, requested models.Strings, next string) (rotation, error) {
+func (r *RefreshTokens) rotate(tx *gorm.DB, keys tokenKeys, now time.Time, digest string, clientID models.UUID, requested models.Strings, next string) (rotation, error) {
 	row, err := findRefresh(tx, digest)
 	if err != nil {
 		return rotation{}, err
@@ -180,7 +181,7 @@ func (r *RefreshTokens) rotate(tx *gorm.DB, now time.Time, digest string, client
 		}
 		if won {
 			g := grant{client: client, userID: row.UserID, scopes: row.Scopes, accessScopes: narrowed, familyID: row.FamilyID, parentID: &row.ID}
-			pair, err := issuePair(tx, r.cfg(), now, g, next)
+			pair, err := issuePair(tx, keys, r.cfg(), now, g, next)
 			return rotation{pair: pair}, err
 		}
 		// A concurrent rotation of this token committed first (on
@@ -195,7 +196,7 @@ func (r *RefreshTokens) rotate(tx *gorm.DB, now time.Time, digest string, client
 	case !errors.Is(err, ErrUsed):
 		return rotation{}, err // revoked or expired before any use
 	}
-	pair, err := r.reissue(tx, now, row, next)
+	pair, err := r.reissue(tx, keys, now, row, next)
 	if err != nil || pair != nil {
 		return rotation{pair: pair}, err
 	}
@@ -222,7 +223,7 @@ func revokeReused(tx *gorm.DB, now time.Time, used *models.RefreshToken) error {
 // returns nil when row was not rotated within the interval, or its child
 // is used, revoked or expired, or the child's access token is revoked:
 // then the presentation is reuse.
-func (r *RefreshTokens) reissue(tx *gorm.DB, now time.Time, row *models.RefreshToken, child string) (*TokenPair, error) {
+func (r *RefreshTokens) reissue(tx *gorm.DB, keys tokenKeys, now time.Time, row *models.RefreshToken, child string) (*TokenPair, error) {
 	interval := r.cfg().RefreshReuseInterval
 	if interval <= 0 || row.Revoked || row.UsedAt == nil || now.Sub(*row.UsedAt) > interval {
 		return nil, nil
@@ -245,7 +246,7 @@ func (r *RefreshTokens) reissue(tx *gorm.DB, now time.Time, row *models.RefreshT
 	if at.Revoked || !now.Before(at.ExpiresAt) {
 		return nil, nil
 	}
-	access, err := signAccess(r.cfg(), &at)
+	access, err := keys.sign(&at)
 	if err != nil {
 		return nil, err
 	}

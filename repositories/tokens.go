@@ -111,7 +111,7 @@ func (i Introspection) MarshalJSON() ([]byte, error) {
 // AccessTokens.Validate checks, its row agreeing with its claims.
 //
 // It returns ErrInvalidCredentials for a client that is not authenticated
-// and ErrNoSigningKey if the configuration has no JWT secret; database
+// and ErrNoSigningKey if the Store has neither a signing key nor a JWT secret; database
 // failures are returned as such. An inactive token is not an error.
 func (t *Tokens) Introspect(ctx context.Context, client AuthenticatedClient, token string) (Introspection, error) {
 	const op = "introspect token"
@@ -191,8 +191,8 @@ func (in Inspection) introspection() Introspection {
 // token's last use is left as it is), so it runs on a read-only Store. A
 // token that no row backs is State TokenUnknown, not an error.
 //
-// It returns ErrNoSigningKey for an access JWT if the configuration has no
-// JWT secret; database failures are returned as such.
+// It returns ErrNoSigningKey for an access JWT if the Store has neither a
+// signing key nor a JWT secret; database failures are returned as such.
 func (t *Tokens) Inspect(ctx context.Context, token string) (Inspection, error) {
 	const op = "inspect token"
 	if strings.HasPrefix(token, PersonalTokenPrefix) && len(token) <= maxTokenLength {
@@ -351,7 +351,7 @@ func (t *Tokens) RevokeForClient(ctx context.Context, clientID models.UUID) (int
 //
 // It returns ErrInvalidCredentials for a client that is not authenticated
 // or a token issued to another client (nothing is revoked), and
-// ErrNoSigningKey if the configuration has no JWT secret.
+// ErrNoSigningKey if the Store has neither a signing key nor a JWT secret.
 func (t *Tokens) Revoke(ctx context.Context, client AuthenticatedClient, token, hint string) error {
 	const op = "revoke token"
 	clientID, err := client.valid()
@@ -384,12 +384,13 @@ func (t *Tokens) revokeAccess(ctx context.Context, op string, clientID models.UU
 // check gives a nil row and no error, and expired reports whether the
 // check it failed was its expiry (its signature was good).
 func (t *Tokens) accessRow(ctx context.Context, token string) (row *models.AccessToken, expired bool, err error) {
-	key, err := signingKey(t.cfg())
-	if err != nil {
+	claims, aud, err := t.verify(ctx, token)
+	switch {
+	case errors.Is(err, ErrNoSigningKey):
 		return nil, false, err
-	}
-	claims, err := protocol.ParseAccessToken(token, key, t.cfg().JWTIssuer, t.now)
-	if err != nil {
+	case err != nil && !errors.Is(err, protocol.ErrTokenExpired) && !errors.Is(err, protocol.ErrTokenInvalid):
+		return nil, false, err // the keys could not be read
+	case err != nil:
 		return nil, errors.Is(err, protocol.ErrTokenExpired), nil
 	}
 	jti := models.UUID(claims.ID)
@@ -403,7 +404,7 @@ func (t *Tokens) accessRow(ctx context.Context, token string) (row *models.Acces
 		return nil, false, nil
 	case err != nil:
 		return nil, false, Translate("read access token", err)
-	case claimsDiffer(claims, &r) != "":
+	case claimsDiffer(claims, &r, aud) != "":
 		return nil, false, nil
 	}
 	return &r, false, nil

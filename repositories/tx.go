@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/forgeauth/authstore/config"
+	"github.com/forgeauth/authstore/envelope"
 	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/internal/dberr"
 	"github.com/forgeauth/authstore/models"
@@ -26,6 +27,13 @@ type Options struct {
 	// Hasher hashes and verifies passwords and client secrets; nil means
 	// hooks.DefaultHasher().
 	Hasher *hooks.Hasher
+	// Encryption holds the master keys of reversible secrets (the private
+	// signing keys); nil means none: no signing key can be made or sign.
+	Encryption envelope.Provider
+	// SigningKeys, when set, signs access tokens with its current key and
+	// validates them by kid; nil keeps HS256 with Config.JWTSecret alone. A
+	// Store sets it to its Keys.
+	SigningKeys *SigningKeys
 }
 
 // base is embedded by every repository: the database, the options, and the

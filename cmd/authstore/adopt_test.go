@@ -43,7 +43,7 @@ func withEnv(tg target, kv ...string) target {
 // its version table (AUTHSTORE_MIGRATIONS_TABLE's default) under it too.
 func prefixedObjects(prefix string) map[string]string {
 	out := map[string]string{prefix + "authstore_schema_migrations": "table"}
-	for name, typ := range union(authObjects, oauthObjects) {
+	for name, typ := range union(authObjects, oauthObjects, keyObjects) {
 		out[prefix+name] = typ
 	}
 	return out

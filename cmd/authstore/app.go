@@ -103,6 +103,7 @@ Exit status: 0 on success, 1 on failure, 2 on bad usage.`,
 		a.exportCommand(),
 		a.importCommand(),
 		a.backupCommand(),
+		a.keysCommand(),
 	)
 	a.completeIDs(root)
 	markFailures(root)
@@ -129,7 +130,9 @@ func (a *app) run(ctx context.Context, args []string) int {
 
 // config returns the configuration: the environment as package config
 // reads it, with --database-url, if given, in place of DATABASE_URL (so an
-// invalid DATABASE_URL in the environment does not matter then).
+// invalid DATABASE_URL in the environment does not matter then), and,
+// without AUTHSTORE_ENCRYPTION_KEY, the development master key that keys
+// rotate or demo generated beside a SQLite database (keys.go).
 func (a *app) config() (config.Config, error) {
 	environ := map[string]string{}
 	for _, kv := range a.environ() {
@@ -140,7 +143,14 @@ func (a *app) config() (config.Config, error) {
 	if a.databaseURL.set {
 		environ["DATABASE_URL"] = a.databaseURL.value
 	}
-	return config.LoadFrom(environ)
+	cfg, err := config.LoadFrom(environ)
+	if err != nil {
+		return config.Config{}, err
+	}
+	if err := readDevMasterKey(&cfg); err != nil {
+		return config.Config{}, err
+	}
+	return cfg, nil
 }
 
 // openStore opens the Store that the configuration names with opts (a
@@ -152,6 +162,11 @@ func (a *app) openStore(ctx context.Context, opts ...authstore.Option) (*authsto
 	if err != nil {
 		return nil, err
 	}
+	return a.openConfigStore(ctx, cfg, opts...)
+}
+
+// openConfigStore is openStore over cfg instead of the environment's.
+func (a *app) openConfigStore(ctx context.Context, cfg config.Config, opts ...authstore.Option) (*authstore.Store, error) {
 	return authstore.Open(ctx, cfg, append([]authstore.Option{authstore.WithLogger(logger.Discard)}, opts...)...)
 }
 

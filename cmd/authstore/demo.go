@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -37,8 +39,12 @@ tokens an application would mail are used directly.
 Each run creates a new user and two new clients, so it can run any number
 of times on the same database; it ends by naming them and the commands
 that show them (authstore stats, authstore client list, authstore user
-list, authstore activity). Without JWT_SECRET the demo signs access tokens
-with a key generated for this run only.
+list, authstore activity). Access tokens are RFC 9068 JWTs signed with the
+current signing key (RS256 by default), which the demo makes if there is
+none. Without AUTHSTORE_ENCRYPTION_KEY it generates a development master key
+for the private keys: in a file beside a SQLite database (and says so), for
+the run alone with the in-memory database; on PostgreSQL without one it
+signs HS256 with JWT_SECRET, or a secret made for the run.
 
 demo --cleanup deletes what earlier runs left, and runs no flow. It
 matches users whose email is at @` + demo.EmailDomain + ` and clients whose
@@ -72,7 +78,21 @@ none of them is stored in the database.`,
 			if err != nil {
 				return err
 			}
-			ephemeral := cfg.JWTSecret == ""
+			_, notice, err := devMasterKey(&cfg)
+			if err != nil {
+				return err
+			}
+			devKey := cfg.EncryptionKey == "" && cfg.Memory()
+			if devKey {
+				// The in-memory database lives as long as this run: so may
+				// its master key.
+				key := make([]byte, config.EncryptionKeySize)
+				if _, err := rand.Read(key); err != nil {
+					return err
+				}
+				cfg.EncryptionKey = config.Secret(base64.StdEncoding.EncodeToString(key))
+			}
+			ephemeral := cfg.JWTSecret == "" && cfg.EncryptionKey == ""
 			if ephemeral {
 				key, err := hooks.NewToken()
 				if err != nil {
@@ -89,13 +109,21 @@ none of them is stored in the database.`,
 			if !asJSON.JSON() {
 				progress = a.stdout
 				fmt.Fprintf(a.stdout, "authstore demo on %s (%s)\n", databaseLabel(cfg), s.DB().Dialector.Name())
-				if ephemeral {
-					fmt.Fprintln(a.stdout, "JWT_SECRET is not set: access tokens are signed with a key made for this run")
+				switch {
+				case notice != "":
+					fmt.Fprintln(a.stdout, notice)
+				case ephemeral:
+					fmt.Fprintln(a.stdout, "JWT_SECRET and AUTHSTORE_ENCRYPTION_KEY are not set: access tokens are HS256, signed with a key made for this run")
+				case devKey:
+					fmt.Fprintln(a.stdout, "AUTHSTORE_ENCRYPTION_KEY is not set: the in-memory database's signing keys are encrypted under a master key made for this run")
 				}
 			}
 			rep, err := demo.Run(cmd.Context(), s, progress)
 			if err != nil {
 				return err
+			}
+			if notice != "" {
+				rep.Notes = append(rep.Notes, notice)
 			}
 			if asJSON.JSON() {
 				enc := json.NewEncoder(a.stdout)

@@ -167,6 +167,8 @@ var (
 		"oauth_personal_access_tokens": "table",
 		"oauth_expired_tokens":         "view",
 	}
+	// keyObjects are what migrations after 2 add (000005: signing keys).
+	keyObjects = map[string]string{"signing_keys": "table"}
 )
 
 func union(ms ...map[string]string) map[string]string {
@@ -208,7 +210,7 @@ func testMigrate(t *testing.T, tg target) {
 	if want := fmt.Sprintf("migrated %s database to %s\n", tg.dialect, atNewest(t)); r.stdout != want {
 		t.Errorf("migrate up printed %q; want %q", r.stdout, want)
 	}
-	checkObjects("up", union(authObjects, oauthObjects))
+	checkObjects("up", union(authObjects, oauthObjects, keyObjects))
 	checkVersion("up", latest)
 
 	r = tg.mustRun(t, "migrate", "up")
@@ -262,7 +264,7 @@ func testMigrate(t *testing.T, tg target) {
 	}
 
 	tg.mustRun(t, "migrate", "up")
-	checkObjects("up again", union(authObjects, oauthObjects))
+	checkObjects("up again", union(authObjects, oauthObjects, keyObjects))
 	checkVersion("up again", latest)
 }
 

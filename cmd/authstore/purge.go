@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/forgeauth/authstore"
+	"github.com/forgeauth/authstore/config"
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/schollz/progressbar/v3"
@@ -219,6 +220,7 @@ var tableOrder = []string{
 	"sessions",
 	"password_resets",
 	"email_verifications",
+	"signing_keys",
 	"user_activity_log",
 }
 
@@ -257,15 +259,20 @@ const cliUserAgent = "authstore-cli"
 // withStore opens the Store, calls fn and closes it. The context carries
 // request metadata naming the CLI, for the activity log. It refuses memory
 // storage: such a database would be empty and gone at exit.
-func (a *app) withStore(ctx context.Context, fn func(context.Context, *authstore.Store) error, opts ...authstore.Option) (err error) {
+func (a *app) withStore(ctx context.Context, fn func(context.Context, *authstore.Store) error, opts ...authstore.Option) error {
 	cfg, err := a.config()
 	if err != nil {
 		return err
 	}
+	return a.withConfigStore(ctx, cfg, fn, opts...)
+}
+
+// withConfigStore is withStore over cfg instead of the environment's.
+func (a *app) withConfigStore(ctx context.Context, cfg config.Config, fn func(context.Context, *authstore.Store) error, opts ...authstore.Option) (err error) {
 	if cfg.Memory() {
 		return errors.New(`OAUTH_STORAGE and AUTH_SESSION_STORAGE are "memory": there is no database to work on`)
 	}
-	s, err := a.openStore(ctx, opts...)
+	s, err := a.openConfigStore(ctx, cfg, opts...)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/config"
+	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/spf13/cobra"
 )
@@ -21,7 +22,9 @@ func (a *app) statsCommand() *cobra.Command {
 its rows are expired (the backlog that purge would delete now) and how long
 ago the oldest of them expired: the lag to alert on when purge does not run.
 The activity log's row count comes last; its rows do not expire (see purge
---activity-retention). Ages are shown as 3d 4h, 2h 5m, 12s.
+--activity-retention). Ages are shown as 3d 4h, 2h 5m, 12s. The signing keys
+are also counted by state (next, current, retired, removed; "states" in
+--json).
 
 With --json it prints one JSON object; ages are in nanoseconds and in
 seconds:
@@ -92,5 +95,14 @@ func (a *app) printStats(st []repositories.TableStats, tables config.Tables) err
 		fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", tables.Name(t.Table), t.Rows, expired, age)
 	}
 	fmt.Fprintf(w, "total\t%d\t%d\n", rowsTotal, expiredTotal)
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	for _, t := range st {
+		if t.States != nil {
+			fmt.Fprintf(a.stdout, "%s by state: %d next, %d current, %d retired, %d removed (purge deletes the removed)\n", tables.Name(t.Table),
+				t.States[models.KeyStateNext], t.States[models.KeyStateCurrent], t.States[models.KeyStateRetired], t.States[models.KeyStateRemoved])
+		}
+	}
+	return nil
 }

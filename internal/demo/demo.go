@@ -38,6 +38,9 @@ type Report struct {
 	ClientIDs []string          `json:"client_ids"`
 	Secrets   map[string]string `json:"-"`
 	Steps     []Step            `json:"steps"`
+	// Notes are what the run did besides the flows (a development master
+	// key it generated).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // MarshalJSON flattens the generated plaintexts into the top-level object.
@@ -84,6 +87,17 @@ func Run(ctx context.Context, s *authstore.Store, progress io.Writer) (*Report, 
 	}
 	r.step("migrate", "%s schema is up to date", r.rep.Dialect)
 	ctx = models.WithRequestMeta(ctx, models.RequestMeta{IP: "203.0.113.7", UserAgent: "authstore-demo/1"})
+	if s.Config().EncryptionKey != "" {
+		k, made, err := signingKey(ctx, s)
+		if err != nil {
+			return r.rep, err
+		}
+		verb := "is current"
+		if made {
+			verb = "made; private key stored encrypted under the master key"
+		}
+		r.step("signing key", "%s key %s %s: access tokens are RFC 9068 JWTs", k.Algorithm, k.ID, verb)
+	}
 	if err := r.auth(ctx); err != nil {
 		return r.rep, err
 	}
@@ -91,6 +105,22 @@ func Run(ctx context.Context, s *authstore.Store, progress io.Writer) (*Report, 
 		return r.rep, err
 	}
 	return r.rep, nil
+}
+
+// signingKey returns the current signing key, making one when there is
+// none, and whether it made it.
+func signingKey(ctx context.Context, s *authstore.Store) (*models.SigningKey, bool, error) {
+	keys, err := s.Keys.List(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	for i := range keys {
+		if keys[i].State == models.KeyStateCurrent {
+			return &keys[i], false, nil
+		}
+	}
+	k, err := s.Keys.Rotate(ctx, repositories.RotateOptions{Immediately: true})
+	return k, err == nil, err
 }
 
 func randomSecret() (string, error) { return hooks.NewToken() }
