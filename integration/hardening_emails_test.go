@@ -272,3 +272,36 @@ func TestNormaliseEmailsByHandOnASCII(t *testing.T) {
 		require.Equal(t, "ada@example.com", stored)
 	})
 }
+
+// TestNormaliseEmailsBaseline: a database built by AutoMigrate with rows an
+// earlier binary wrote gets them normalised by Baseline, as Up's 000004
+// would; two that would become one are refused, recording nothing.
+func TestNormaliseEmailsBaseline(t *testing.T) {
+	ctx := context.Background()
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		s := openEmpty(t, b, authstore.WithAutoMigrate())
+		insertOld := func(email string) models.UUID {
+			u := newUserRow(email)
+			u.EmailNormalized = strings.ToLower(email) // before 000004
+			require.NoError(t, s.DB().Session(&gorm.Session{SkipHooks: true}).Create(u).Error)
+			return u.ID
+		}
+		ada := insertOld("ＡＤＡ@example.com")
+		clash := insertOld("ada@example.com")
+		m := migrator(t, s)
+		err := m.Baseline(ctx)
+		require.ErrorIs(t, err, migrations.ErrEmailCollision)
+		require.Contains(t, err.Error(), string(ada))
+		require.Contains(t, err.Error(), string(clash))
+		st, err := m.Status(ctx)
+		require.NoError(t, err)
+		require.False(t, st.Recorded, "a refused baseline recorded a version")
+
+		require.NoError(t, s.DB().Exec("DELETE FROM users WHERE id = ?", clash).Error)
+		require.NoError(t, m.Baseline(ctx))
+		u, err := s.Users.FindByEmail(ctx, "ada@example.com")
+		require.NoError(t, err, "baseline left the row in the earlier form")
+		require.Equal(t, ada, u.ID)
+		require.NoError(t, s.CheckSchema(ctx))
+	})
+}

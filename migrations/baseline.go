@@ -31,6 +31,12 @@ var ErrSchemaMismatch = errors.New("migrations: the database's schema is not the
 // It returns an error, changing nothing, when the database already records
 // a version: migrate it with Up instead. After Baseline, Up is a no-op
 // until a newer binary brings a migration.
+//
+// The rows get what the migrations' Go steps give them: users whose
+// email_normalized is not in models.NormalizeEmail's form (written by a
+// binary before 000004) are normalised, in one transaction, before the
+// version is recorded; when two of them would become one, Baseline returns
+// ErrEmailCollision, naming both, and changes nothing.
 func (mg *Migrator) Baseline(ctx context.Context) error {
 	st, err := mg.Status(ctx)
 	if err != nil {
@@ -43,6 +49,9 @@ func (mg *Migrator) Baseline(ctx context.Context) error {
 		return fmt.Errorf("migrations: baseline: %s already records version %d; baseline is for a database with no recorded version (run migrate up instead)", st.VersionTable, st.Version)
 	}
 	if err := mg.Compare(ctx); err != nil {
+		return err
+	}
+	if err := mg.normaliseEmails(ctx); err != nil {
 		return err
 	}
 	return mg.Force(ctx, st.Latest())

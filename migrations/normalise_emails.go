@@ -31,10 +31,10 @@ type goStep func(ctx context.Context, tx *sql.Tx, d config.Dialect, t config.Tab
 var goSteps = map[uint]struct{ up, down goStep }{
 	emailsVersion: {
 		up: func(ctx context.Context, tx *sql.Tx, d config.Dialect, t config.Tables) error {
-			return renormalise(ctx, tx, d, t, models.NormalizeEmail)
+			return emailsStep(ctx, tx, d, t, models.NormalizeEmail)
 		},
 		down: func(ctx context.Context, tx *sql.Tx, d config.Dialect, t config.Tables) error {
-			return renormalise(ctx, tx, d, t, lowerEmail)
+			return emailsStep(ctx, tx, d, t, lowerEmail)
 		},
 	},
 }
@@ -111,15 +111,25 @@ func planEmails(ctx context.Context, q querier, d config.Dialect, t config.Table
 
 // collision is ErrEmailCollision naming two users, the one kept first.
 func collision(first, second string) error {
-	return fmt.Errorf("%w (NFKC, case folded): users %s and %s; give one of them another address or delete it (authstore user update ID --email ADDRESS, authstore user delete ID, or SQL) with the schema the database has now, then migrate up again", ErrEmailCollision, first, second)
+	return fmt.Errorf("%w (NFKC, case folded): users %s and %s; give one of them another address or delete it (authstore user update ID --email ADDRESS, authstore user delete ID, or SQL) with the schema the database has now, then migrate up again (baseline again, after a refused baseline)", ErrEmailCollision, first, second)
+}
+
+// emailsStep is 000004's Go step: renormalise, then the temporary table
+// that tells the migration's SQL check the rows were normalised.
+func emailsStep(ctx context.Context, tx *sql.Tx, d config.Dialect, t config.Tables, form func(string) string) error {
+	if err := renormalise(ctx, tx, d, t, form); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "CREATE TEMP TABLE IF NOT EXISTS authstore_emails_normalised (done integer)"); err != nil {
+		return fmt.Errorf("migrations: %s", oneLine(err))
+	}
+	return nil
 }
 
 // renormalise rewrites email_normalized as form says for every user whose
-// address is not printable ASCII, then creates the temporary table that
-// tells the migration's SQL check the rows were normalised. It writes in
-// two passes (each row first to a placeholder no address can equal:
-// one without an @) so that two rows exchanging forms never meet on the
-// unique index.
+// address is not printable ASCII. It writes in two passes (each row first
+// to a placeholder no address can equal: one without an @) so that two
+// rows exchanging forms never meet on the unique index.
 func renormalise(ctx context.Context, tx *sql.Tx, d config.Dialect, t config.Tables, form func(string) string) error {
 	changes, err := planEmails(ctx, tx, d, t, form)
 	if err != nil {
@@ -136,8 +146,21 @@ func renormalise(ctx context.Context, tx *sql.Tx, d config.Dialect, t config.Tab
 			}
 		}
 	}
-	marker := "CREATE TEMP TABLE IF NOT EXISTS authstore_emails_normalised (done integer)"
-	if _, err := tx.ExecContext(ctx, marker); err != nil {
+	return nil
+}
+
+// normaliseEmails is Baseline's share of 000004: renormalise in a
+// transaction of its own.
+func (mg *Migrator) normaliseEmails(ctx context.Context) error {
+	tx, err := mg.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrations: %s", oneLine(err))
+	}
+	defer tx.Rollback()
+	if err := renormalise(ctx, tx, mg.dialect, mg.settings.tables, models.NormalizeEmail); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrations: %s", oneLine(err))
 	}
 	return nil
