@@ -167,18 +167,8 @@ func Example_resourceServer() {
 // expired (OAUTH_ACCESS_TOKEN_LIFETIME after the first key).
 func Example_fromJWTSecret() {
 	ctx := context.Background()
-	env := map[string]string{
-		"OAUTH_STORAGE": "memory", "AUTH_SESSION_STORAGE": "memory",
-		"JWT_SECRET": "an example secret of 32 bytes or more",
-	}
-	cfg, err := config.LoadFrom(env)
-	if err != nil {
-		log.Fatal(err)
-	}
-	store, err := authstore.Open(ctx, cfg)
-	if err != nil {
-		log.Fatal(err)
-	}
+	env := map[string]string{"JWT_SECRET": "an example secret of 32 bytes or more"}
+	store := openExample(ctx, env)
 	defer store.Close()
 	authed := serviceClient(ctx, store)
 	_, before, err := store.AccessTokens.IssueClientCredentials(ctx, authed, nil)
@@ -191,7 +181,7 @@ func Example_fromJWTSecret() {
 	// Deploy with AUTHSTORE_ENCRYPTION_KEY set (JWT_SECRET kept), then run
 	// `authstore keys rotate`. Here: a second Store over the same database.
 	env["AUTHSTORE_ENCRYPTION_KEY"] = exampleMasterKey
-	cfg, err = config.LoadFrom(env)
+	cfg, err := config.LoadFrom(env)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,6 +1,12 @@
 package protocol_test
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -324,4 +330,56 @@ func FuzzParseAccessToken(f *testing.F) {
 			t.Fatalf("%q with %q at %d: ParseAccessToken = %v; want ErrTokenInvalid", signed, ch, i, err)
 		}
 	})
+}
+
+// BenchmarkParseAccessToken is the verification alone (no database): HS256
+// beside RS256 (2048-bit), ES256 and EdDSA, the cost an algorithm adds to
+// every Validate.
+func BenchmarkParseAccessToken(b *testing.B) {
+	now := time.Now()
+	c := protocol.NewAudienceClaims("https://auth.example.com", "https://api.example.com", "6c3f7f0e-4d5e-4c8e-9f0a-1b2c3d4e5f60",
+		"7c3f7f0e-4d5e-4c8e-9f0a-1b2c3d4e5f60", "8c3f7f0e-4d5e-4c8e-9f0a-1b2c3d4e5f60", []string{"read", "write"}, now, now.Add(time.Hour))
+	clock := func() time.Time { return now }
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, edKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	secret := []byte("a benchmark secret of 32 bytes or more")
+	b.Run("HS256", func(b *testing.B) {
+		tok, err := protocol.SignAccessToken(secret, c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := protocol.ParseAccessToken(tok, secret, "https://auth.example.com", clock); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, k := range []struct {
+		alg  string
+		priv crypto.Signer
+	}{{"RS256", rsaKey}, {"ES256", ecKey}, {"EdDSA", edKey}} {
+		b.Run(k.alg, func(b *testing.B) {
+			tok, err := protocol.SignAccessTokenWith(k.alg, "9c3f7f0e-4d5e-4c8e-9f0a-1b2c3d4e5f60", k.priv, c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := protocol.ParseAccessTokenWith(tok, k.alg, k.priv.Public(), "https://auth.example.com", clock); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

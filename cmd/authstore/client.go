@@ -450,14 +450,19 @@ it exits with status 2 and changes nothing). An unknown id fails (exit 1).`,
 }
 
 // clientIDArg accepts exactly one argument, a client id in UUID form.
-func clientIDArg(cmd *cobra.Command, args []string) error {
-	if len(args) != 1 {
-		return usagef("%s takes one argument, the client ID, got %d", cmd.CommandPath(), len(args))
+func clientIDArg(cmd *cobra.Command, args []string) error { return uuidArg("client ID")(cmd, args) }
+
+// uuidArg accepts one argument, a UUID that what names ("client ID").
+func uuidArg(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return usagef("%s takes one argument, the %s, got %d", cmd.CommandPath(), what, len(args))
+		}
+		if _, err := models.ParseUUID(args[0]); err != nil {
+			return usagef("%s %q is not a UUID", what, clip(args[0], 64))
+		}
+		return nil
 	}
-	if _, err := models.ParseUUID(args[0]); err != nil {
-		return usagef("client ID %q is not a UUID", clip(args[0], 64))
-	}
-	return nil
 }
 
 // clientID returns the client id argument that clientIDArg accepted, in

@@ -173,7 +173,7 @@ func (a *app) keysRetireCommand() *cobra.Command {
 until they have expired, then it is removed. Retiring the current key makes
 the next key current, or a new key of the same algorithm.`,
 		Example: `  authstore keys retire 6c3f7f0e-4d5e-4c8e-9f0a-1b2c3d4e5f60`,
-		Args:    kidArg,
+		Args:    uuidArg("key id (kid)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			kid := models.UUID(strings.ToLower(args[0]))
 			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
@@ -240,17 +240,6 @@ With --json: {"checked", "reencrypted", "key_id", "dry_run"}.`,
 	cmd.Flags().IntVar(&batch, "batch-size", 100, "private keys per transaction")
 	out = addOutput(cmd, "the result")
 	return cmd
-}
-
-// kidArg accepts one argument, a key id (a UUID).
-func kidArg(cmd *cobra.Command, args []string) error {
-	if len(args) != 1 {
-		return usagef("%s takes one argument, the key id (kid), got %d", cmd.CommandPath(), len(args))
-	}
-	if _, err := models.ParseUUID(args[0]); err != nil {
-		return usagef("kid %q is not a UUID", clip(args[0], 64))
-	}
-	return nil
 }
 
 // devKeySuffix names the development master key file beside a SQLite
