@@ -25,6 +25,7 @@ import (
 	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
+	"github.com/jackc/pgx/v5/stdlib"
 	"golang.org/x/sys/unix"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
@@ -362,7 +363,9 @@ func dialector(cfg config.Config, readOnly bool) (gorm.Dialector, bool, error) {
 		return nil, false, err
 	}
 	if u.Dialect == config.DialectPostgres {
-		return postgres.New(postgres.Config{DSN: u.DSN}), false, nil
+		// Pooled connections the server closed are found before a
+		// statement is sent on them (shouldPing).
+		return postgres.New(postgres.Config{DSN: u.DSN, OptionOpenDB: []stdlib.OptionOpenDB{stdlib.OptionShouldPing(shouldPing)}}), false, nil
 	}
 	if readOnly {
 		dsn, err := sqliteReadOnlyDSN(u.DSN)

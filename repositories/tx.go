@@ -103,12 +103,28 @@ const conflictAttempts = 4
 // back to the caller, which Translate makes ErrConcurrentChange. An error
 // after ctx's deadline passed is returned wrapping context.DeadlineExceeded
 // (Translate: ErrTimeout), whatever the driver made of the interruption.
+// A transaction whose BEGIN failed because the connection was lost is
+// begun once more (database/sql takes another connection): no statement of
+// it ran. Once a statement of the body may have been sent, a lost
+// connection is returned (ErrConnectionLost), never retried.
 func (b base) transaction(ctx context.Context, fn func(tx *gorm.DB, now time.Time) error) error {
 	_, nested := b.db.Statement.ConnPool.(gorm.TxCommitter)
+	lostAtBegin := false
 	for attempt := 1; ; attempt++ {
-		err := b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return fn(tx, b.now()) })
+		began := false
+		err := b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			began = true
+			return fn(tx, b.now())
+		})
 		if err == nil {
 			return nil
+		}
+		if !began && !nested && !lostAtBegin && dberr.Classify(err) == dberr.ConnectionLost {
+			// BEGIN itself failed on a connection the server had closed:
+			// nothing of the transaction ran; once more, on another.
+			lostAtBegin = true
+			attempt--
+			continue
 		}
 		if cause := ctx.Err(); cause != nil && !errors.Is(err, cause) && (dberr.Classify(err) != dberr.Other || errors.Is(err, sql.ErrTxDone)) {
 			return fmt.Errorf("%w (%w)", err, cause)
