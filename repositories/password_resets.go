@@ -23,7 +23,11 @@ func NewPasswordResets(db *gorm.DB, opts Options) *PasswordResets {
 func (r *PasswordResets) WithTx(tx *gorm.DB) *PasswordResets { return &PasswordResets{r.withTx(tx)} }
 
 // Deliver sends a password-reset token to an address, typically by email.
-// It is called after the token's row has committed.
+// It is called after the token's row has committed, and only for an
+// address that has an account. It must enqueue the message (an outbox row,
+// a job queue) and return, not send it: Request's duration includes the
+// callback's, so a callback that talks to a mail server tells a caller
+// with a stopwatch which addresses have accounts.
 type Deliver func(ctx context.Context, to, token string) error
 
 // Request starts a password reset for an email. For a known address it
