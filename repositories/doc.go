@@ -170,4 +170,16 @@
 // an unknown or malformed token, as RFC 7009 2.2 asks. Users.ChangePassword
 // answers a change that raced a reset with ErrInvalidCredentials: the
 // password it verified is no longer the account's.
+//
+// Calls whose answer must not tell whether an account exists do the same
+// work inside the library either way: PasswordResets.Request runs a known
+// address's statements for an unknown one on an id no user has (noAccount
+// in tx.go; its reset row is inserted by INSERT ... SELECT from users, so
+// the same statement inserts nothing) and records the request
+// (password_reset.requested without a user); Users.Authenticate verifies a
+// dummy hash and counts the failure with the same statements;
+// Clients.Authenticate and ValidateCredentials verify a dummy hash. A
+// callback's own cost is the host's (Deliver must enqueue, not send).
+// EmailVerifications.Issue takes a user id and answers an unknown one with
+// ErrNotFound: its caller already knows the account.
 package repositories

@@ -212,6 +212,9 @@ func (u ImportUser) row() (*models.User, error) {
 		if err := validID("user id", u.ID); err != nil {
 			return nil, err
 		}
+		if u.ID == noAccount {
+			return nil, fmt.Errorf("user id is the nil uuid, which stands for no account: %w", ErrInvalidInput)
+		}
 	}
 	name, email, err := validateProfile(u.Name, u.Email)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/models"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // PasswordResets stores password-reset requests (table password_resets).
@@ -33,9 +34,12 @@ type Deliver func(ctx context.Context, to, token string) error
 // Request starts a password reset for an email. For a known address it
 // stores a new token's digest (voiding the user's older requests), writes a
 // password_reset.requested activity row, and calls deliver with the
-// plaintext token. For an unknown address it writes nothing and returns
-// exactly what a known one returns, so the answer does not reveal which
-// emails have accounts. Requests for one account are throttled: within
+// plaintext token. For an unknown address it runs the same statements on
+// an id no row has, writes a password_reset.requested row without a user
+// (metadata {"account": false}), sends nothing, and returns exactly what a
+// known one returns, at the same cost inside the library, so neither the
+// answer nor its timing reveals which emails have accounts (deliver's own
+// cost is the host's: see Deliver). Requests for one account are throttled: within
 // AUTH_PASSWORD_RESET_THROTTLE of an outstanding request, a new one writes
 // and sends nothing and returns what any request returns.
 //
@@ -60,11 +64,13 @@ func (r *PasswordResets) Request(ctx context.Context, email string, deliver Deli
 	}
 	normalized := models.NormalizeEmail(email)
 	to, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (string, error) {
+		// An unknown address runs the same statements, on an id no row
+		// has, and is recorded: the call costs what a known one does.
 		u, err := lockUser(tx, "email_normalized = ?", normalized)
+		known := err == nil
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return "", nil
-		}
-		if err != nil {
+			u = &models.User{ID: noAccount}
+		} else if err != nil {
 			return "", err
 		}
 		if throttle := r.cfg().PasswordResetThrottle; throttle > 0 {
@@ -78,12 +84,15 @@ func (r *PasswordResets) Request(ctx context.Context, email string, deliver Deli
 		if err := tx.Where("user_id = ? AND used_at IS NULL", u.ID).Delete(&models.PasswordReset{}).Error; err != nil {
 			return "", err
 		}
-		err = tx.Create(&models.PasswordReset{
-			ID: models.NewUUID(), UserID: u.ID, Email: u.Email, TokenHash: hooks.Digest(token),
+		err = insertReset(tx, &models.PasswordReset{
+			ID: models.NewUUID(), UserID: u.ID, TokenHash: hooks.Digest(token),
 			ExpiresAt: now.Add(r.cfg().PasswordResetLifetime), CreatedAt: now,
-		}).Error
+		})
 		if err != nil {
 			return "", err
+		}
+		if !known {
+			return "", record(tx, now, nil, models.EventPasswordResetRequested, map[string]any{"account": false})
 		}
 		return u.Email, record(tx, now, &u.ID, models.EventPasswordResetRequested, nil)
 	})
@@ -91,12 +100,41 @@ func (r *PasswordResets) Request(ctx context.Context, email string, deliver Deli
 		return Translate(op, err)
 	}
 	if to == "" {
-		return nil // no such account: nothing written, nothing sent
+		return nil // no such account: the request recorded, nothing sent
 	}
 	if err := deliver(ctx, to, token); err != nil {
 		return fmt.Errorf("%s: deliver: %w", op, err)
 	}
 	return nil
+}
+
+// insertReset inserts pr for the user pr.UserID with the user's current
+// address, in one statement that reads the user (INSERT ... SELECT ...
+// FROM users WHERE id = ?): for noAccount it inserts nothing, at the cost
+// of the same statement, which is what keeps an unknown address's request
+// the same work as a known one's. pr.ID and pr.TokenHash are set by the
+// caller (the model's hooks do not run).
+func insertReset(tx *gorm.DB, pr *models.PasswordReset) error {
+	resets, err := tableOf(tx, &models.PasswordReset{})
+	if err != nil {
+		return err
+	}
+	users, err := tableOf(tx, &models.User{})
+	if err != nil {
+		return err
+	}
+	return tx.Exec("INSERT INTO ? (id, user_id, email, token_hash, expires_at, created_at) SELECT ?, id, email, ?, ?, ? FROM ? WHERE id = ?",
+		clause.Table{Name: resets}, pr.ID, pr.TokenHash, pr.ExpiresAt, pr.CreatedAt, clause.Table{Name: users}, pr.UserID).Error
+}
+
+// tableOf returns the table name of model on tx (the configured prefix and
+// schema applied).
+func tableOf(tx *gorm.DB, model any) (string, error) {
+	stmt := &gorm.Statement{DB: tx}
+	if err := stmt.Parse(model); err != nil {
+		return "", err
+	}
+	return stmt.Schema.Table, nil
 }
 
 // Reset completes a password reset: it consumes the token (single use, even

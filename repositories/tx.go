@@ -141,6 +141,11 @@ func (b base) transaction(ctx context.Context, fn func(tx *gorm.DB, now time.Tim
 	}
 }
 
+// noAccount is the id no user has (the nil UUID, which models.NewUUID
+// never makes and Users.Import refuses): the calls that must cost the same
+// for an unknown account run their known path's statements on it.
+const noAccount models.UUID = "00000000-0000-0000-0000-000000000000"
+
 // lockUser reads the user matching query and takes the account's lock: the
 // user's row, held until the transaction ends (PostgreSQL FOR NO KEY
 // UPDATE, which still lets other transactions insert rows that refer to

@@ -486,11 +486,17 @@ func lockoutFor(first time.Duration, lockouts int64) time.Duration {
 // increment takes the row's lock, so of concurrent failures exactly one
 // sees the count reach the threshold with no lock in force.
 func (r *Users) recordFailure(ctx context.Context, id *models.UUID, reason string, count bool) (bool, error) {
+	// An unknown email (id nil) runs the same statements as a known one,
+	// on an id no row has, so the failure costs the same either way.
+	target := noAccount
+	if id != nil {
+		target = *id
+	}
 	locked, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (bool, error) {
-		if id == nil || !count {
+		if !count {
 			return false, record(tx, now, id, models.EventLoginFailed, map[string]any{"reason": reason})
 		}
-		err := tx.Model(&models.User{}).Where("id = ?", *id).UpdateColumns(map[string]any{
+		err := tx.Model(&models.User{}).Where("id = ?", target).UpdateColumns(map[string]any{
 			"failed_logins":        gorm.Expr("failed_logins + 1"),
 			"last_failed_login_at": now,
 		}).Error
@@ -505,7 +511,11 @@ func (r *Users) recordFailure(ctx context.Context, id *models.UUID, reason strin
 			return false, nil
 		}
 		var u models.User
-		if err := tx.Select("failed_logins", "lockouts", "locked_until").Where("id = ?", *id).Take(&u).Error; err != nil {
+		err = tx.Select("failed_logins", "lockouts", "locked_until").Where("id = ?", target).Take(&u).Error
+		if id == nil && errors.Is(err, gorm.ErrRecordNotFound) {
+			return false, nil
+		}
+		if err != nil {
 			return false, err
 		}
 		if u.FailedLogins < int64(threshold) || (u.LockedUntil != nil && now.Before(*u.LockedUntil)) {
