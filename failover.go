@@ -50,13 +50,15 @@ func serverSpoke(c net.Conn) bool {
 	if err != nil {
 		return true
 	}
+	// Control, not Read: Read would wait for the connection's read lock,
+	// which pgconn's background reader can hold, blocked in a read, on an
+	// idle connection. A peek consumes nothing, so it may run beside it.
 	spoke := true
-	err = raw.Read(func(fd uintptr) bool {
+	err = raw.Control(func(fd uintptr) {
 		var b [1]byte
 		_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
 		// No error: a byte, or 0 bytes for an end of file. EAGAIN: nothing.
 		spoke = !errors.Is(err, unix.EAGAIN)
-		return true // never wait for readability
 	})
 	return spoke || err != nil
 }
