@@ -1,6 +1,6 @@
 // Package authstore is the persistence layer of an OAuth2 authorization
 // server and of user accounts, on GORM, with one implementation serving
-// PostgreSQL and SQLite.
+// PostgreSQL, SQLite and MySQL (MySQL 8, MariaDB 10.11).
 //
 // Open connects from a config.Config (DATABASE_URL picks the dialect) and
 // applies safe settings; New does the same over a host application's own
@@ -11,6 +11,7 @@ package authstore
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -33,12 +34,14 @@ import (
 	"gorm.io/gorm/logger"
 )
 
-// ErrUnsafeDatabase is returned by Open when SQLite did not accept a setting
-// authstore relies on (WAL, foreign keys, synchronous FULL, busy timeout).
+// ErrUnsafeDatabase is returned by Open and New when the database did not
+// accept a setting authstore relies on: on SQLite WAL, foreign keys,
+// synchronous FULL, a busy timeout; on MySQL parseTime in UTC, the UTC
+// time zone, strict SQL mode, utf8mb4, READ COMMITTED, clientFoundRows.
 var ErrUnsafeDatabase = errors.New("authstore: database settings not in effect")
 
-// ErrUnsupportedDialect is returned for a *gorm.DB that is neither
-// PostgreSQL nor SQLite.
+// ErrUnsupportedDialect is returned for a *gorm.DB that is not PostgreSQL,
+// SQLite or MySQL.
 var ErrUnsupportedDialect = errors.New("authstore: unsupported dialect")
 
 // SQLite settings applied to every file database (see SQLiteDSN).
@@ -148,8 +151,9 @@ func WithReadOnly() Option { return func(s *Store) { s.readOnly = true } }
 // Open connects to the database named by cfg.DatabaseURL, or to a private
 // in-memory SQLite database when cfg selects memory storage, and returns a
 // Store over it. SQLite files are opened in WAL mode with foreign keys on,
-// synchronous FULL, a busy timeout and immediate write transactions; Open
-// fails with ErrUnsafeDatabase if any of them is not in effect.
+// synchronous FULL, a busy timeout and immediate write transactions; MySQL
+// and MariaDB (mysql:// or mariadb://) with MySQLConnector's settings;
+// Open fails with ErrUnsafeDatabase if any of them is not in effect.
 //
 // Open checks the schema version as New does. It creates no table but in
 // the in-memory database, which it migrates: apply the migrations first
@@ -203,8 +207,10 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (*Store, error
 }
 
 // New returns a Store over a host application's *gorm.DB. A SQLite handle
-// must have the settings SQLiteDSN sets that a connection can report; New
-// returns ErrUnsafeDatabase naming the first that does not hold.
+// must have the settings SQLiteDSN sets that a connection can report, and
+// a MySQL handle those MySQLConnector sets (open it with
+// sql.OpenDB(MySQLConnector(dsn))); New returns ErrUnsafeDatabase naming
+// the first that does not hold.
 //
 // The Store works on a GORM instance of its own over the host's connection
 // pool: the host's handle, its naming strategy, callbacks and plugins are
@@ -228,7 +234,7 @@ func New(db *gorm.DB, opts ...Option) (*Store, error) {
 func newStore(ctx context.Context, db *gorm.DB, opts ...Option) (*Store, error) {
 	dialect := config.Dialect(db.Dialector.Name())
 	switch dialect {
-	case config.DialectPostgres, config.DialectSQLite:
+	case config.DialectPostgres, config.DialectSQLite, config.DialectMySQL:
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrUnsupportedDialect, dialect)
 	}
@@ -241,6 +247,9 @@ func newStore(ctx context.Context, db *gorm.DB, opts ...Option) (*Store, error) 
 	}
 	if dialect == config.DialectSQLite && s.config.Schema != "" {
 		return nil, fmt.Errorf("authstore: %w: AUTHSTORE_SCHEMA: want empty on SQLite (a schema is PostgreSQL's), got %q", config.ErrInvalid, s.config.Schema)
+	}
+	if dialect == config.DialectMySQL && s.config.Schema != "" {
+		return nil, fmt.Errorf("authstore: %w: AUTHSTORE_SCHEMA: want empty on MySQL (its schema is the connection's database), got %q", config.ErrInvalid, s.config.Schema)
 	}
 	if s.clock == nil {
 		s.clock = time.Now // WithClock(nil) would panic at the first write
@@ -255,6 +264,11 @@ func newStore(ctx context.Context, db *gorm.DB, opts ...Option) (*Store, error) 
 	s.db = models.WithHasher(own, s.hasher)
 	if dialect == config.DialectSQLite {
 		if err := checkSQLite(s.db, s.readOnly); err != nil {
+			return nil, err
+		}
+	}
+	if dialect == config.DialectMySQL {
+		if err := checkMySQL(ctx, s.db); err != nil {
 			return nil, err
 		}
 	}
@@ -311,9 +325,12 @@ func ownGORM(db *gorm.DB, dialect config.Dialect, tables config.Tables, clock fu
 		return nil, fmt.Errorf("authstore: the handle has no connection pool: %w", err)
 	}
 	var dial gorm.Dialector
-	if dialect == config.DialectPostgres {
+	switch dialect {
+	case config.DialectPostgres:
 		dial = postgres.New(postgres.Config{Conn: pool})
-	} else {
+	case config.DialectMySQL:
+		dial = newMySQLDialector(pool)
+	default:
 		var busy int64 // milliseconds; checkSQLite refuses a handle without one
 		if err := pool.QueryRow("PRAGMA busy_timeout").Scan(&busy); err != nil {
 			return nil, fmt.Errorf("authstore: read sqlite pragma busy_timeout: %s", cleanErr(err))
@@ -366,6 +383,13 @@ func dialector(cfg config.Config, readOnly bool) (gorm.Dialector, bool, error) {
 		// Pooled connections the server closed are found before a
 		// statement is sent on them (shouldPing).
 		return postgres.New(postgres.Config{DSN: u.DSN, OptionOpenDB: []stdlib.OptionOpenDB{stdlib.OptionShouldPing(shouldPing)}}), false, nil
+	}
+	if u.Dialect == config.DialectMySQL {
+		c, err := MySQLConnector(u.DSN)
+		if err != nil {
+			return nil, false, err
+		}
+		return newMySQLDialector(sql.OpenDB(c)), false, nil
 	}
 	if readOnly {
 		dsn, err := sqliteReadOnlyDSN(u.DSN)

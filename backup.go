@@ -15,10 +15,11 @@ import (
 	"github.com/forgeauth/authstore/config"
 )
 
-// ErrBackupUnsupported is returned by Store.Backup for a PostgreSQL
-// database: back it up with pg_dump, which takes a consistent snapshot of a
-// live database.
-var ErrBackupUnsupported = errors.New("authstore: backup copies SQLite databases only; back up PostgreSQL with pg_dump (e.g. pg_dump --format=custom --file=auth.dump DATABASE_URL)")
+// ErrBackupUnsupported is returned by Store.Backup for a PostgreSQL or
+// MySQL database: back it up with pg_dump or mysqldump
+// --single-transaction, which take a consistent snapshot of a live
+// database.
+var ErrBackupUnsupported = errors.New("authstore: backup copies SQLite databases only; back up PostgreSQL with pg_dump (e.g. pg_dump --format=custom --file=auth.dump DATABASE_URL) and MySQL with mysqldump --single-transaction")
 
 // ErrBackupCorrupt is returned by Store.Backup when PRAGMA integrity_check
 // on the copy does not answer ok; the copy is removed.
@@ -37,7 +38,8 @@ type BackupOptions struct {
 // is synced, opened read-only and checked with PRAGMA integrity_check, and
 // only then moved to path. It works on a Store opened WithReadOnly.
 //
-// It returns ErrBackupUnsupported for PostgreSQL (use pg_dump), an error
+// It returns ErrBackupUnsupported for PostgreSQL and MySQL (use pg_dump or
+// mysqldump), an error
 // wrapping fs.ErrExist when path exists and opts.Overwrite is not set, and
 // ErrBackupCorrupt when the check fails. On any failure path is left as it
 // was and no temporary file remains.

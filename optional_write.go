@@ -18,6 +18,10 @@ import (
 // the call needs may wait on SQLite.
 const optionalWriteWait = 100 * time.Millisecond
 
+// optionalWriteWaitMySQL is optionalWriteWait for a MySQL metadata lock,
+// whose waits are whole seconds, at least one.
+const optionalWriteWaitMySQL = time.Second
+
 // The callbacks' names and the statement setting that hands the bounded
 // connection from the first to the second.
 const (
@@ -42,6 +46,12 @@ const (
 //     lock_timeout, which bounds the wait for a table lock (a CREATE INDEX
 //     lets reads through and holds writes) without touching the session's
 //     settings, so a transaction-pooling proxy is safe.
+//   - MySQL: the update's subquery skips a locked row (FOR UPDATE SKIP
+//     LOCKED), but the UPDATE itself still takes the row's lock; it runs
+//     on a connection of its own whose innodb_lock_wait_timeout is 0
+//     (MariaDB: fail at once; MySQL raises it to 1 s, its shortest) and
+//     whose lock_wait_timeout (a table's metadata lock) is 1 s, and the
+//     connection gets its own back afterwards.
 //
 // Inside a transaction (a caller's, through WithTx) the callbacks do
 // nothing: the transaction's connection is the one to use, on SQLite an
@@ -50,8 +60,11 @@ const (
 // usable.
 func boundOptionalWrites(db *gorm.DB, dialect config.Dialect) error {
 	pin := pinSQLite
-	if dialect == config.DialectPostgres {
+	switch dialect {
+	case config.DialectPostgres:
 		pin = pinPostgres
+	case config.DialectMySQL:
+		pin = pinMySQL
 	}
 	cb := db.Callback().Update()
 	if err := cb.Before("gorm:begin_transaction").Register(optionalWriteBegin, func(db *gorm.DB) { pinOptionalWrite(db, pin) }); err != nil {
@@ -140,6 +153,35 @@ func pinPostgres(ctx context.Context, pool *sql.DB) (boundConn, error) {
 		if err := tx.Commit(); err != nil {
 			db.AddError(err) // nothing was written
 		}
+	}}, nil
+}
+
+// pinMySQL takes a connection from the pool whose row lock wait is 0 (no
+// wait on MariaDB, one second on MySQL) and whose metadata lock wait is
+// one second; its release gives the connection its own back and returns
+// it to the pool, or closes it if that fails.
+func pinMySQL(ctx context.Context, pool *sql.DB) (boundConn, error) {
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return boundConn{}, err
+	}
+	var row, meta int64 // seconds
+	if err := conn.QueryRowContext(ctx, "SELECT @@SESSION.innodb_lock_wait_timeout, @@SESSION.lock_wait_timeout").Scan(&row, &meta); err != nil {
+		conn.Close()
+		return boundConn{}, err
+	}
+	set := "SET SESSION innodb_lock_wait_timeout = %d, lock_wait_timeout = %d"
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(set, 0, int64(optionalWriteWaitMySQL/time.Second))); err != nil {
+		discard(conn)
+		return boundConn{}, err
+	}
+	return boundConn{pool: conn, release: func(db *gorm.DB) {
+		ctx := context.WithoutCancel(db.Statement.Context)
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf(set, row, meta)); err != nil {
+			discard(conn)
+			return
+		}
+		conn.Close()
 	}}, nil
 }
 

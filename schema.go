@@ -140,12 +140,12 @@ func AutoMigrate(db *gorm.DB, opts ...Option) error {
 	}
 	dialect := config.Dialect(db.Dialector.Name())
 	switch dialect {
-	case config.DialectPostgres, config.DialectSQLite:
+	case config.DialectPostgres, config.DialectSQLite, config.DialectMySQL:
 	default:
 		return fmt.Errorf("%w: %q", ErrUnsupportedDialect, dialect)
 	}
-	if dialect == config.DialectSQLite && tables.Schema != "" {
-		return fmt.Errorf("authstore: automigrate: %w: AUTHSTORE_SCHEMA: want empty on SQLite, got %q", config.ErrInvalid, tables.Schema)
+	if dialect != config.DialectPostgres && tables.Schema != "" {
+		return fmt.Errorf("authstore: automigrate: %w: AUTHSTORE_SCHEMA: want empty on %s, got %q", config.ErrInvalid, dialect, tables.Schema)
 	}
 	if t, ok := models.TablesOf(db.NamingStrategy); !ok || t != tables {
 		own, err := ownGORM(db, dialect, tables, db.NowFunc, db.Logger)
@@ -160,7 +160,8 @@ func AutoMigrate(db *gorm.DB, opts ...Option) error {
 // autoMigrate is AutoMigrate on db, whose naming strategy names the tables
 // as tables says.
 func autoMigrate(db *gorm.DB, tables config.Tables) error {
-	postgres := config.Dialect(db.Dialector.Name()) == config.DialectPostgres
+	dialect := config.Dialect(db.Dialector.Name())
+	postgres := dialect == config.DialectPostgres
 	if postgres && tables.Schema != "" {
 		var n int64
 		err := db.Raw("SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", tables.Schema).Scan(&n).Error
@@ -177,13 +178,22 @@ func autoMigrate(db *gorm.DB, tables config.Tables) error {
 	if err := migrations.CheckTables(context.Background(), db, tables); err != nil {
 		return fmt.Errorf("authstore: automigrate: %w", err)
 	}
-	if err := db.AutoMigrate(models.All()...); err != nil {
+	migrate := db
+	if dialect == config.DialectMySQL {
+		// The binary collation compares digests and emails byte for byte,
+		// as the other dialects do; the migrations give the same options.
+		migrate = db.Set("gorm:table_options", mysqlTableOptions)
+	}
+	if err := migrate.AutoMigrate(models.All()...); err != nil {
 		return fmt.Errorf("authstore: automigrate: %w", err)
 	}
 	q, args := "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = ?", []any{""}
-	if postgres {
+	switch dialect {
+	case config.DialectPostgres:
 		q = "SELECT count(*) FROM information_schema.views WHERE table_schema = COALESCE(NULLIF(?, ''), CURRENT_SCHEMA()) AND table_name = ?"
 		args = []any{tables.Schema, ""}
+	case config.DialectMySQL:
+		q = "SELECT count(*) FROM information_schema.views WHERE table_schema = DATABASE() AND table_name = ?"
 	}
 	for _, v := range migrations.Views() {
 		var n int64
@@ -194,7 +204,7 @@ func autoMigrate(db *gorm.DB, tables config.Tables) error {
 		if n > 0 {
 			continue
 		}
-		if err := db.Exec(migrations.Render(v.SQL, tables)).Error; err != nil {
+		if err := db.Exec(migrations.Render(v.For(dialect), tables)).Error; err != nil {
 			return fmt.Errorf("authstore: automigrate: create view %s: %w", v.Name, err)
 		}
 	}

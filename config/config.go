@@ -174,7 +174,8 @@ type Config struct {
 	// Schema is the PostgreSQL schema that holds authstore's tables (for
 	// example "auth"); the migrations create it. Empty, the default, means
 	// the connection's current schema (its search_path). SQLite has no
-	// schemas: New refuses a Schema on SQLite.
+	// schemas, and MySQL's schema is the DATABASE_URL's database: New
+	// refuses a Schema on either.
 	Schema string `env:"AUTHSTORE_SCHEMA"`
 	// MigrationsTable is the table that records which migrations are
 	// applied; it takes TablePrefix and lives in Schema like the others. Its
@@ -463,6 +464,8 @@ func (c Config) check(environ map[string]string, failed map[string]bool, connect
 		fmt.Sprintf("a PostgreSQL schema name: a lower-case letter or underscore, then lower-case letters, digits and underscores, at most %d bytes (or empty)", maxSchemaLen), c.Schema)
 	if u, err := ParseDatabaseURL(dbURL); connection && err == nil && u.Dialect == DialectSQLite && !c.Memory() && c.Schema != "" {
 		bad("AUTHSTORE_SCHEMA", "empty with a SQLite DATABASE_URL (schemas are PostgreSQL's; use AUTHSTORE_TABLE_PREFIX)", strconv.Quote(c.Schema))
+	} else if connection && err == nil && u.Dialect == DialectMySQL && !c.Memory() && c.Schema != "" {
+		bad("AUTHSTORE_SCHEMA", "empty with a MySQL DATABASE_URL (a MySQL schema is the URL's database; use AUTHSTORE_TABLE_PREFIX)", strconv.Quote(c.Schema))
 	}
 	if n := len(c.TablePrefix) + len(c.Schema) + min(len(c.Schema), 1); n > maxNamingLen {
 		bad("AUTHSTORE_TABLE_PREFIX and AUTHSTORE_SCHEMA", fmt.Sprintf("at most %d bytes together, counting the schema's dot (index names hold both, and PostgreSQL cuts names at 63 bytes)", maxNamingLen),
@@ -586,7 +589,22 @@ const (
 	DialectPostgres Dialect = "postgres"
 	// DialectSQLite is SQLite.
 	DialectSQLite Dialect = "sqlite"
+	// DialectMySQL is MySQL 8 or MariaDB 10.11 and later, opened with
+	// go-sql-driver/mysql.
+	DialectMySQL Dialect = "mysql"
 )
+
+// MySQLDefaultPort is the port a mysql:// or mariadb:// URL without one
+// connects to.
+const MySQLDefaultPort = "3306"
+
+// mysqlFixedParams are the driver parameters authstore sets itself on a
+// MySQL connection (authstore.MySQLDSN); a DATABASE_URL may not carry
+// them.
+var mysqlFixedParams = []string{
+	"charset", "collation", "parseTime", "loc", "time_zone", "sql_mode",
+	"clientFoundRows", "multiStatements", "transaction_isolation", "tx_isolation", "interpolateParams",
+}
 
 // DatabaseURL is a parsed DATABASE_URL. Its DSN may hold a password: do not
 // print it.
@@ -594,23 +612,34 @@ type DatabaseURL struct {
 	// Dialect is the database engine.
 	Dialect Dialect
 	// DSN is what the driver opens: the URL itself for PostgreSQL, the file
-	// path for SQLite.
+	// path for SQLite, and for MySQL go-sql-driver/mysql's
+	// user:password@tcp(host:port)/database?params, with only the
+	// parameters the URL gave (authstore.MySQLDSN adds its own).
 	DSN string
 }
 
 // ParseDatabaseURL parses a DATABASE_URL value: postgres://... or
-// postgresql://... (kept whole as the DSN), or sqlite://PATH, where PATH is
+// postgresql://... (kept whole as the DSN), sqlite://PATH, where PATH is
 // relative (sqlite://a.db, sqlite://./dir/a.db) or absolute
-// (sqlite:///var/lib/a.db) and may not carry a ?query. Errors mask any
-// password in raw.
+// (sqlite:///var/lib/a.db) and may not carry a ?query, or
+// mysql://user:password@host:port/database (mariadb:// is the same; the
+// port defaults to 3306), whose ?query may carry driver parameters such as
+// tls=true but none of those authstore sets (charset, parseTime, loc,
+// time_zone, sql_mode, ...). Errors mask any password in raw.
 func ParseDatabaseURL(raw string) (DatabaseURL, error) {
-	want := "postgres://, postgresql:// or sqlite:// URL"
+	want := "postgres://, postgresql://, mysql://, mariadb:// or sqlite:// URL"
 	if scheme, path, ok := strings.Cut(raw, "://"); ok {
 		switch strings.ToLower(scheme) {
 		case "postgres", "postgresql":
 			if _, err := url.Parse(raw); err == nil {
 				return DatabaseURL{Dialect: DialectPostgres, DSN: raw}, nil
 			}
+		case "mysql", "mariadb":
+			dsn, problem := mysqlDSN(raw)
+			if problem == "" {
+				return DatabaseURL{Dialect: DialectMySQL, DSN: dsn}, nil
+			}
+			want = problem
 		case "sqlite":
 			if strings.Contains(path, "?") {
 				want = "sqlite:// URL without a ?query (authstore sets the SQLite options itself)"
@@ -620,6 +649,45 @@ func ParseDatabaseURL(raw string) (DatabaseURL, error) {
 		}
 	}
 	return DatabaseURL{}, invalidError(fmt.Sprintf("DATABASE_URL: want %s, got %q", want, redactURL(raw)))
+}
+
+// mysqlDSN turns a mysql:// or mariadb:// URL into go-sql-driver/mysql's
+// DSN, or says what is wrong with it.
+func mysqlDSN(raw string) (dsn, problem string) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", "mysql://user:password@host:port/database URL with a host"
+	}
+	db := strings.TrimPrefix(u.Path, "/")
+	if db == "" || strings.Contains(db, "/") {
+		return "", "mysql://user:password@host:port/database URL naming one database"
+	}
+	if u.User == nil || u.User.Username() == "" {
+		return "", "mysql://user:password@host:port/database URL naming a user"
+	}
+	user := u.User.Username()
+	if strings.ContainsAny(user, ":@/") {
+		return "", "mysql:// URL whose user has no ':', '@' or '/'"
+	}
+	cred := user
+	if pw, ok := u.User.Password(); ok {
+		cred += ":" + pw
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = strings.TrimSuffix(host, ":") + ":" + MySQLDefaultPort
+	}
+	q := u.Query()
+	for _, k := range mysqlFixedParams {
+		if q.Has(k) {
+			return "", fmt.Sprintf("mysql:// URL without ?%s= (authstore sets it itself)", k)
+		}
+	}
+	dsn = cred + "@tcp(" + host + ")/" + db
+	if len(q) > 0 {
+		dsn += "?" + q.Encode()
+	}
+	return dsn, ""
 }
 
 // redactURL masks the passwords in raw, in the user info or a query

@@ -231,8 +231,8 @@ func TestLoadFromRefusesBadValues(t *testing.T) {
 		bad{"JWT_SECRET", "0123456789", `JWT_SECRET: want at least 32 bytes, got 10`},
 		bad{"JWT_SECRET", secret[:31], `JWT_SECRET: want at least 32 bytes, got 31`},
 		bad{"JWT_ISSUER", "", `JWT_ISSUER: want a non-empty issuer, got ""`},
-		bad{"DATABASE_URL", "", `DATABASE_URL: want postgres://, postgresql:// or sqlite:// URL, got ""`},
-		bad{"DATABASE_URL", "mysql://root@db/auth", `DATABASE_URL: want postgres://, postgresql:// or sqlite:// URL, got "mysql://root@db/auth"`},
+		bad{"DATABASE_URL", "", `DATABASE_URL: want postgres://, postgresql://, mysql://, mariadb:// or sqlite:// URL, got ""`},
+		bad{"DATABASE_URL", "sqlserver://root@db/auth", `DATABASE_URL: want postgres://, postgresql://, mysql://, mariadb:// or sqlite:// URL, got "sqlserver://root@db/auth"`},
 	)
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
@@ -265,7 +265,7 @@ func TestLoadFromEmptyValues(t *testing.T) {
 
 func TestLoadFromReportsEveryBadKey(t *testing.T) {
 	_, err := config.LoadFrom(map[string]string{
-		"DATABASE_URL":                "mysql://root:hunter2@db/auth",
+		"DATABASE_URL":                "sqlserver://root:hunter2@db/auth",
 		"OAUTH_STORAGE":               "redis",
 		"OAUTH_ACCESS_TOKEN_LIFETIME": "abc",
 		"OAUTH_AUTH_CODE_LIFETIME":    "0",
@@ -276,7 +276,7 @@ func TestLoadFromReportsEveryBadKey(t *testing.T) {
 	})
 	require.ErrorIs(t, err, config.ErrInvalid)
 	require.Equal(t, strings.Join([]string{
-		`DATABASE_URL: want postgres://, postgresql:// or sqlite:// URL, got "mysql://root:xxxxx@db/auth"`,
+		`DATABASE_URL: want postgres://, postgresql://, mysql://, mariadb:// or sqlite:// URL, got "sqlserver://root:xxxxx@db/auth"`,
 		`OAUTH_STORAGE: want "memory" or "database", got "redis"`,
 		`OAUTH_ACCESS_TOKEN_LIFETIME: want a positive number of seconds, got "abc"`,
 		`OAUTH_AUTH_CODE_LIFETIME: want a positive number of seconds, got "0"`,
@@ -330,7 +330,7 @@ func TestValidate(t *testing.T) {
 				`DB_MAX_IDLE_CONNS: want a non-negative integer, got "-1"` + "\n" +
 				`DB_CONN_MAX_LIFETIME: want a non-negative number of seconds (0 for no limit), got "-1"`},
 		{"bad url", func(c *config.Config) { c.DatabaseURL = "postgres://u:hunter2@[::1" },
-			`DATABASE_URL: want postgres://, postgresql:// or sqlite:// URL, got "[redacted]"`},
+			`DATABASE_URL: want postgres://, postgresql://, mysql://, mariadb:// or sqlite:// URL, got "[redacted]"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -380,6 +380,10 @@ func TestParseDatabaseURL(t *testing.T) {
 		{"sqlite://../up.db", config.DialectSQLite, "../up.db"},
 		{"sqlite:///absolute/path.db", config.DialectSQLite, "/absolute/path.db"},
 		{"sqlite:///tmp/a b.db", config.DialectSQLite, "/tmp/a b.db"},
+		{"mysql://root@127.0.0.1:3306/authstore", config.DialectMySQL, "root@tcp(127.0.0.1:3306)/authstore"},
+		{"mysql://app:p%40ss@db/auth", config.DialectMySQL, "app:p@ss@tcp(db:3306)/auth"},
+		{"mariadb://app:pw@db:3307/auth?tls=true", config.DialectMySQL, "app:pw@tcp(db:3307)/auth?tls=true"},
+		{"MySQL://app@[::1]:3306/auth", config.DialectMySQL, "app@tcp([::1]:3306)/auth"},
 	}
 	for _, tt := range good {
 		t.Run(tt.raw, func(t *testing.T) {
@@ -395,12 +399,12 @@ func TestParseDatabaseURL(t *testing.T) {
 		})
 	}
 
-	const want = `DATABASE_URL: want postgres://, postgresql:// or sqlite:// URL, got `
+	const want = `DATABASE_URL: want postgres://, postgresql://, mysql://, mariadb:// or sqlite:// URL, got `
 	const noQuery = `DATABASE_URL: want sqlite:// URL without a ?query (authstore sets the SQLite options itself), got `
 	bad := []struct{ raw, want string }{
 		{"", want + `""`},
-		{"mysql://root@db/auth", want + `"mysql://root@db/auth"`},
-		{"mysql://root:hunter2@db/auth", want + `"mysql://root:xxxxx@db/auth"`},
+		{"sqlserver://root@db/auth", want + `"sqlserver://root@db/auth"`},
+		{"sqlserver://root:hunter2@db/auth", want + `"sqlserver://root:xxxxx@db/auth"`},
 		{"localhost/auth.db", want + `"localhost/auth.db"`},
 		{"postgres", want + `"postgres"`},
 		{"sqlite:auth.db", want + `"sqlite:auth.db"`},
@@ -411,6 +415,11 @@ func TestParseDatabaseURL(t *testing.T) {
 		{"sqlite://a.db?_foreign_keys=on", noQuery + `"sqlite://a.db?_foreign_keys=on"`},
 		{"sqlite://a.db?_auth_user=u&_auth_pass%77ord=hunter2&x=1", noQuery + `"sqlite://a.db?_auth_user=u&_auth_pass%77ord=xxxxx&x=1"`},
 		{"sqlite://u:hunter2@a.db?mode=ro", noQuery + `"sqlite://u:xxxxx@a.db?mode=ro"`},
+		{"mysql://root:hunter2@db", `DATABASE_URL: want mysql://user:password@host:port/database URL naming one database, got "mysql://root:xxxxx@db"`},
+		{"mysql://db/auth", `DATABASE_URL: want mysql://user:password@host:port/database URL naming a user, got "mysql://db/auth"`},
+		{"mariadb:///auth", `DATABASE_URL: want mysql://user:password@host:port/database URL with a host, got "mariadb:///auth"`},
+		{"mysql://u:hunter2@db/auth?parseTime=false", `DATABASE_URL: want mysql:// URL without ?parseTime= (authstore sets it itself), got "mysql://u:xxxxx@db/auth?parseTime=false"`},
+		{"mysql://u:hunter2@db/auth?sql_mode=ANSI", `DATABASE_URL: want mysql:// URL without ?sql_mode= (authstore sets it itself), got "mysql://u:xxxxx@db/auth?sql_mode=ANSI"`},
 	}
 	for _, tt := range bad {
 		t.Run(tt.raw, func(t *testing.T) {

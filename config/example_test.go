@@ -26,11 +26,11 @@ func ExampleLoadFrom() {
 
 func ExampleLoadFrom_invalid() {
 	_, err := config.LoadFrom(map[string]string{
-		"DATABASE_URL":      "mysql://app:s3cret@db/authstore",
+		"DATABASE_URL":      "sqlserver://app:s3cret@db/authstore",
 		"OAUTH_ENABLE_PKCE": "maybe",
 	})
 	fmt.Println(err)
 	// Output:
-	// DATABASE_URL: want postgres://, postgresql:// or sqlite:// URL, got "mysql://app:xxxxx@db/authstore"
+	// DATABASE_URL: want postgres://, postgresql://, mysql://, mariadb:// or sqlite:// URL, got "sqlserver://app:xxxxx@db/authstore"
 	// OAUTH_ENABLE_PKCE: want true or false, got "maybe"
 }

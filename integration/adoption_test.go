@@ -28,10 +28,12 @@ import (
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/golang-migrate/migrate/v4"
+	mysqlmigrate "github.com/golang-migrate/migrate/v4/database/mysql"
 	pgxmigrate "github.com/golang-migrate/migrate/v4/database/pgx/v5"
 	"github.com/golang-migrate/migrate/v4/database/sqlite3"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
 	"github.com/stretchr/testify/require"
+	"gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -72,10 +74,13 @@ func objectsIn(t *testing.T, db *gorm.DB, schema string) []string {
 	var names []string
 	q := "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name"
 	var args []any
-	if db.Dialector.Name() == "postgres" {
+	switch db.Dialector.Name() {
+	case "postgres":
 		q = `SELECT table_name FROM information_schema.tables
 			WHERE table_schema = COALESCE(NULLIF(?, ''), CURRENT_SCHEMA()) ORDER BY table_name`
 		args = []any{schema}
+	case "mysql":
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name`
 	}
 	require.NoError(t, db.Raw(q, args...).Scan(&names).Error)
 	return names
@@ -181,9 +186,14 @@ func newHost(t *testing.T, cfg config.Config) *host {
 		fmt.Sprintf("%d_create_orders.up.sql", hostVersion):   {Data: []byte("CREATE TABLE orders (id integer PRIMARY KEY, total integer NOT NULL);")},
 		fmt.Sprintf("%d_create_orders.down.sql", hostVersion): {Data: []byte("DROP TABLE orders;")},
 	}}
-	if u.Dialect == config.DialectPostgres {
+	switch u.Dialect {
+	case config.DialectPostgres:
 		h.db, err = gorm.Open(postgres.Open(u.DSN), &gorm.Config{Logger: logger.Discard})
-	} else {
+	case config.DialectMySQL:
+		c, cerr := authstore.MySQLConnector(u.DSN)
+		require.NoError(t, cerr)
+		h.db, err = gorm.Open(mysql.New(mysql.Config{Conn: sql.OpenDB(c)}), &gorm.Config{Logger: logger.Discard})
+	default:
 		h.db, err = gorm.Open(sqlite.Open(authstore.SQLiteDSN(u.DSN)), &gorm.Config{Logger: logger.Discard})
 	}
 	require.NoError(t, err)
@@ -207,14 +217,22 @@ func (h *host) migrate(t *testing.T, step func(*migrate.Migrate) error) {
 	src, err := iofs.New(h.files, ".")
 	require.NoError(t, err)
 	var m *migrate.Migrate
-	if h.dial == config.DialectPostgres {
+	switch h.dial {
+	case config.DialectPostgres:
 		db, err := sql.Open("pgx", h.dsn)
 		require.NoError(t, err)
 		drv, err := pgxmigrate.WithInstance(db, &pgxmigrate.Config{})
 		require.NoError(t, err)
 		m, err = migrate.NewWithInstance("iofs", src, "pgx", drv)
 		require.NoError(t, err)
-	} else {
+	case config.DialectMySQL:
+		db, err := sql.Open("mysql", h.dsn)
+		require.NoError(t, err)
+		drv, err := mysqlmigrate.WithInstance(db, &mysqlmigrate.Config{})
+		require.NoError(t, err)
+		m, err = migrate.NewWithInstance("iofs", src, "mysql", drv)
+		require.NoError(t, err)
+	default:
 		db, err := sql.Open("sqlite3", authstore.SQLiteDSN(h.dsn))
 		require.NoError(t, err)
 		drv, err := sqlite3.WithInstance(db, &sqlite3.Config{})
@@ -315,8 +333,8 @@ func TestCoexistenceWithHostTables(t *testing.T) {
 
 				// The host references authstore's users table.
 				h.files[fmt.Sprintf("%d_create_profiles.up.sql", hostVersion+1)] = &fstest.MapFile{Data: []byte(fmt.Sprintf(
-					"CREATE TABLE profiles (id integer PRIMARY KEY, auth_user_id %s NOT NULL REFERENCES %s (id) ON DELETE CASCADE, bio text NOT NULL);",
-					map[config.Dialect]string{config.DialectPostgres: "uuid", config.DialectSQLite: "text"}[b.Dialect], n.tables.Name("users")))}
+					"CREATE TABLE profiles (id integer PRIMARY KEY, auth_user_id %s NOT NULL, bio text NOT NULL, FOREIGN KEY (auth_user_id) REFERENCES %s (id) ON DELETE CASCADE);",
+					map[config.Dialect]string{config.DialectPostgres: "uuid", config.DialectSQLite: "text", config.DialectMySQL: "char(36)"}[b.Dialect], n.tables.Name("users")))}
 				h.files[fmt.Sprintf("%d_create_profiles.down.sql", hostVersion+1)] = &fstest.MapFile{Data: []byte("DROP TABLE profiles;")}
 				h.migrate(t, func(m *migrate.Migrate) error { return m.Up() })
 				withProfiles := h.snapshot(t)
@@ -559,10 +577,14 @@ func TestLegacyVersionTableTakenOver(t *testing.T) {
 
 // TestStepErrorNamesTheStatement: a migration statement that fails is told
 // in one line naming its file, its line and the statement itself, on every
-// dialect, and the migration leaves nothing of itself behind.
+// dialect, and the migration leaves nothing of itself behind (MySQL:
+// TestStepErrorMySQL, whose DDL commits as it runs).
 func TestStepErrorNamesTheStatement(t *testing.T) {
 	ctx := context.Background()
 	forEachFileBackend(t, func(t *testing.T, b Backend) {
+		if b.Dialect == config.DialectMySQL {
+			t.Skip("MySQL index names are per table, and its DDL is not transactional: TestStepErrorMySQL")
+		}
 		cfg := b.Config(t)
 		h := newHost(t, cfg)
 		// The host's own index, by the name authstore gives one of its own.
@@ -579,6 +601,33 @@ func TestStepErrorNamesTheStatement(t *testing.T) {
 		require.Empty(t, slices.DeleteFunc(objectsIn(t, s.DB(), ""), func(o string) bool { return !strings.HasPrefix(o, "x_") || o == "x_authstore_schema_migrations" }),
 			"the failed migration left tables behind")
 	})
+}
+
+// TestStepErrorMySQL: on MySQL a failing migration statement is told in
+// one line as on the other dialects; MySQL commits each CREATE as it runs,
+// so what ran before the failure stays and the version is recorded dirty,
+// which Up then refuses (ErrDirty) until the database is repaired and
+// forced.
+func TestStepErrorMySQL(t *testing.T) {
+	ctx := context.Background()
+	b := Backend{Name: "mysql", Dialect: config.DialectMySQL, Config: mysqlConfig}
+	cfg := b.Config(t)
+	h := newHost(t, cfg)
+	// A view by the name of a table authstore creates after its users.
+	require.NoError(t, h.db.Exec("CREATE VIEW x_sessions AS SELECT id FROM orders").Error)
+	s := openWith(t, withTables(cfg, naming{tables: config.Tables{Prefix: "x_"}}), authstore.WithoutSchemaCheck())
+	m, err := s.Migrator(ctx)
+	require.NoError(t, err)
+	defer m.Close()
+	err = m.Up(ctx)
+	var se *migrations.StepError
+	require.ErrorAs(t, err, &se)
+	require.Contains(t, err.Error(), "000001_create_auth_tables.up.sql line 23 (CREATE TABLE x_sessions ()")
+	require.NotContains(t, err.Error(), "\n")
+	st, err := m.Status(ctx)
+	require.NoError(t, err)
+	require.True(t, st.Dirty, "a failed MySQL migration is recorded dirty: %+v", st)
+	require.ErrorIs(t, m.Up(ctx), migrations.ErrDirty)
 }
 
 // TestAutoMigrateLeavesAHostTableAlone: AutoMigrate over a host's own users

@@ -35,10 +35,10 @@ func TestBackup(t *testing.T) {
 			require.ErrorIs(t, err, fs.ErrNotExist)
 			return
 		}
-		if b.Dialect == config.DialectPostgres {
+		if b.Dialect != config.DialectSQLite {
 			err := f.s.Backup(ctx, path, authstore.BackupOptions{})
 			require.ErrorIs(t, err, authstore.ErrBackupUnsupported)
-			require.Contains(t, err.Error(), "pg_dump")
+			require.Contains(t, err.Error(), map[config.Dialect]string{config.DialectPostgres: "pg_dump", config.DialectMySQL: "mysqldump"}[b.Dialect])
 			_, err = os.Stat(path)
 			require.ErrorIs(t, err, fs.ErrNotExist)
 			return

@@ -9,6 +9,7 @@ package integration
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"os/exec"
@@ -23,6 +24,7 @@ import (
 	"github.com/forgeauth/authstore/protocol"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/stretchr/testify/require"
+	"gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -104,9 +106,16 @@ func TestHostTransactionTranslatesErrors(t *testing.T) {
 	forEachFileBackend(t, func(t *testing.T, b Backend) {
 		cfg := b.Config(t)
 		var dial gorm.Dialector
-		if b.Name == "postgres" {
+		switch b.Name {
+		case "postgres":
 			dial = postgres.Open(cfg.DatabaseURL)
-		} else {
+		case "mysql":
+			d, err := cfg.Database()
+			require.NoError(t, err)
+			c, err := authstore.MySQLConnector(d.DSN)
+			require.NoError(t, err)
+			dial = mysql.New(mysql.Config{Conn: sql.OpenDB(c)})
+		default:
 			d, err := cfg.Database()
 			require.NoError(t, err)
 			dial = sqlite.Open(authstore.SQLiteDSN(d.DSN))

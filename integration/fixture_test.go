@@ -1,7 +1,7 @@
 package integration
 
 // The harness every test uses: the backends (a SQLite file, in-memory
-// SQLite, PostgreSQL), the fake clock, the barrier, the fixture type (a
+// SQLite, PostgreSQL, MySQL/MariaDB), the fake clock, the barrier, the fixture type (a
 // fresh migrated Store with the users, clients, codes and grants a test
 // needs) and the helpers shared by several files: request metadata, row
 // counts, catalogue reads, snapshots, secret scans, near-miss tokens and
@@ -31,6 +31,7 @@ import (
 	"github.com/forgeauth/authstore/protocol"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/stretchr/testify/require"
+	"gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -39,7 +40,7 @@ import (
 
 // Backend is one database the shared suite runs against.
 type Backend struct {
-	// Name is "sqlite", "memory" or "postgres".
+	// Name is "sqlite", "memory", "postgres" or "mysql".
 	Name string
 	// Dialect is the GORM dialect name.
 	Dialect config.Dialect
@@ -50,15 +51,18 @@ type Backend struct {
 const (
 	envPostgresURL     = "AUTHSTORE_TEST_POSTGRES_URL"
 	envRequirePostgres = "AUTHSTORE_REQUIRE_POSTGRES"
+	envMySQLURL        = "AUTHSTORE_TEST_MYSQL_URL"
+	envRequireMySQL    = "AUTHSTORE_REQUIRE_MYSQL"
 )
 
-// backends lists the backends a test runs on: SQLite file, in-memory SQLite
-// and PostgreSQL.
+// backends lists the backends a test runs on: SQLite file, in-memory
+// SQLite, PostgreSQL and MySQL (MariaDB in CI).
 func backends() []Backend {
 	return []Backend{
 		{Name: "sqlite", Dialect: config.DialectSQLite, Config: sqliteConfig},
 		{Name: "memory", Dialect: config.DialectSQLite, Config: memoryConfig},
 		{Name: "postgres", Dialect: config.DialectPostgres, Config: postgresConfig},
+		{Name: "mysql", Dialect: config.DialectMySQL, Config: mysqlConfig},
 	}
 }
 
@@ -81,7 +85,8 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, b Backend)) {
 	}
 }
 
-// forEachFileBackend runs fn on the SQLite file and PostgreSQL backends.
+// forEachFileBackend runs fn on the SQLite file, PostgreSQL and MySQL
+// backends.
 func forEachFileBackend(t *testing.T, fn func(t *testing.T, b Backend)) {
 	t.Helper()
 	for _, b := range fileBackends() {
@@ -127,6 +132,55 @@ func postgresConfig(tb testing.TB) config.Config {
 	cfg := config.Default()
 	cfg.DatabaseURL = u.String()
 	return cfg
+}
+
+// mysqlConfig creates a fresh database on the MySQL test server, dropped
+// when the test ends, and returns a config whose DATABASE_URL selects it.
+func mysqlConfig(tb testing.TB) config.Config {
+	tb.Helper()
+	base := os.Getenv(envMySQLURL)
+	if base == "" {
+		if os.Getenv(envRequireMySQL) == "1" {
+			tb.Fatalf("%s is not set but %s=1: MySQL tests must run", envMySQLURL, envRequireMySQL)
+		}
+		tb.Skipf("MySQL tests skipped: set %s (e.g. mysql://root@127.0.0.1:3306/test)", envMySQLURL)
+	}
+	admin := mysqlAdminDB(tb, base)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "authstore_test_" + hex.EncodeToString(b[:])
+	_, err := admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+	require.NoError(tb, err)
+	tb.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + name) })
+	u, err := url.Parse(base)
+	require.NoError(tb, err)
+	u.Path = "/" + name
+	cfg := config.Default()
+	cfg.DatabaseURL = u.String()
+	return cfg
+}
+
+var (
+	mysqlAdminOnce sync.Once
+	mysqlAdmin     *sql.DB
+	mysqlAdminErr  error
+)
+
+// mysqlAdminDB is one shared connection pool used to create and drop
+// databases.
+func mysqlAdminDB(tb testing.TB, base string) *sql.DB {
+	tb.Helper()
+	mysqlAdminOnce.Do(func() {
+		var u config.DatabaseURL
+		if u, mysqlAdminErr = config.ParseDatabaseURL(base); mysqlAdminErr != nil {
+			return
+		}
+		if mysqlAdmin, mysqlAdminErr = sql.Open("mysql", u.DSN); mysqlAdminErr == nil {
+			mysqlAdminErr = mysqlAdmin.Ping()
+		}
+	})
+	require.NoError(tb, mysqlAdminErr, "connect to %s", envMySQLURL)
+	return mysqlAdmin
 }
 
 var (
@@ -222,9 +276,12 @@ func separateDB(t *testing.T, s *authstore.Store) *gorm.DB {
 	sqlDB, err := s.DB().DB()
 	require.NoError(t, err)
 	var dial gorm.Dialector
-	if s.DB().Dialector.Name() == "postgres" {
+	switch s.DB().Dialector.Name() {
+	case "postgres":
 		dial = postgres.New(postgres.Config{Conn: sqlDB})
-	} else {
+	case "mysql":
+		dial = mysql.New(mysql.Config{Conn: sqlDB})
+	default:
 		dial = sqlite.New(sqlite.Config{Conn: sqlDB})
 	}
 	db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard, TranslateError: true, NowFunc: s.DB().NowFunc})
@@ -512,14 +569,15 @@ func (f *fixture) freshDB(t *testing.T) *gorm.DB {
 	return openWith(t, f.cfg).DB()
 }
 
-// warmPool opens the store's whole PostgreSQL connection pool
+// warmPool opens the store's whole PostgreSQL or MySQL connection pool
 // (MaxOpenConns) and keeps it idle, so that goroutines released by a
 // barrier run their transactions truly at once: opening a connection takes
 // long enough to serialise a race. SQLite connections open at once; there
 // it does nothing.
 func (f *fixture) warmPool(t *testing.T) {
 	t.Helper()
-	if f.s.DB().Dialector.Name() != "postgres" {
+	sleep := map[string]string{"postgres": "SELECT pg_sleep(0.05)", "mysql": "SELECT SLEEP(0.05)"}[f.s.DB().Dialector.Name()]
+	if sleep == "" {
 		return
 	}
 	sqlDB, err := f.s.DB().DB()
@@ -527,7 +585,7 @@ func (f *fixture) warmPool(t *testing.T) {
 	n := f.cfg.MaxOpenConns
 	sqlDB.SetMaxIdleConns(n)
 	errs := make([]error, n)
-	barrier(n, func(i int) { errs[i] = f.s.DB().Exec("SELECT pg_sleep(0.05)").Error })
+	barrier(n, func(i int) { errs[i] = f.s.DB().Exec(sleep).Error })
 	for _, err := range errs {
 		require.NoError(t, err)
 	}
@@ -543,7 +601,8 @@ func lastEvent(t *testing.T, db *gorm.DB, event models.Event) models.Activity {
 }
 
 // requireNoLockErrors fails if any error is SQLite's "database is
-// locked"/"busy" or a PostgreSQL deadlock or serialization failure.
+// locked"/"busy", a PostgreSQL deadlock or serialization failure, or a
+// MySQL deadlock (1213) or lock wait timeout (1205).
 func requireNoLockErrors(t *testing.T, errs []error) {
 	t.Helper()
 	for i, err := range errs {
@@ -551,7 +610,7 @@ func requireNoLockErrors(t *testing.T, errs []error) {
 			continue
 		}
 		msg := strings.ToLower(err.Error())
-		for _, bad := range []string{"database is locked", "table is locked", "busy", "deadlock", "40p01", "40001", "could not serialize"} {
+		for _, bad := range []string{"database is locked", "table is locked", "busy", "deadlock", "40p01", "40001", "could not serialize", "lock wait timeout", "error 1213", "error 1205"} {
 			require.NotContains(t, msg, bad, "goroutine %d: %v", i, err)
 		}
 	}
@@ -572,8 +631,13 @@ func rowCounts(t *testing.T, db *gorm.DB) map[string]int64 {
 func utcText(t *testing.T, db *gorm.DB, table, column string, id any) string {
 	t.Helper()
 	var s string
-	if db.Dialector.Name() == "postgres" {
+	switch db.Dialector.Name() {
+	case "postgres":
 		require.NoError(t, db.Raw(fmt.Sprintf(`SELECT to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') FROM %s WHERE id = ?`, column, table), id).Scan(&s).Error)
+		return s
+	case "mysql":
+		// DATETIME holds no zone: the Store writes UTC (loc=UTC).
+		require.NoError(t, db.Raw(fmt.Sprintf(`SELECT DATE_FORMAT(%s, '%%Y-%%m-%%d %%H:%%i:%%s.%%f') FROM %s WHERE id = ?`, column, table), id).Scan(&s).Error)
 		return s
 	}
 	require.NoError(t, db.Raw(fmt.Sprintf(`SELECT CAST(%s AS TEXT) FROM %s WHERE id = ?`, column, table), id).Scan(&s).Error)
@@ -636,9 +700,13 @@ func countEvents(t *testing.T, db *gorm.DB, event models.Event, user ...*models.
 func allTables(t *testing.T, db *gorm.DB) []string {
 	t.Helper()
 	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`
-	if db.Dialector.Name() == "postgres" {
+	switch db.Dialector.Name() {
+	case "postgres":
 		q = `SELECT table_name FROM information_schema.tables
 			WHERE table_schema = CURRENT_SCHEMA() AND table_type = 'BASE TABLE' ORDER BY table_name`
+	case "mysql":
+		q = `SELECT table_name FROM information_schema.tables
+			WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name`
 	}
 	var out []string
 	require.NoError(t, db.Raw(q).Scan(&out).Error)
@@ -654,9 +722,13 @@ type tableColumn struct{ Name, Type string }
 func tableColumns(t *testing.T, db *gorm.DB, table string) []tableColumn {
 	t.Helper()
 	q := `SELECT name, type FROM pragma_table_info(?) ORDER BY cid`
-	if db.Dialector.Name() == "postgres" {
+	switch db.Dialector.Name() {
+	case "postgres":
 		q = `SELECT column_name AS name, data_type AS type FROM information_schema.columns
 			WHERE table_schema = CURRENT_SCHEMA() AND table_name = ? ORDER BY ordinal_position`
+	case "mysql":
+		q = `SELECT column_name AS name, column_type AS type FROM information_schema.columns
+			WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position`
 	}
 	var out []tableColumn
 	require.NoError(t, db.Raw(q, table).Scan(&out).Error)
@@ -689,7 +761,7 @@ func snapshotTables(t *testing.T, db *gorm.DB) map[string][]string {
 		if strings.HasSuffix(table, "schema_migrations") {
 			order = "version"
 		}
-		rows, err := db.Raw(fmt.Sprintf(`SELECT * FROM %q ORDER BY %s`, table, order)).Rows()
+		rows, err := db.Table(table).Order(order).Rows()
 		require.NoError(t, err, "snapshot %s", table)
 		cols, err := rows.Columns()
 		require.NoError(t, err)
@@ -728,8 +800,11 @@ func scanForSecrets(t *testing.T, db *gorm.DB, needles map[string]string) (found
 		for _, col := range tableColumns(t, db, table) {
 			columns++
 			var vals []sql.NullString
-			require.NoError(t, db.Raw(fmt.Sprintf(`SELECT CAST(%q AS TEXT) FROM %q`, col.Name, table)).Scan(&vals).Error,
-				"read %s.%s", table, col.Name)
+			q := fmt.Sprintf(`SELECT CAST(%q AS TEXT) FROM %q`, col.Name, table)
+			if db.Dialector.Name() == "mysql" {
+				q = fmt.Sprintf("SELECT CAST(`%s` AS CHAR) FROM `%s`", col.Name, table)
+			}
+			require.NoError(t, db.Raw(q).Scan(&vals).Error, "read %s.%s", table, col.Name)
 			for _, name := range names {
 				for _, v := range vals {
 					if v.Valid && strings.Contains(v.String, needles[name]) {

@@ -41,6 +41,8 @@ func TestHardeningSessionFindUnderLock(t *testing.T) {
 			locks = []string{"row"}
 		case "postgres":
 			locks = []string{"row", "table"}
+		case "mysql":
+			locks = []string{"row"}
 		}
 		for _, lock := range locks {
 			t.Run(lock, func(t *testing.T) {
@@ -134,7 +136,7 @@ func TestHardeningSessionFindUnderLock(t *testing.T) {
 		t.Run("TouchStillWaits", func(t *testing.T) {
 			// Touch's write is the call's purpose, not optional: under a
 			// row lock it waits for it (bounded here by the context).
-			if b.Name != "postgres" {
+			if b.Dialect == config.DialectSQLite {
 				t.Skip("SQLite's wait is the busy timeout; TestLockedDatabase covers it")
 			}
 			f := newFixture(t, b)
@@ -179,6 +181,15 @@ func holdWriteLock(t *testing.T, f *fixture, kind string, sessionID, patID model
 		t.Cleanup(func() { db.Close() })
 		conn, err = db.Conn(ctx)
 		require.NoError(t, err)
+	case "mysql":
+		u, err := f.cfg.Database()
+		require.NoError(t, err)
+		c, err := authstore.MySQLConnector(u.DSN)
+		require.NoError(t, err)
+		db := sql.OpenDB(c)
+		t.Cleanup(func() { db.Close() })
+		conn, err = db.Conn(ctx)
+		require.NoError(t, err)
 	default:
 		t.Fatalf("holdWriteLock: no second connection to the %s database", f.b.Name)
 	}
@@ -187,10 +198,23 @@ func holdWriteLock(t *testing.T, f *fixture, kind string, sessionID, patID model
 		_, err := conn.ExecContext(ctx, q, args...)
 		require.NoError(t, err, q)
 	}
-	if f.b.Dialect == config.DialectSQLite {
+	switch f.b.Dialect {
+	case config.DialectSQLite:
 		exec("BEGIN IMMEDIATE")
 		requireSQLiteLocked(t, f)
-	} else {
+	case config.DialectMySQL:
+		require.Equal(t, "row", kind, "MySQL: row locks only")
+		exec("BEGIN")
+		exec("SELECT id FROM sessions WHERE id = ? FOR UPDATE", sessionID)
+		if patID != "" {
+			exec("SELECT id FROM oauth_personal_access_tokens WHERE id = ? FOR UPDATE", patID)
+		}
+		// The lock holds: a read that may not wait for it fails.
+		err := f.s.DB().Transaction(func(tx *gorm.DB) error {
+			return tx.Exec("SELECT id FROM sessions WHERE id = ? FOR UPDATE NOWAIT", sessionID).Error
+		})
+		require.Error(t, err, "the session row is not locked")
+	default:
 		exec("BEGIN")
 		if kind == "table" {
 			exec("LOCK TABLE sessions, oauth_personal_access_tokens IN EXCLUSIVE MODE")

@@ -7,6 +7,8 @@ package integration
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -22,7 +24,9 @@ import (
 	"github.com/forgeauth/authstore/migrations"
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
+	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
+	"gorm.io/driver/mysql"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -184,9 +188,16 @@ func TestInspectNamesTheDifference(t *testing.T) {
 		for _, tc := range []struct {
 			name, ddl, want string
 			postgresOnly    bool
+			mysqlOnly       bool
+			mysqlDDL        string // the statement on MySQL, when it differs
 		}{
 			{name: "DroppedColumn", ddl: "ALTER TABLE users DROP COLUMN lockouts", want: "migrations: table users: column lockouts is missing"},
-			{name: "DroppedIndex", ddl: "DROP INDEX idx_sessions_expires_at", want: "migrations: table sessions: index idx_sessions_expires_at is missing"},
+			{name: "DroppedIndex", ddl: "DROP INDEX idx_sessions_expires_at", want: "migrations: table sessions: index idx_sessions_expires_at is missing",
+				mysqlDDL: "DROP INDEX idx_sessions_expires_at ON sessions"},
+			{name: "Collation", mysqlOnly: true, ddl: "ALTER TABLE sessions MODIFY token_hash varchar(255) COLLATE utf8mb4_general_ci NOT NULL",
+				want: "migrations: table sessions: column token_hash is varchar(255) utf8mb4_general_ci, want varchar(255) utf8mb4_bin"},
+			{name: "TimePrecision", mysqlOnly: true, ddl: "ALTER TABLE sessions MODIFY expires_at datetime(3) NOT NULL",
+				want: "migrations: table sessions: column expires_at is datetime(3), want time"},
 			{name: "HostTable", ddl: "CREATE TABLE host_orders (id integer PRIMARY KEY)", want: "migrations: table host_orders is not in the migrations"},
 			{name: "ForeignKeyAction", postgresOnly: true,
 				ddl:  "ALTER TABLE sessions DROP CONSTRAINT fk_sessions_user, ADD CONSTRAINT fk_sessions_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE SET NULL",
@@ -196,10 +207,17 @@ func TestInspectNamesTheDifference(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				if tc.postgresOnly && b.Dialect != config.DialectPostgres {
-					t.Skip("SQLite cannot alter a constraint or a column's type")
+					t.Skip("SQLite cannot alter a constraint or a column's type; MySQL has the cases marked mysqlOnly")
+				}
+				if tc.mysqlOnly && b.Dialect != config.DialectMySQL {
+					t.Skip("MySQL only")
 				}
 				db := openMigrated(t, b).DB()
-				require.NoError(t, db.Exec(tc.ddl).Error)
+				ddl := tc.ddl
+				if b.Dialect == config.DialectMySQL && tc.mysqlDDL != "" {
+					ddl = tc.mysqlDDL
+				}
+				require.NoError(t, db.Exec(ddl).Error)
 				require.EqualError(t, inspect(t, db).Diff(want), tc.want)
 			})
 		}
@@ -234,6 +252,9 @@ func TestEveryDialectHasTheSameVersions(t *testing.T) {
 	lite, err := migrations.Versions(config.DialectSQLite)
 	require.NoError(t, err)
 	require.Equal(t, pg, lite)
+	my, err := migrations.Versions(config.DialectMySQL)
+	require.NoError(t, err)
+	require.Equal(t, pg, my)
 	require.Equal(t, []migrations.Version{{Version: 1, Name: "create_auth_tables"}, {Version: 2, Name: "create_oauth_tables"}, {Version: 3, Name: "add_user_lockout"}}, pg[:3])
 	for i, v := range pg {
 		require.Equal(t, uint(i+1), v.Version, "versions are numbered 1, 2, 3, ... without a gap")
@@ -325,6 +346,74 @@ func TestNewChecksSQLiteSettings(t *testing.T) {
 		require.Contains(t, err.Error(), tc.want, "New(%s) does not name the setting", tc.params)
 		require.Contains(t, err.Error(), "authstore.SQLiteDSN", "the error does not say how to fix it")
 	}
+}
+
+// TestNewChecksMySQLSettings checks that New refuses a host's MySQL handle
+// that lacks any setting authstore relies on, naming it, and accepts one
+// opened with authstore.MySQLConnector.
+func TestNewChecksMySQLSettings(t *testing.T) {
+	base := mysqlConfig(t)
+	u, err := base.Database()
+	require.NoError(t, err)
+	good, err := authstore.MySQLDSN(u.DSN)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name, want  string
+		change      func(c *gomysql.Config)
+		noIsolation bool
+	}{
+		{"parseTime", "parseTime", func(c *gomysql.Config) { c.ParseTime = false }, false},
+		{"loc", "loc", func(c *gomysql.Config) { c.Loc = time.FixedZone("UTC+9", 9*3600) }, false},
+		{"time_zone", "time_zone", func(c *gomysql.Config) { c.Params["time_zone"] = "'+01:00'" }, false},
+		{"sql_mode", "sql_mode", func(c *gomysql.Config) { c.Params["sql_mode"] = "''" }, false},
+		{"charset", "character_set_connection", func(c *gomysql.Config) { c.Collation = "latin1_swedish_ci" }, false},
+		{"clientFoundRows", "clientFoundRows", func(c *gomysql.Config) { c.ClientFoundRows = false }, false},
+		{"isolation", "isolation", func(*gomysql.Config) {}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := gomysql.ParseDSN(good)
+			require.NoError(t, err)
+			tc.change(cfg)
+			conn, err := gomysql.NewConnector(cfg)
+			require.NoError(t, err)
+			if !tc.noIsolation {
+				conn = isolated{conn}
+			}
+			pool := sql.OpenDB(conn)
+			t.Cleanup(func() { pool.Close() })
+			db, err := gorm.Open(mysql.New(mysql.Config{Conn: pool}), &gorm.Config{Logger: logger.Discard})
+			require.NoError(t, err)
+			_, err = authstore.New(db, authstore.WithoutSchemaCheck())
+			require.ErrorIs(t, err, authstore.ErrUnsafeDatabase, "New(%s) = %v; want ErrUnsafeDatabase", tc.name, err)
+			require.Contains(t, err.Error(), tc.want, "New(%s) does not name the setting", tc.name)
+			require.Contains(t, err.Error(), "authstore.MySQLConnector", "the error does not say how to fix it")
+		})
+	}
+	c, err := authstore.MySQLConnector(u.DSN)
+	require.NoError(t, err)
+	pool := sql.OpenDB(c)
+	t.Cleanup(func() { pool.Close() })
+	db, err := gorm.Open(mysql.New(mysql.Config{Conn: pool}), &gorm.Config{Logger: logger.Discard})
+	require.NoError(t, err)
+	_, err = authstore.New(db, authstore.WithMigrate())
+	require.NoError(t, err, "New over a handle opened with authstore.MySQLConnector")
+}
+
+// isolated is a connector whose connections run at READ COMMITTED, as
+// authstore.MySQLConnector's do, so that a test can take one other
+// setting away.
+type isolated struct{ driver.Connector }
+
+func (c isolated) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.(driver.ExecerContext).ExecContext(ctx, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", nil); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
 }
 
 // A Migrator whose run was cancelled refuses further work instead of

@@ -165,9 +165,16 @@ var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
 func hasUniqueIndex(t *testing.T, db *gorm.DB, table, column string) bool {
 	t.Helper()
 	var n int64
-	if db.Dialector.Name() == "postgres" {
+	switch db.Dialector.Name() {
+	case "postgres":
 		require.NoError(t, db.Raw(`SELECT count(*) FROM pg_indexes WHERE schemaname = CURRENT_SCHEMA() AND tablename = ?
 			AND indexdef LIKE 'CREATE UNIQUE INDEX %' AND indexdef LIKE ?`, table, "%("+column+")").Scan(&n).Error)
+		return n > 0
+	case "mysql":
+		require.NoError(t, db.Raw(`SELECT count(*) FROM information_schema.statistics s
+			WHERE s.table_schema = DATABASE() AND s.table_name = ? AND s.non_unique = 0 AND s.column_name = ?
+			AND (SELECT count(*) FROM information_schema.statistics o
+				WHERE o.table_schema = s.table_schema AND o.table_name = s.table_name AND o.index_name = s.index_name) = 1`, table, column).Scan(&n).Error)
 		return n > 0
 	}
 	require.NoError(t, db.Raw(`SELECT count(*) FROM pragma_index_list(?) AS il WHERE il."unique" = 1

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/forgeauth/authstore/config"
+	"gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -62,7 +64,9 @@ func (mg *Migrator) Baseline(ctx context.Context) error {
 // error wrapping ErrSchemaMismatch that names the first difference
 // otherwise. It reads the database and builds the reference in a scratch
 // database (SQLite: in memory; PostgreSQL: a schema in a transaction that
-// is rolled back), so it changes nothing.
+// is rolled back; MySQL: a database of its own, dropped after, which needs
+// the CREATE and DROP privileges on it), so it changes nothing in the
+// database compared.
 func (mg *Migrator) Compare(ctx context.Context) error {
 	got, err := inspectTables(ctx, mg.db, mg.dialect, mg.settings.tables)
 	if err != nil {
@@ -116,6 +120,9 @@ func referenceSchema(ctx context.Context, db *sql.DB, d config.Dialect) (Schema,
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	scratch := "authstore_reference_" + hex.EncodeToString(b[:])
+	if d == config.DialectMySQL {
+		return referenceMySQL(ctx, db, scratch)
+	}
 	if d == config.DialectSQLite {
 		ref, err := sql.Open("sqlite3", "file:/"+scratch+"?vfs=memdb&_foreign_keys=1")
 		if err != nil {
@@ -146,6 +153,35 @@ func referenceSchema(ctx context.Context, db *sql.DB, d config.Dialect) (Schema,
 	return Inspect(ctx, g, InspectOptions{Schema: scratch, Include: isObject})
 }
 
+// referenceMySQL builds the reference in a scratch database on one
+// connection of db (MySQL's DDL is not transactional), inspects it and
+// drops it. The connection leaves the pool afterwards: it used another
+// database.
+func referenceMySQL(ctx context.Context, db *sql.DB, scratch string) (s Schema, err error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return Schema{}, fmt.Errorf("migrations: reference database: %s", oneLine(err))
+	}
+	defer func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+scratch)
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // never back to the pool
+		conn.Close()
+	}()
+	for _, q := range []string{"CREATE DATABASE " + scratch + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", "USE " + scratch} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return Schema{}, fmt.Errorf("migrations: reference database: %s", oneLine(err))
+		}
+	}
+	if err := applyFiles(ctx, conn, config.DialectMySQL); err != nil {
+		return Schema{}, err
+	}
+	g, err := gorm.Open(mysql.New(mysql.Config{Conn: conn, SkipInitializeWithVersion: true}), quietGORM())
+	if err != nil {
+		return Schema{}, fmt.Errorf("migrations: reference database: %w", err)
+	}
+	return Inspect(ctx, g, InspectOptions{Include: isObject})
+}
+
 // isObject reports whether name is one of authstore's tables or views
 // under its original name.
 func isObject(name string) bool {
@@ -174,8 +210,14 @@ func applyFiles(ctx context.Context, db interface {
 		if err != nil {
 			return err
 		}
-		if _, err := db.ExecContext(ctx, string(data)); err != nil {
-			return fmt.Errorf("migrations: reference schema: %s: %s", v.upFile(), oneLine(err))
+		stmts := []statement{{sql: string(data)}}
+		if d == config.DialectMySQL {
+			stmts = splitStatements(string(data)) // the driver runs one statement at a time
+		}
+		for _, st := range stmts {
+			if _, err := db.ExecContext(ctx, st.sql); err != nil {
+				return fmt.Errorf("migrations: reference schema: %s: %s", v.upFile(), oneLine(err))
+			}
 		}
 	}
 	return nil
@@ -189,6 +231,8 @@ func gormOver(db *sql.DB, d config.Dialect) (*gorm.DB, error) {
 		dial = postgres.New(postgres.Config{Conn: db})
 	case config.DialectSQLite:
 		dial = &sqlite.Dialector{Conn: db}
+	case config.DialectMySQL:
+		dial = mysql.New(mysql.Config{Conn: db, SkipInitializeWithVersion: true})
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrDialect, d)
 	}

@@ -84,10 +84,14 @@ func guard(ctx context.Context, db *sql.DB, d config.Dialect, tables config.Tabl
 // columnExists reports whether table (in schema, on PostgreSQL) has column.
 func columnExists(ctx context.Context, db *sql.DB, d config.Dialect, schema, table, column string) (bool, error) {
 	q, args := "SELECT count(*) FROM pragma_table_info(?) WHERE name = ?", []any{table, column}
-	if d == config.DialectPostgres {
+	switch d {
+	case config.DialectPostgres:
 		q = `SELECT count(*) FROM information_schema.columns
 			WHERE table_schema = COALESCE(NULLIF($1, ''), CURRENT_SCHEMA()) AND table_name = $2 AND column_name = $3`
 		args = []any{schema, table, column}
+	case config.DialectMySQL:
+		q = `SELECT count(*) FROM information_schema.columns
+			WHERE table_schema = DATABASE() AND table_name = ? AND column_name = ?`
 	}
 	var n int
 	if err := db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
@@ -127,8 +131,13 @@ func dependents(ctx context.Context, db *sql.DB, d config.Dialect, tables config
 		}
 		return rows.Err()
 	}
-	rows, err := db.QueryContext(ctx, `SELECT m.name, f."table" FROM sqlite_master m, pragma_foreign_key_list(m.name) f
-		WHERE m.type = 'table' ORDER BY m.name`)
+	q := `SELECT m.name, f."table" FROM sqlite_master m, pragma_foreign_key_list(m.name) f
+		WHERE m.type = 'table' ORDER BY m.name`
+	if d == config.DialectMySQL {
+		q = `SELECT table_name, referenced_table_name FROM information_schema.referential_constraints
+			WHERE constraint_schema = DATABASE() AND unique_constraint_schema = DATABASE() ORDER BY 1`
+	}
+	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
 		return fmt.Errorf("migrations: read foreign keys: %s", oneLine(err))
 	}

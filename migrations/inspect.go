@@ -22,7 +22,8 @@ type Schema struct {
 	Tables map[string]Table
 	// Views maps a view's name to its definition, whitespace collapsed:
 	// the statement as written on SQLite, PostgreSQL's pg_get_viewdef on
-	// PostgreSQL.
+	// PostgreSQL, and on MySQL information_schema's VIEW_DEFINITION
+	// without the database name it qualifies every table with.
 	Views map[string]string
 }
 
@@ -45,7 +46,11 @@ type Table struct {
 type Column struct {
 	Name string
 	// Type is the type's family: "integer", "text", "time", "bool",
-	// "uuid", or the declared type in lower case for any other.
+	// "uuid", or the declared type in lower case for any other. On MySQL
+	// "time" is DATETIME(6) alone (fewer digits lose the microseconds),
+	// "uuid" is CHAR(36), and a text type is given with its length and
+	// collation ("varchar(255) utf8mb4_bin"): an index needs the one, and
+	// comparing digests byte for byte the other.
 	Type string
 	// NotNull is true for a NOT NULL or primary key column.
 	NotNull bool
@@ -61,8 +66,8 @@ type Index struct {
 
 // ForeignKey is one foreign key constraint of a table.
 type ForeignKey struct {
-	// Name is the constraint's name on PostgreSQL, empty on SQLite, which
-	// does not report it.
+	// Name is the constraint's name on PostgreSQL and MySQL, empty on
+	// SQLite, which does not report it.
 	Name string
 	// Columns are the referencing columns, in key order.
 	Columns []string
@@ -92,7 +97,8 @@ type InspectOptions struct {
 
 // Inspect reads the tables and views of the database db is connected to:
 // their columns, indexes other than primary keys, foreign keys and view
-// definitions. The dialect is db's (PostgreSQL or SQLite); Inspect returns
+// definitions. The dialect is db's (PostgreSQL, SQLite or MySQL, where it
+// reads the connection's database); Inspect returns
 // ErrDialect for any other. It only reads.
 func Inspect(ctx context.Context, db *gorm.DB, opts InspectOptions) (Schema, error) {
 	db = db.WithContext(ctx)
@@ -109,6 +115,11 @@ func Inspect(ctx context.Context, db *gorm.DB, opts InspectOptions) (Schema, err
 			return Schema{}, fmt.Errorf("migrations: inspect: a schema (%q) is for PostgreSQL; SQLite has none", opts.Schema)
 		}
 		s, err = inspectSQLite(db, keep)
+	case config.DialectMySQL:
+		if opts.Schema != "" {
+			return Schema{}, fmt.Errorf("migrations: inspect: a schema (%q) is for PostgreSQL; MySQL's is the connection's database", opts.Schema)
+		}
+		s, err = inspectMySQL(db, keep)
 	default:
 		return Schema{}, fmt.Errorf("%w: %q", ErrDialect, d)
 	}
@@ -262,6 +273,154 @@ func inspectPostgres(db *gorm.DB, schema string, keep func(string) bool) (Schema
 	}
 	return s, nil
 }
+
+func inspectMySQL(db *gorm.DB, keep func(string) bool) (Schema, error) {
+	var database sql.NullString
+	if err := db.Raw(`SELECT DATABASE()`).Scan(&database).Error; err != nil {
+		return Schema{}, fmt.Errorf("current database: %w", err)
+	}
+	if !database.Valid {
+		return Schema{}, fmt.Errorf("no current database: the connection selected none")
+	}
+	s := Schema{Tables: map[string]Table{}, Views: map[string]string{}}
+	var rels []struct {
+		Name string
+		Kind string
+	}
+	if err := db.Raw(`SELECT table_name AS name, table_type AS kind FROM information_schema.tables
+		WHERE table_schema = DATABASE() AND table_type IN ('BASE TABLE', 'VIEW')`).Scan(&rels).Error; err != nil {
+		return Schema{}, fmt.Errorf("list tables: %w", err)
+	}
+	for _, r := range rels {
+		if !keep(r.Name) {
+			continue
+		}
+		if r.Kind == "VIEW" {
+			var def string
+			if err := db.Raw(`SELECT view_definition FROM information_schema.views
+				WHERE table_schema = DATABASE() AND table_name = ?`, r.Name).Scan(&def).Error; err != nil {
+				return Schema{}, fmt.Errorf("view %s: %w", r.Name, err)
+			}
+			s.Views[r.Name] = normaliseSQL(strings.ReplaceAll(def, "`"+database.String+"`.", ""))
+			continue
+		}
+		tb, err := inspectMySQLTable(db, r.Name)
+		if err != nil {
+			return Schema{}, fmt.Errorf("table %s: %w", r.Name, err)
+		}
+		if !isVersionTable(tb) {
+			s.Tables[r.Name] = tb
+		}
+	}
+	return s, nil
+}
+
+func inspectMySQLTable(db *gorm.DB, name string) (Table, error) {
+	var tb Table
+	var cols []struct {
+		Name      string
+		Type      string
+		Nullable  string
+		Collation sql.NullString
+	}
+	if err := db.Raw(`SELECT column_name AS name, column_type AS type, is_nullable AS nullable, collation_name AS collation
+		FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?`, name).Scan(&cols).Error; err != nil {
+		return Table{}, fmt.Errorf("columns: %w", err)
+	}
+	for _, c := range cols {
+		typ := mysqlTypeFamily(c.Type)
+		if c.Collation.Valid && typ != "uuid" {
+			typ += " " + c.Collation.String
+		}
+		tb.Columns = append(tb.Columns, Column{Name: c.Name, Type: typ, NotNull: c.Nullable == "NO"})
+	}
+	var keys []struct {
+		Name      string
+		NonUnique bool
+		Col       string
+		SubPart   sql.NullInt64
+	}
+	if err := db.Raw(`SELECT index_name AS name, non_unique, column_name AS col, sub_part
+		FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ?
+		ORDER BY index_name, seq_in_index`, name).Scan(&keys).Error; err != nil {
+		return Table{}, fmt.Errorf("indexes: %w", err)
+	}
+	for _, k := range keys {
+		col := k.Col
+		if k.SubPart.Valid {
+			col = fmt.Sprintf("%s(%d)", col, k.SubPart.Int64) // a key on the column's first characters
+		}
+		if k.Name == "PRIMARY" {
+			tb.PrimaryKey = append(tb.PrimaryKey, col)
+			continue
+		}
+		if n := len(tb.Indexes); n == 0 || tb.Indexes[n-1].Name != k.Name {
+			tb.Indexes = append(tb.Indexes, Index{Name: k.Name, Unique: !k.NonUnique})
+		}
+		last := &tb.Indexes[len(tb.Indexes)-1]
+		last.Columns = append(last.Columns, col)
+	}
+	var fks []struct {
+		Name      string
+		RefSchema string
+		RefTable  string
+		OnDelete  string
+		OnUpdate  string
+		Col       string
+		RefColumn string
+	}
+	if err := db.Raw(`SELECT k.constraint_name AS name, k.referenced_table_schema AS ref_schema, k.referenced_table_name AS ref_table,
+			r.delete_rule AS on_delete, r.update_rule AS on_update, k.column_name AS col, k.referenced_column_name AS ref_column
+		FROM information_schema.key_column_usage k
+		JOIN information_schema.referential_constraints r
+			ON r.constraint_schema = k.constraint_schema AND r.constraint_name = k.constraint_name AND r.table_name = k.table_name
+		WHERE k.table_schema = DATABASE() AND k.table_name = ? AND k.referenced_table_name IS NOT NULL
+		ORDER BY k.constraint_name, k.ordinal_position`, name).Scan(&fks).Error; err != nil {
+		return Table{}, fmt.Errorf("foreign keys: %w", err)
+	}
+	var database string
+	if err := db.Raw(`SELECT DATABASE()`).Scan(&database).Error; err != nil {
+		return Table{}, fmt.Errorf("current database: %w", err)
+	}
+	for i, fk := range fks {
+		if i == 0 || fk.Name != fks[i-1].Name {
+			ref := fk.RefTable
+			if fk.RefSchema != database {
+				ref = fk.RefSchema + "." + ref
+			}
+			tb.ForeignKeys = append(tb.ForeignKeys, ForeignKey{
+				Name: fk.Name, RefTable: ref, OnDelete: strings.ToLower(fk.OnDelete), OnUpdate: strings.ToLower(fk.OnUpdate),
+			})
+		}
+		last := &tb.ForeignKeys[len(tb.ForeignKeys)-1]
+		last.Columns = append(last.Columns, fk.Col)
+		last.RefColumns = append(last.RefColumns, fk.RefColumn)
+	}
+	sortTable(&tb)
+	return tb, nil
+}
+
+// mysqlTypeFamily maps a MySQL COLUMN_TYPE to its family: integers of any
+// display width, TINYINT(1) as bool (MySQL's BOOLEAN), DATETIME(6) as
+// time, CHAR(36) as uuid; any other type is kept as MySQL spells it.
+func mysqlTypeFamily(typ string) string {
+	t := strings.ToLower(strings.TrimSpace(typ))
+	switch {
+	case t == "tinyint(1)":
+		return "bool"
+	case mysqlIntType.MatchString(t):
+		return "integer"
+	case t == "datetime(6)":
+		return "time"
+	case t == "char(36)":
+		return "uuid"
+	}
+	return t
+}
+
+// mysqlIntType matches MySQL's integer types with or without a display
+// width, signed or not.
+var mysqlIntType = regexp.MustCompile(`^(tiny|small|medium|big)?int(\(\d+\))?( unsigned)?$`)
 
 // isVersionTable reports whether tb is a golang-migrate version table:
 // (version, dirty) and nothing else, whatever its name.

@@ -1,9 +1,12 @@
 // Package migrations holds authstore's versioned SQL migrations, one folder
-// per dialect (postgres/, sqlite/), embedded in the binary and applied with
-// golang-migrate.
+// per dialect (postgres/, sqlite/, mysql/), embedded in the binary and
+// applied with golang-migrate.
 //
-// Each file also runs as-is by hand: `psql -v ON_ERROR_STOP=1 -f FILE` or
-// `sqlite3 DB < FILE`, in version order. For tables under a prefix or in a
+// Each file also runs as-is by hand: `psql -v ON_ERROR_STOP=1 -f FILE`,
+// `sqlite3 DB < FILE` or `mysql DATABASE < FILE`, in version order.
+// MySQL commits every CREATE, ALTER and DROP as it runs it: a MySQL
+// migration that fails part-way leaves what ran before the failing
+// statement, and the database dirty (ErrDirty) as on the other dialects. For tables under a prefix or in a
 // schema (WithTables), RenderedFS gives the files for those names
 // (`authstore migrate sql` prints them). The applied version is recorded
 // in the table DefaultVersionTable (WithVersionTable), under the same
@@ -40,6 +43,7 @@ import (
 	"github.com/forgeauth/authstore/models"
 	"github.com/golang-migrate/migrate/v4"
 	"github.com/golang-migrate/migrate/v4/database"
+	mysqlmigrate "github.com/golang-migrate/migrate/v4/database/mysql"
 	pgxmigrate "github.com/golang-migrate/migrate/v4/database/pgx/v5"
 	"github.com/golang-migrate/migrate/v4/database/sqlite3"
 	"github.com/golang-migrate/migrate/v4/source"
@@ -49,10 +53,11 @@ import (
 	"gorm.io/gorm"
 )
 
-//go:embed postgres/*.sql sqlite/*.sql
+//go:embed postgres/*.sql sqlite/*.sql mysql/*.sql
 var files embed.FS
 
-// ErrDialect is returned for a database other than PostgreSQL or SQLite.
+// ErrDialect is returned for a database other than PostgreSQL, SQLite or
+// MySQL.
 var ErrDialect = errors.New("migrations: unsupported dialect")
 
 // ErrStopped is returned by a Migrator whose earlier run was cancelled:
@@ -114,7 +119,7 @@ func (s settings) versionTableName() string { return s.tables.Prefix + s.version
 // FS returns the embedded migration files of a dialect: NNNNNN_name.up.sql
 // and NNNNNN_name.down.sql pairs.
 func FS(d config.Dialect) (fs.FS, error) {
-	if d != config.DialectPostgres && d != config.DialectSQLite {
+	if d != config.DialectPostgres && d != config.DialectSQLite && d != config.DialectMySQL {
 		return nil, fmt.Errorf("%w: %q", ErrDialect, d)
 	}
 	return fs.Sub(files, string(d))
@@ -125,8 +130,9 @@ func FS(d config.Dialect) (fs.FS, error) {
 // connection the Migrator holds.
 type Migrator struct {
 	m        *migrate.Migrate
-	db       *sql.DB // the database migrated
-	own      *sql.DB // PostgreSQL: the Migrator's own connections
+	db       *sql.DB         // the database migrated
+	own      *sql.DB         // PostgreSQL: the Migrator's own connections
+	drv      database.Driver // MySQL: golang-migrate's driver, which holds a connection of db
 	dialect  config.Dialect
 	settings settings
 	stopped  bool // a cancelled run leaves golang-migrate unusable
@@ -138,7 +144,10 @@ type Migrator struct {
 }
 
 // New returns a Migrator for db, which must be a PostgreSQL (pgx, as GORM's
-// postgres driver opens it) or SQLite (mattn/go-sqlite3) handle as d says.
+// postgres driver opens it), SQLite (mattn/go-sqlite3) or MySQL
+// (go-sql-driver/mysql) handle as d says. On MySQL the Migrator holds one
+// of db's connections, for its lock, until Close, and runs the statements
+// on another: db must allow two open connections.
 // On PostgreSQL the Migrator opens connections of its own with the
 // settings of db's (server, database, user, search_path), so that its
 // advisory lock and statements never hold one of db's pooled connections;
@@ -207,6 +216,19 @@ func (mg *Migrator) open(source source.Driver) error {
 		if err != nil {
 			return fmt.Errorf("migrations: prepare sqlite: %w", err)
 		}
+	case config.DialectMySQL:
+		// WithConnection, not WithInstance: the driver's Close would close
+		// db itself.
+		conn, err := mg.db.Conn(context.Background())
+		if err != nil {
+			return fmt.Errorf("migrations: prepare mysql: %s", oneLine(err))
+		}
+		my, err := mysqlmigrate.WithConnection(context.Background(), conn, &mysqlmigrate.Config{MigrationsTable: mg.settings.versionTableName()})
+		if err != nil {
+			conn.Close()
+			return fmt.Errorf("migrations: prepare mysql: %s", oneLine(err))
+		}
+		drv, mg.drv = my, my
 	}
 	run := mg.db
 	if mg.own != nil {
@@ -242,11 +264,16 @@ func gormTables(db *gorm.DB, opts []Option) []Option {
 	return opts
 }
 
-// Close releases the connections the Migrator opened. The *sql.DB it was
-// given stays open.
+// Close releases the connections the Migrator opened or holds. The
+// *sql.DB it was given stays open.
 func (mg *Migrator) Close() error {
 	if mg.own != nil {
 		return mg.own.Close()
+	}
+	if mg.drv != nil {
+		drv := mg.drv
+		mg.drv = nil
+		return drv.Close() // golang-migrate's MySQL driver holds a connection of db
 	}
 	return nil
 }
@@ -392,6 +419,10 @@ func (mg *Migrator) DownAll(ctx context.Context) error {
 	if mg.own != nil {
 		mg.m.Close() // its driver holds a connection of mg.own, and closes it
 		mg.own = nil
+	}
+	if mg.drv != nil {
+		mg.m.Close() // its driver holds a connection of mg.db, and gives it back
+		mg.drv = nil
 	}
 	mg.m = nil
 	return nil

@@ -161,8 +161,8 @@ func RenderedFS(d config.Dialect, t config.Tables) (fs.FS, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d == config.DialectSQLite && t.Schema != "" {
-		return nil, fmt.Errorf("migrations: a schema (%q) is PostgreSQL's; SQLite has none", t.Schema)
+	if d != config.DialectPostgres && t.Schema != "" {
+		return nil, fmt.Errorf("migrations: a schema (%q) is PostgreSQL's; %s has none of its own", t.Schema, d)
 	}
 	vs, err := Versions(d)
 	if err != nil {

@@ -25,7 +25,7 @@ type ScriptOptions struct {
 
 // Script returns the statements of the embedded migrations of d, rendered
 // for o.Tables, for applying by hand (`psql -v ON_ERROR_STOP=1 -1 -f`,
-// `sqlite3 DB <`). Each migration is followed by the statements that
+// `sqlite3 DB <`, `mysql DATABASE <`). Each migration is followed by the statements that
 // record its version in the version table as a Migrator does, so Status
 // and Up agree with a database migrated this way.
 func Script(d config.Dialect, o ScriptOptions) (string, error) {
@@ -90,9 +90,10 @@ func appendFile(b *strings.Builder, src fs.FS, name, record string) error {
 func recordVersion(d config.Dialect, s settings, v uint) string {
 	t := s.qualifiedVersionTable()
 	var b strings.Builder
-	if d == config.DialectPostgres {
+	switch d {
+	case config.DialectPostgres, config.DialectMySQL:
 		fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);\n", t)
-	} else {
+	default:
 		fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (version uint64, dirty bool);\n", t)
 		fmt.Fprintf(&b, "CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON %s (version);\n", t)
 	}

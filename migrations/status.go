@@ -75,12 +75,16 @@ func readVersion(ctx context.Context, db *sql.DB, d config.Dialect, schema, tabl
 }
 
 // tableExists reports whether table exists in schema ("" for the current
-// one on PostgreSQL; SQLite has none).
+// one on PostgreSQL; SQLite has none, and MySQL's is the connection's
+// database).
 func tableExists(ctx context.Context, db *sql.DB, d config.Dialect, schema, table string) (bool, error) {
 	q, args := "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", []any{table}
-	if d == config.DialectPostgres {
+	switch d {
+	case config.DialectPostgres:
 		q = "SELECT count(*) FROM information_schema.tables WHERE table_schema = COALESCE(NULLIF($1, ''), CURRENT_SCHEMA()) AND table_name = $2"
 		args = []any{schema, table}
+	case config.DialectMySQL:
+		q = "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ? AND table_type = 'BASE TABLE'"
 	}
 	var n int
 	if err := db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
@@ -136,9 +140,13 @@ func Elsewhere(ctx context.Context, db *gorm.DB, opts ...Option) ([]string, erro
 	set := newSettings(gormTables(db, opts))
 	mine := set.qualifiedVersionTable()
 	q := "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ? ORDER BY name"
-	if config.Dialect(db.Dialector.Name()) == config.DialectPostgres {
+	switch config.Dialect(db.Dialector.Name()) {
+	case config.DialectPostgres:
 		q = `SELECT table_name FROM information_schema.tables
 			WHERE table_schema = CURRENT_SCHEMA() AND table_name LIKE ? ORDER BY 1`
+	case config.DialectMySQL:
+		q = `SELECT table_name FROM information_schema.tables
+			WHERE table_schema = DATABASE() AND table_name LIKE ? ORDER BY 1`
 	}
 	var names []string
 	if err := db.WithContext(ctx).Raw(q, "%"+set.versionTable).Scan(&names).Error; err != nil {

@@ -1,5 +1,11 @@
 package migrations
 
+import (
+	"strings"
+
+	"github.com/forgeauth/authstore/config"
+)
+
 // View is a monitoring view: its name and the statement that creates it.
 // The statement is the one the up migrations hold, byte for byte (a test
 // checks it), so AutoMigrate creates the views the SQL files create
@@ -10,12 +16,24 @@ type View struct {
 }
 
 // Views returns the monitoring views, in creation order. Their SQL is the
-// same on every dialect.
+// same on PostgreSQL and SQLite; For gives it for a dialect.
 func Views() []View {
 	return []View{
 		{Name: "expired_auth_records", SQL: expiredAuthRecords},
 		{Name: "oauth_expired_tokens", SQL: oauthExpiredTokens},
 	}
+}
+
+// For returns the statement that creates v on dialect d, as the up
+// migrations of d hold it: on MySQL the views compare with
+// UTC_TIMESTAMP(6), since the stored times are UTC and MySQL's
+// CURRENT_TIMESTAMP is in the session's time zone (whatever a mysql client
+// reading the view has set) and in whole seconds.
+func (v View) For(d config.Dialect) string {
+	if d == config.DialectMySQL {
+		return strings.ReplaceAll(v.SQL, "CURRENT_TIMESTAMP", "UTC_TIMESTAMP(6)")
+	}
+	return v.SQL
 }
 
 // expiredAuthRecords is created by 000001_create_auth_tables.

@@ -13,7 +13,8 @@ import (
 )
 
 // UUID is a row identifier: a UUID made in Go (SQLite has no gen_random_uuid),
-// stored as uuid on PostgreSQL and as TEXT on SQLite.
+// stored as uuid on PostgreSQL, as TEXT on SQLite and as CHAR(36) on MySQL
+// (a key cannot be TEXT there).
 type UUID string
 
 // NewUUID returns a new random (version 4) UUID.
@@ -40,8 +41,11 @@ func (u UUID) Valid() bool {
 
 // GormDBDataType declares the column type per dialect.
 func (UUID) GormDBDataType(db *gorm.DB, _ *schema.Field) string {
-	if config.Dialect(db.Dialector.Name()) == config.DialectPostgres {
+	switch config.Dialect(db.Dialector.Name()) {
+	case config.DialectPostgres:
 		return "uuid"
+	case config.DialectMySQL:
+		return "char(36)"
 	}
 	return "text"
 }

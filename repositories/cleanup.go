@@ -150,8 +150,11 @@ func (c *Cleanup) count(ctx context.Context, t purgeTarget, progress func(string
 // purgeRows deletes the rows t selects, batch rows per transaction,
 // until a batch deletes fewer, and returns how many went.
 //
-// DELETE ... WHERE id IN (SELECT id ... LIMIT n) bounds each statement on
-// both dialects without fetching ids into Go.
+// DELETE ... WHERE id IN (SELECT id FROM (SELECT id ... LIMIT n) AS batch)
+// bounds each statement on every dialect without fetching ids into Go: the
+// derived table is there for MySQL and MariaDB, which take no LIMIT in an
+// IN subquery, nor a subquery on the table a DELETE deletes from unless
+// the subquery is materialised first.
 func purgeRows(ctx context.Context, b base, t purgeTarget, batch int, progress func(string, int64, int64)) (int64, error) {
 	op := "purge " + t.table()
 	var total int64
@@ -164,7 +167,8 @@ func purgeRows(ctx context.Context, b base, t purgeTarget, batch int, progress f
 				tx = retention.Allow(tx)
 			}
 			ids := tx.Session(&gorm.Session{NewDB: true}).Model(t.model).Select("id").Where(t.where, t.args...).Limit(batch)
-			res := tx.Where("id IN (?)", ids).Delete(t.model)
+			batchIDs := tx.Session(&gorm.Session{NewDB: true}).Table("(?) AS batch", ids).Select("id")
+			res := tx.Where("id IN (?)", batchIDs).Delete(t.model)
 			return res.RowsAffected, res.Error
 		})
 		if err != nil {

@@ -184,6 +184,13 @@ func databaseLabel(cfg config.Config) string {
 	if d.Dialect == config.DialectSQLite {
 		return d.DSN
 	}
+	if d.Dialect == config.DialectMySQL {
+		u, err := url.Parse(cfg.DatabaseURL) // the URL; the DSN is the driver's form
+		if err != nil {
+			return ""
+		}
+		return u.Host + u.Path
+	}
 	u, err := url.Parse(d.DSN)
 	if err != nil {
 		return ""

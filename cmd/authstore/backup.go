@@ -53,7 +53,7 @@ With -o json it prints one JSON object:
 			if err != nil {
 				return err
 			}
-			if d, err := cfg.Database(); err == nil && d.Dialect == config.DialectPostgres && !cfg.Memory() {
+			if d, err := cfg.Database(); err == nil && d.Dialect != config.DialectSQLite && !cfg.Memory() {
 				return authstore.ErrBackupUnsupported
 			}
 			path, err := filepath.Abs(args[0])

@@ -324,7 +324,7 @@ func TestMigrateSQLiteFlagOverridesEnv(t *testing.T) {
 	testMigrate(t, target{
 		dialect: "sqlite",
 		dir:     dir,
-		env:     []string{"DATABASE_URL=mysql://u:hunter2@h/x"},
+		env:     []string{"DATABASE_URL=sqlserver://u:hunter2@h/x"},
 		flags:   []string{"--database-url", "sqlite://" + path},
 		objects: sqliteObjects(path),
 	})
@@ -410,9 +410,9 @@ func TestInvalidDatabaseURL(t *testing.T) {
 		env  []string
 		args []string
 	}{
-		{"flag", nil, []string{"--database-url", "mysql://x", "migrate", "up"}},
+		{"flag", nil, []string{"--database-url", "sqlserver://x", "migrate", "up"}},
 		{"flag empty", nil, []string{"--database-url", "", "migrate", "up"}},
-		{"env with password", []string{"DATABASE_URL=mysql://u:hunter2@h/x"}, []string{"migrate", "status"}},
+		{"env with password", []string{"DATABASE_URL=sqlserver://u:hunter2@h/x"}, []string{"migrate", "status"}},
 		{"sqlite with query", []string{"DATABASE_URL=sqlite://a.db?_journal_mode=DELETE"}, []string{"migrate", "up"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -477,11 +477,11 @@ version below it.`,
 				}
 				d = u.Dialect
 			}
-			if d != config.DialectPostgres && d != config.DialectSQLite {
-				return usagef("--dialect wants postgres or sqlite, got %q", dialect)
+			if d != config.DialectPostgres && d != config.DialectSQLite && d != config.DialectMySQL {
+				return usagef("--dialect wants postgres, sqlite or mysql, got %q", dialect)
 			}
-			if d == config.DialectSQLite && cfg.Schema != "" {
-				return usagef("AUTHSTORE_SCHEMA is set (%q) but SQLite has no schemas", cfg.Schema)
+			if d != config.DialectPostgres && cfg.Schema != "" {
+				return usagef("AUTHSTORE_SCHEMA is set (%q) but %s has no schemas of its own", cfg.Schema, d)
 			}
 			script, err := migrations.Script(d, migrations.ScriptOptions{
 				Tables: cfg.Tables(), VersionTable: cfg.MigrationsTable, Down: down, After: after,
@@ -493,7 +493,7 @@ version below it.`,
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&dialect, "dialect", "", "postgres or sqlite (default: DATABASE_URL's)")
+	cmd.Flags().StringVar(&dialect, "dialect", "", "postgres, sqlite or mysql (default: DATABASE_URL's)")
 	cmd.Flags().BoolVar(&down, "down", false, "print the down migrations, newest first")
 	cmd.Flags().UintVar(&after, "after", 0, "only the migrations above this version (with --down: down to it)")
 	return cmd
