@@ -1,11 +1,18 @@
 package main
 
 import (
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/forgeauth/authstore/config"
 	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/models"
 )
@@ -191,4 +198,98 @@ func TestDemoCleanup(t *testing.T) {
 			t.Errorf("second cleanup printed %q; want nothing to delete", r.stdout)
 		}
 	})
+}
+
+// TestDemoMySQLDump is issue 15's "done when": on a fresh MySQL (MariaDB)
+// database, `authstore demo --json` builds what it needs and runs, and a
+// mysqldump of the database afterwards holds none of the plaintexts it
+// printed, while the users' passwords are Argon2id PHC strings.
+func TestDemoMySQLDump(t *testing.T) {
+	t.Parallel()
+	base := os.Getenv("AUTHSTORE_TEST_MYSQL_URL")
+	if base == "" {
+		if os.Getenv("AUTHSTORE_REQUIRE_MYSQL") == "1" {
+			t.Fatal("AUTHSTORE_TEST_MYSQL_URL is not set but AUTHSTORE_REQUIRE_MYSQL=1: MySQL tests must run")
+		}
+		t.Skip("MySQL tests skipped: set AUTHSTORE_TEST_MYSQL_URL (e.g. mysql://root@127.0.0.1:3306/test)")
+	}
+	mysqldump, err := exec.LookPath("mysqldump")
+	if err != nil {
+		mysqldump, err = exec.LookPath("mariadb-dump")
+	}
+	if err != nil {
+		t.Fatal("neither mysqldump nor mariadb-dump is on PATH")
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := config.ParseDatabaseURL(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := sql.Open("mysql", d.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var r [6]byte
+	_, _ = rand.Read(r[:])
+	name := "authstore_cli_test_" + hex.EncodeToString(r[:])
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + name) })
+	u.Path = "/" + name
+	tg := target{dialect: "mysql", dir: t.TempDir(), env: []string{"DATABASE_URL=" + u.String()}}
+
+	var report map[string]any
+	tg.mustJSON(t, &report, "demo", "--json")
+	var secrets []string
+	for k, v := range report {
+		s, ok := v.(string)
+		if ok && (strings.HasSuffix(k, "password") || strings.HasSuffix(k, "token") || strings.HasSuffix(k, "secret") || strings.HasSuffix(k, "code")) {
+			secrets = append(secrets, s)
+		}
+	}
+	if len(secrets) < 15 {
+		t.Fatalf("demo --json printed %d plaintexts; want every generated one (>= 15)", len(secrets))
+	}
+
+	args := []string{"--skip-extended-insert", "--single-transaction", "-h", u.Hostname(), "-P", u.Port(), "-u", u.User.Username()}
+	if pw, ok := u.User.Password(); ok {
+		args = append(args, "-p"+pw)
+	}
+	out, err := exec.Command(mysqldump, append(args, name)...).Output()
+	if err != nil {
+		t.Fatalf("mysqldump: %v", err)
+	}
+	dump := string(out)
+	if !strings.Contains(dump, "INSERT INTO `users`") || !strings.Contains(dump, "INSERT INTO `oauth_refresh_tokens`") {
+		t.Fatal("the dump holds no users or refresh tokens: the demo wrote nothing")
+	}
+	for _, s := range secrets {
+		if strings.Contains(dump, s) {
+			t.Errorf("a plaintext printed by demo --json is in the mysqldump of the database")
+		}
+	}
+	rows, err := admin.Query("SELECT password FROM " + name + ".users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			t.Fatal(err)
+		}
+		if !hooks.IsArgon2id(h) {
+			t.Errorf("users.password holds a value that is not an Argon2id PHC string")
+		}
+		n++
+	}
+	if n == 0 {
+		t.Error("the demo made no user")
+	}
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/forgeauth/authstore/config"
 	"github.com/forgeauth/authstore/migrations"
+	_ "github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "github.com/mattn/go-sqlite3"
 	"github.com/spf13/cobra"
