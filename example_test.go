@@ -2,6 +2,7 @@ package authstore_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log"
@@ -13,6 +14,7 @@ import (
 	"github.com/forgeauth/authstore/config"
 	"github.com/forgeauth/authstore/protocol"
 	"github.com/forgeauth/authstore/repositories"
+	"gorm.io/driver/mysql"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 )
@@ -291,4 +293,23 @@ func Example_besideYourTables() {
 	// Output:
 	// [auth_authstore_schema_migrations auth_email_verifications auth_expired_auth_records auth_oauth_access_tokens auth_oauth_authorization_codes auth_oauth_clients auth_oauth_expired_tokens auth_oauth_personal_access_tokens auth_oauth_refresh_tokens auth_password_resets auth_sessions auth_signing_keys auth_user_activity_log auth_users]
 	// auth_authstore_schema_migrations true <nil>
+}
+
+// ExampleMySQLConnector opens a host's MySQL or MariaDB handle with the
+// settings authstore relies on, which New checks. (It needs a server, so
+// it is compiled, not run.)
+func ExampleMySQLConnector() {
+	c, err := authstore.MySQLConnector("app:secret@tcp(127.0.0.1:3306)/app")
+	if err != nil {
+		log.Fatal(err)
+	}
+	db, err := gorm.Open(mysql.New(mysql.Config{Conn: sql.OpenDB(c)}), &gorm.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	store, err := authstore.New(db, authstore.WithMigrate())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(store.DB().Dialector.Name())
 }

@@ -35,7 +35,7 @@ func benchClient(b *testing.B, s *authstore.Store) (*models.Client, string) {
 // correct secret again, served by the verification cache) and cold (a
 // first validation, paying Argon2id m=19 MiB, t=2, p=1).
 func BenchmarkClientValidation(b *testing.B) {
-	for _, name := range []string{"memory", "sqlite", "postgres"} {
+	for _, name := range []string{"memory", "sqlite", "postgres", "mysql"} {
 		b.Run(name, func(b *testing.B) {
 			s, cfg := benchStore(b, name)
 			c, secret := benchClient(b, s)
@@ -76,7 +76,7 @@ func BenchmarkClientValidation(b *testing.B) {
 // BenchmarkParallelTokenRotation rotates refresh tokens from many
 // goroutines, each following its own token family.
 func BenchmarkParallelTokenRotation(b *testing.B) {
-	for _, name := range []string{"sqlite", "postgres"} {
+	for _, name := range []string{"sqlite", "postgres", "mysql"} {
 		b.Run(name, func(b *testing.B) {
 			s, _ := benchStore(b, name)
 			c, secret := benchClient(b, s)

@@ -69,6 +69,28 @@ func rawSQLite(b *testing.B, cfg config.Config) *sql.DB {
 	return db
 }
 
+// rawMySQL opens the store's MySQL database through database/sql and
+// go-sql-driver/mysql alone, with the settings Open gives it
+// (authstore.MySQLDSN; the baseline needs no READ COMMITTED for its
+// statements).
+func rawMySQL(b *testing.B, cfg config.Config) *sql.DB {
+	b.Helper()
+	d, err := cfg.Database()
+	if err != nil {
+		b.Fatal(err)
+	}
+	dsn, err := authstore.MySQLDSN(d.DSN)
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	return db
+}
+
 // rawPostgres opens one pgx connection to the store's schema.
 func rawPostgres(b *testing.B, cfg config.Config) *pgx.Conn {
 	b.Helper()
@@ -103,7 +125,7 @@ func seedUsers(b *testing.B, s *authstore.Store, n int) []string {
 }
 
 // backendsFor lists the sub-benchmarks of a lookup row.
-var lookupBackends = []string{"memory", "sqlite", "sqlite-raw", "postgres", "postgres-raw"}
+var lookupBackends = []string{"memory", "sqlite", "sqlite-raw", "postgres", "postgres-raw", "mysql", "mysql-raw"}
 
 func BenchmarkUserLookup(b *testing.B) {
 	for _, name := range lookupBackends {
@@ -123,6 +145,12 @@ func BenchmarkUserLookup(b *testing.B) {
 			case "postgres-raw":
 				conn := rawPostgres(b, cfg)
 				lookup = func(email string) error { return scanRawUser(conn.QueryRow(ctx, rawUserQuery("$1"), email)) }
+			case "mysql-raw":
+				stmt, err := rawMySQL(b, cfg).Prepare(rawUserQuery("?"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				lookup = func(email string) error { return scanRawUser(stmt.QueryRowContext(ctx, email)) }
 			default:
 				lookup = func(email string) error { _, err := s.Users.FindByEmail(ctx, email); return err }
 			}
@@ -145,7 +173,7 @@ func BenchmarkUserLookup(b *testing.B) {
 // GORM's Where(...).Take. It is the figure behind the hot-path lookup's
 // choice (BENCHMARKS.md).
 func BenchmarkLookupPaths(b *testing.B) {
-	for _, backend := range []string{"sqlite", "postgres"} {
+	for _, backend := range []string{"sqlite", "postgres", "mysql"} {
 		for _, path := range []string{"statement", "raw", "take"} {
 			b.Run(backend+"/"+path, func(b *testing.B) {
 				s, _ := benchStore(b, backend)
@@ -221,8 +249,8 @@ func BenchmarkUserCreation(b *testing.B) {
 			const insUser = `INSERT INTO users (id, name, email, email_normalized, password, failed_logins, created_at, updated_at) VALUES (%s)`
 			const insAct = `INSERT INTO user_activity_log (user_id, event, ip_address, user_agent, metadata, created_at) VALUES (%s)`
 			switch name {
-			case "sqlite-raw":
-				db := rawSQLite(b, cfg)
+			case "sqlite-raw", "mysql-raw":
+				db := map[string]func(*testing.B, config.Config) *sql.DB{"sqlite-raw": rawSQLite, "mysql-raw": rawMySQL}[name](b, cfg)
 				create = func() error {
 					email := fmt.Sprintf("raw%d@example.com", n.Add(1))
 					id, now := models.NewUUID(), time.Now().UTC()
@@ -362,6 +390,18 @@ func BenchmarkSessionLookup(b *testing.B) {
 					}
 					return check(&x)
 				}
+			case "mysql-raw":
+				stmt, err := rawMySQL(b, cfg).Prepare(fmt.Sprintf(rawSessionQuery, "?"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				find = func(tok string) error {
+					var x models.Session
+					if err := stmt.QueryRowContext(ctx, hooks.Digest(tok)).Scan(&x.ID, &x.UserID, &x.TokenHash, &x.IPAddress, &x.UserAgent, &x.Remember, &x.LastActivityAt, &x.ExpiresAt, &x.CreatedAt); err != nil {
+						return err
+					}
+					return check(&x)
+				}
 			case "postgres-raw":
 				conn := rawPostgres(b, cfg)
 				q := fmt.Sprintf(rawSessionQuery, "$1")
@@ -388,7 +428,7 @@ func BenchmarkSessionLookup(b *testing.B) {
 
 // BenchmarkParallelSessionLookup runs Sessions.Find from many goroutines.
 func BenchmarkParallelSessionLookup(b *testing.B) {
-	for _, name := range []string{"sqlite", "postgres"} {
+	for _, name := range []string{"sqlite", "postgres", "mysql"} {
 		b.Run(name, func(b *testing.B) {
 			s, _ := benchStore(b, name)
 			seedUsers(b, s, benchUsers)
