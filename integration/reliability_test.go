@@ -99,3 +99,48 @@ func TestPostgresSurvivesTerminatedConnections(t *testing.T) {
 	require.LessOrEqual(t, failed, 1, "calls failed after the connections were terminated")
 	require.Equal(t, int64(ok), countRows(t, s.DB(), "user_activity_log", "event = ?", "logout"), "every success written once")
 }
+
+// SECURITY 31 on MySQL: after KILL of every pooled connection, at most one
+// call fails, later calls succeed, and nothing is written twice.
+func TestMySQLSurvivesKilledConnections(t *testing.T) {
+	ctx := context.Background()
+	cfg := mysqlConfig(t)
+	s := openWith(t, cfg, authstore.WithMigrate())
+	user := &models.User{Name: "T", Email: "kill@example.com", PasswordHash: "x"}
+	require.NoError(t, s.DB().Create(user).Error)
+
+	// Fill the pool with several connections.
+	barrier(8, func(int) { s.DB().Exec("SELECT SLEEP(0.05)") })
+	var database string
+	require.NoError(t, s.DB().Raw("SELECT DATABASE()").Scan(&database).Error)
+	admin := mysqlAdminDB(t, os.Getenv(envMySQLURL))
+	rows, err := admin.QueryContext(ctx, "SELECT id FROM information_schema.processlist WHERE db = ?", database)
+	require.NoError(t, err)
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		require.NoError(t, rows.Scan(&id))
+		ids = append(ids, id)
+	}
+	require.NoError(t, rows.Err())
+	rows.Close()
+	require.Greater(t, len(ids), 1, "the pool holds several connections")
+	for _, id := range ids {
+		_, err := admin.ExecContext(ctx, fmt.Sprintf("KILL %d", id))
+		require.NoError(t, err)
+	}
+
+	var failed, ok int
+	for i := 0; i < 20; i++ {
+		err := s.Activity.Record(ctx, &user.ID, models.EventLogout, map[string]any{"i": i})
+		if err != nil {
+			failed++
+			t.Logf("call %d: %v", i, err)
+			continue
+		}
+		ok++
+	}
+	t.Logf("%d connections killed; %d of 20 calls failed", len(ids), failed)
+	require.LessOrEqual(t, failed, 1, "calls failed after the connections were killed")
+	require.Equal(t, int64(ok), countRows(t, s.DB(), "user_activity_log", "event = ?", "logout"), "every success written once")
+}
