@@ -1,5 +1,5 @@
 // Package repositories is authstore's persistence API: one repository per
-// table over *gorm.DB, serving PostgreSQL and SQLite alike, in one file
+// table over *gorm.DB, serving PostgreSQL, SQLite and MySQL alike, in one file
 // named after its table (users.go, refresh_tokens.go, ...), and grants.go
 // for what spans the OAuth tables by user and client (a user's authorized
 // clients). Machinery that
@@ -146,8 +146,9 @@
 //	  deadlock or serialization victim more times
 //	  than the helper retries
 //	ctx's deadline passed, or a lock stayed held     ErrTimeout (with
-//	  past SQLite's busy timeout or PostgreSQL's       context.DeadlineExceeded
-//	  lock_timeout/statement_timeout                   when the deadline did it)
+//	  past SQLite's busy timeout, PostgreSQL's         context.DeadlineExceeded
+//	  lock_timeout/statement_timeout or MySQL's        when the deadline did it)
+//	  innodb_lock_wait_timeout/max_execution_time
 //	ctx was canceled                                 context.Canceled
 //	the server closed the connection after a         ErrConnectionLost
 //	  statement of the call may have been sent

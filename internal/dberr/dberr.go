@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mattn/go-sqlite3"
 )
@@ -26,7 +27,7 @@ const (
 	// Conflict is a deadlock or serialization failure: the database chose
 	// the transaction as the victim and rolled it back, so nothing of it
 	// was committed and running the whole transaction again is safe
-	// (PostgreSQL 40P01, 40001; SQLite SQLITE_BUSY_SNAPSHOT).
+	// (PostgreSQL 40P01, 40001; SQLite SQLITE_BUSY_SNAPSHOT; MySQL 1213).
 	Conflict
 	// Timeout is a lock or statement that waited past the database's limit:
 	// PostgreSQL lock_timeout (55P03) and statement_timeout or a cancel
@@ -72,6 +73,13 @@ func Classify(err error) Kind {
 	if errors.As(err, &litep) && litep != nil {
 		return sqlite(*litep)
 	}
+	var my *mysql.MySQLError
+	if errors.As(err, &my) {
+		return mysqlKind(my.Number)
+	}
+	if errors.Is(err, mysql.ErrInvalidConn) {
+		return ConnectionLost
+	}
 	if SafeToRetry(err) || errors.Is(err, driver.ErrBadConn) {
 		return ConnectionLost
 	}
@@ -87,7 +95,8 @@ func SafeToRetry(err error) bool {
 }
 
 // Code returns the database's own code for err: the SQLSTATE on
-// PostgreSQL, SQLite's extended result code ("SQLite 5") otherwise, or "" for an
+// PostgreSQL, SQLite's extended result code ("SQLite 5"), the MySQL error
+// number ("MySQL 1213"), or "" for an
 // error that carries none. It holds no bound value, so a message may show
 // it.
 func Code(err error) string {
@@ -99,7 +108,31 @@ func Code(err error) string {
 	if errors.As(err, &lite) {
 		return fmt.Sprintf("SQLite %d", int(lite.ExtendedCode))
 	}
+	var my *mysql.MySQLError
+	if errors.As(err, &my) {
+		return fmt.Sprintf("MySQL %d", my.Number)
+	}
 	return ""
+}
+
+// mysqlKind classifies a MySQL or MariaDB server error number.
+func mysqlKind(n uint16) Kind {
+	switch n {
+	case 1213: // ER_LOCK_DEADLOCK: InnoDB rolled the whole transaction back
+		return Conflict
+	case 1205, // ER_LOCK_WAIT_TIMEOUT (and MariaDB's NOWAIT): the statement alone is rolled back
+		3572, // ER_LOCK_NOWAIT (MySQL)
+		3024, // ER_QUERY_TIMEOUT (MySQL max_execution_time)
+		1969, // ER_STATEMENT_TIMEOUT (MariaDB max_statement_time)
+		1317: // ER_QUERY_INTERRUPTED (KILL QUERY)
+		return Timeout
+	case 1053, // ER_SERVER_SHUTDOWN
+		1927,       // ER_CONNECTION_KILLED (MariaDB)
+		4031,       // ER_CLIENT_INTERACTION_TIMEOUT (MySQL)
+		2006, 2013: // CR_SERVER_GONE_ERROR, CR_SERVER_LOST
+		return ConnectionLost
+	}
+	return Other
 }
 
 // postgres classifies a SQLSTATE.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mattn/go-sqlite3"
 )
@@ -27,6 +28,26 @@ func TestClassifyPostgresCodes(t *testing.T) {
 		if got := Code(err); got != code {
 			t.Errorf("Code(SQLSTATE %s) = %q; want %q", code, got, code)
 		}
+	}
+}
+
+func TestClassifyMySQLCodes(t *testing.T) {
+	for n, want := range map[uint16]Kind{
+		1213: Conflict,
+		1205: Timeout, 3572: Timeout, 3024: Timeout, 1969: Timeout, 1317: Timeout,
+		1053: ConnectionLost, 1927: ConnectionLost, 2006: ConnectionLost, 2013: ConnectionLost,
+		1062: Other, 1452: Other, 1064: Other,
+	} {
+		err := fmt.Errorf("op: %w", &mysql.MySQLError{Number: n, Message: "m"})
+		if got := Classify(err); got != want {
+			t.Errorf("Classify(MySQL %d) = %v; want %v", n, got, want)
+		}
+		if got, wantCode := Code(err), fmt.Sprintf("MySQL %d", n); got != wantCode {
+			t.Errorf("Code(MySQL %d) = %q; want %q", n, got, wantCode)
+		}
+	}
+	if got := Classify(fmt.Errorf("op: %w", mysql.ErrInvalidConn)); got != ConnectionLost {
+		t.Errorf("Classify(mysql.ErrInvalidConn) = %v; want %v", got, ConnectionLost)
 	}
 }
 
