@@ -173,6 +173,9 @@ func Open(ctx context.Context, cfg config.Config, opts ...Option) (*Store, error
 	}
 	db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard, TranslateError: true})
 	if err != nil {
+		if hint := mysqlOpenHint(err); hint != "" {
+			return nil, fmt.Errorf("authstore: open %s: %s; %s", dial.Name(), cleanErr(err), hint)
+		}
 		return nil, fmt.Errorf("authstore: open %s: %s", dial.Name(), cleanErr(err))
 	}
 	sqlDB, err := db.DB()

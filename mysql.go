@@ -132,6 +132,17 @@ func (c readCommitted) Connect(ctx context.Context) (driver.Conn, error) {
 	return conn, nil
 }
 
+// mysqlOpenHint says how to fix a MySQL connection error when authstore
+// knows: an unknown database (1049) is created by hand, with the
+// character set and collation the migrations give every table.
+func mysqlOpenHint(err error) string {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && me.Number == 1049 {
+		return "create it first: CREATE DATABASE name CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+	}
+	return ""
+}
+
 // mysqlDialector is GORM's MySQL dialector with authstore's column types:
 // an indexed text column is varchar(255) (GORM would make it longtext,
 // which MySQL cannot index without a key length) and a time column keeps

@@ -11,6 +11,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -397,6 +398,19 @@ func TestNewChecksMySQLSettings(t *testing.T) {
 	require.NoError(t, err)
 	_, err = authstore.New(db, authstore.WithMigrate())
 	require.NoError(t, err, "New over a handle opened with authstore.MySQLConnector")
+}
+
+// TestOpenMySQLUnknownDatabase: Open on a MySQL database that does not
+// exist says how to create it, with the collation authstore relies on.
+func TestOpenMySQLUnknownDatabase(t *testing.T) {
+	cfg := mysqlConfig(t)
+	u, err := url.Parse(cfg.DatabaseURL)
+	require.NoError(t, err)
+	u.Path = "/authstore_no_such_database"
+	cfg.DatabaseURL = u.String()
+	_, err = authstore.Open(context.Background(), cfg)
+	require.ErrorContains(t, err, "1049")
+	require.ErrorContains(t, err, "CREATE DATABASE name CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
 }
 
 // isolated is a connector whose connections run at READ COMMITTED, as
