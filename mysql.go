@@ -12,6 +12,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	gormmysql "gorm.io/driver/mysql"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/migrator"
 	"gorm.io/gorm/schema"
 )
@@ -153,6 +154,31 @@ type mysqlDialector struct{ *gormmysql.Dialector }
 func newMySQLDialector(pool gorm.ConnPool) mysqlDialector {
 	d := gormmysql.New(gormmysql.Config{Conn: pool, DefaultDatetimePrecision: &mysqlDatetimePrecision}).(*gormmysql.Dialector)
 	return mysqlDialector{d}
+}
+
+// Initialize sets up GORM's MySQL dialector, then makes its FOR clause
+// write PostgreSQL's FOR NO KEY UPDATE (the account lock of the
+// repositories' lock order) as FOR UPDATE, the row lock MySQL has: InnoDB
+// has no lock that lets rows referring to the user be inserted meanwhile,
+// so such an insert waits for the account's lock instead, in the same
+// order.
+func (d mysqlDialector) Initialize(db *gorm.DB) error {
+	if err := d.Dialector.Initialize(db); err != nil {
+		return err
+	}
+	prev := db.ClauseBuilders[gormmysql.ClauseFor]
+	db.ClauseBuilders[gormmysql.ClauseFor] = func(c clause.Clause, b clause.Builder) {
+		if l, ok := c.Expression.(clause.Locking); ok && strings.EqualFold(l.Strength, "NO KEY UPDATE") {
+			l.Strength = clause.LockingStrengthUpdate
+			c.Expression = l
+		}
+		if prev != nil {
+			prev(c, b)
+			return
+		}
+		c.Build(b)
+	}
+	return nil
 }
 
 // DataTypeOf returns the column type of field.

@@ -31,7 +31,6 @@ import (
 	"github.com/forgeauth/authstore/protocol"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/stretchr/testify/require"
-	"gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -280,7 +279,9 @@ func separateDB(t *testing.T, s *authstore.Store) *gorm.DB {
 	case "postgres":
 		dial = postgres.New(postgres.Config{Conn: sqlDB})
 	case "mysql":
-		dial = mysql.New(mysql.Config{Conn: sqlDB})
+		// The Store's own dialector: the repositories' account lock (FOR
+		// NO KEY UPDATE) is written FOR UPDATE by it alone.
+		dial = s.DB().Dialector
 	default:
 		dial = sqlite.New(sqlite.Config{Conn: sqlDB})
 	}

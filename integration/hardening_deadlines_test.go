@@ -14,6 +14,7 @@ import (
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/stretchr/testify/require"
+	"gorm.io/driver/mysql"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -80,6 +81,25 @@ func TestHardeningDeadlines(t *testing.T) {
 					requireTimeout(t, "Activity.Record past "+setting, err, false)
 					require.Less(t, time.Since(start), 2*time.Second, setting)
 				}
+			case "mysql":
+				// A host handle whose lock_wait_timeout (a table's lock) is
+				// 1 s, MySQL's shortest: no deadline, the server ends the wait.
+				d, err := f.cfg.Database()
+				require.NoError(t, err)
+				c, err := authstore.MySQLConnector(d.DSN + "?lock_wait_timeout=1")
+				require.NoError(t, err)
+				pool := sql.OpenDB(c)
+				t.Cleanup(func() { pool.Close() })
+				host, err := gorm.Open(mysql.New(mysql.Config{Conn: pool}), &gorm.Config{Logger: logger.Discard})
+				require.NoError(t, err)
+				s, err := authstore.New(host, authstore.WithConfig(f.cfg))
+				require.NoError(t, err)
+				release := holdAllWrites(t, f)
+				defer release()
+				start := time.Now()
+				err = s.Activity.Record(context.Background(), &u.ID, models.EventLogout, nil)
+				requireTimeout(t, "Activity.Record past a 1 s lock_wait_timeout", err, false)
+				require.Less(t, time.Since(start), 3*time.Second)
 			default:
 				t.Skip("only the process itself can hold the in-memory database's lock, and its busy timeout is the Store's")
 			}
@@ -182,15 +202,30 @@ func holdAllWrites(t *testing.T, f *fixture) func() {
 		t.Cleanup(func() { db.Close() })
 		conn, err = db.Conn(ctx)
 		require.NoError(t, err)
+	case "mysql":
+		u, err := f.cfg.Database()
+		require.NoError(t, err)
+		c, err := authstore.MySQLConnector(u.DSN)
+		require.NoError(t, err)
+		db := sql.OpenDB(c)
+		t.Cleanup(func() { db.Close() })
+		conn, err = db.Conn(ctx)
+		require.NoError(t, err)
 	}
 	exec := func(q string) {
 		t.Helper()
 		_, err := conn.ExecContext(ctx, q)
 		require.NoError(t, err, q)
 	}
-	if f.b.Dialect == config.DialectSQLite {
+	unlock := "ROLLBACK"
+	switch f.b.Dialect {
+	case config.DialectSQLite:
 		exec("BEGIN IMMEDIATE")
-	} else {
+	case config.DialectMySQL:
+		// READ: other connections read, and no one writes.
+		exec("LOCK TABLES " + strings.Join(allTables(t, f.s.DB()), " READ, ") + " READ")
+		unlock = "UNLOCK TABLES"
+	default:
 		exec("BEGIN")
 		exec("LOCK TABLE " + strings.Join(allTables(t, f.s.DB()), ", ") + " IN EXCLUSIVE MODE")
 	}
@@ -198,7 +233,7 @@ func holdAllWrites(t *testing.T, f *fixture) func() {
 	release := func() {
 		if !released {
 			released = true
-			exec("ROLLBACK")
+			exec(unlock)
 			conn.Close()
 		}
 	}

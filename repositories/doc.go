@@ -56,7 +56,9 @@
 //     Users.SetPassword and Users.Authenticate's counters). Such
 //     transactions queue on the user: PasswordResets.Request and Reset,
 //     EmailVerifications.Issue and Consume, Users.UpdateProfile,
-//     ChangePassword, SetPassword, Delete.
+//     ChangePassword, SetPassword, Delete, Grants.Revoke. (On MySQL the
+//     account's lock is FOR UPDATE, and inserting a row that refers to the
+//     user, an activity row, waits for it.)
 //  2. then that user's rows in this table order: password_resets,
 //     email_verifications, sessions, oauth_auth_codes,
 //     oauth_refresh_tokens, oauth_access_tokens,

@@ -2,6 +2,7 @@ package repositories
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -173,7 +174,15 @@ func (g *Grants) Revoke(ctx context.Context, userID, clientID models.UUID) (int6
 		return 0, fmt.Errorf("%s: %w", op, err)
 	}
 	n, err := inTx(ctx, g.base, func(tx *gorm.DB, now time.Time) (int64, error) {
-		if err := mustExist(tx, &models.User{}, "user", userID); err != nil {
+		// The account's lock first, as every write of one user's rows in
+		// several tables takes it (lock order, doc.go): on MySQL the
+		// activity row's foreign key check waits for a lock on the user's
+		// row, which a password change holding the user and waiting for
+		// these tokens would otherwise close into a cycle.
+		if _, err := lockUser(tx, "id = ?", userID); err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return 0, fmt.Errorf("user %s: %w", userID, ErrNotFound)
+			}
 			return 0, err
 		}
 		if err := mustExist(tx, &models.Client{}, "client", clientID); err != nil {

@@ -149,8 +149,9 @@ const noAccount models.UUID = "00000000-0000-0000-0000-000000000000"
 // lockUser reads the user matching query and takes the account's lock: the
 // user's row, held until the transaction ends (PostgreSQL FOR NO KEY
 // UPDATE, which still lets other transactions insert rows that refer to
-// the user; SQLite's immediate transactions already hold the database's
-// one write lock, and its dialect leaves the clause out). A transaction
+// the user; MySQL's dialect in a Store writes it FOR UPDATE, its only
+// exclusive row lock; SQLite's immediate transactions already hold the
+// database's one write lock, and its dialect leaves the clause out). A transaction
 // that writes rows of one user in more than one table calls it first, so
 // that such transactions queue on the user instead of meeting in opposite
 // orders (the lock order in the package documentation). It returns
