@@ -877,3 +877,35 @@ func allocatedBytes(fn func()) uint64 {
 	runtime.ReadMemStats(&after)
 	return after.TotalAlloc - before.TotalAlloc
 }
+
+// execScript runs a script of several statements (migrations.Script's) as
+// a client would: in one Exec where the driver takes several statements,
+// and on MySQL, whose driver takes one at a time, statement by statement
+// on one connection (the script's temporary table and session variable
+// are the connection's), stopping at the first error.
+func execScript(t *testing.T, db *gorm.DB, script string) error {
+	t.Helper()
+	if db.Dialector.Name() != "mysql" {
+		return db.Exec(script).Error
+	}
+	pool, err := db.DB()
+	require.NoError(t, err)
+	conn, err := pool.Conn(context.Background())
+	require.NoError(t, err)
+	defer conn.Close()
+	for _, st := range strings.Split(script, ";\n") {
+		var code []string
+		for _, l := range strings.Split(st, "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "--") {
+				code = append(code, l)
+			}
+		}
+		if len(code) == 0 {
+			continue
+		}
+		if _, err := conn.ExecContext(context.Background(), strings.Join(code, "\n")); err != nil {
+			return err
+		}
+	}
+	return nil
+}

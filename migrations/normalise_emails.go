@@ -60,8 +60,11 @@ type emailChange struct {
 func planEmails(ctx context.Context, q querier, d config.Dialect, t config.Tables, form func(string) string) ([]emailChange, error) {
 	users := t.Name("users")
 	nonASCII := `email GLOB '*[^ -~]*'`
-	if d == config.DialectPostgres {
+	switch d {
+	case config.DialectPostgres:
 		nonASCII = `email !~ '^[ -~]*$'`
+	case config.DialectMySQL:
+		nonASCII = `email NOT REGEXP '^[ -~]*$'`
 	}
 	rows, err := q.QueryContext(ctx, "SELECT id, email, email_normalized FROM "+users+" WHERE "+nonASCII+" ORDER BY created_at, id")
 	if err != nil {
@@ -120,7 +123,13 @@ func emailsStep(ctx context.Context, tx *sql.Tx, d config.Dialect, t config.Tabl
 	if err := renormalise(ctx, tx, d, t, form); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "CREATE TEMP TABLE IF NOT EXISTS authstore_emails_normalised (done integer)"); err != nil {
+	marker := "CREATE TEMP TABLE IF NOT EXISTS authstore_emails_normalised (done integer)"
+	if d == config.DialectMySQL {
+		// The marker is a session variable: MySQL's catalogue does not
+		// list temporary tables, so the SQL could not look for one.
+		marker = "SET @authstore_emails_normalised = 1"
+	}
+	if _, err := tx.ExecContext(ctx, marker); err != nil {
 		return fmt.Errorf("migrations: %s", oneLine(err))
 	}
 	return nil
