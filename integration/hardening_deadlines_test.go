@@ -172,14 +172,6 @@ func holdAllWrites(t *testing.T, f *fixture) func() {
 	ctx := context.Background()
 	var conn *sql.Conn
 	switch f.b.Name {
-	case "sqlite":
-		u, err := f.cfg.Database()
-		require.NoError(t, err)
-		db, err := sql.Open("sqlite3", authstore.SQLiteDSN(u.DSN))
-		require.NoError(t, err)
-		t.Cleanup(func() { db.Close() })
-		conn, err = db.Conn(ctx)
-		require.NoError(t, err)
 	case "memory":
 		// Opening a connection to it reads the database, which waits for
 		// the writer beyond any deadline: the calls use idle ones.
@@ -196,21 +188,8 @@ func holdAllWrites(t *testing.T, f *fixture) func() {
 		}
 		conn, err = pool.Conn(ctx)
 		require.NoError(t, err)
-	case "postgres":
-		db, err := sql.Open("pgx", f.cfg.DatabaseURL)
-		require.NoError(t, err)
-		t.Cleanup(func() { db.Close() })
-		conn, err = db.Conn(ctx)
-		require.NoError(t, err)
-	case "mysql":
-		u, err := f.cfg.Database()
-		require.NoError(t, err)
-		c, err := authstore.MySQLConnector(u.DSN)
-		require.NoError(t, err)
-		db := sql.OpenDB(c)
-		t.Cleanup(func() { db.Close() })
-		conn, err = db.Conn(ctx)
-		require.NoError(t, err)
+	default:
+		conn = secondConn(ctx, t, f)
 	}
 	exec := func(q string) {
 		t.Helper()

@@ -165,34 +165,7 @@ func TestHardeningSessionFindUnderLock(t *testing.T) {
 func holdWriteLock(t *testing.T, f *fixture, kind string, sessionID, patID models.UUID) func() {
 	t.Helper()
 	ctx := context.Background()
-	var conn *sql.Conn
-	switch f.b.Name {
-	case "sqlite":
-		u, err := f.cfg.Database()
-		require.NoError(t, err)
-		db, err := sql.Open("sqlite3", authstore.SQLiteDSN(u.DSN))
-		require.NoError(t, err)
-		t.Cleanup(func() { db.Close() })
-		conn, err = db.Conn(ctx)
-		require.NoError(t, err)
-	case "postgres":
-		db, err := sql.Open("pgx", f.cfg.DatabaseURL)
-		require.NoError(t, err)
-		t.Cleanup(func() { db.Close() })
-		conn, err = db.Conn(ctx)
-		require.NoError(t, err)
-	case "mysql":
-		u, err := f.cfg.Database()
-		require.NoError(t, err)
-		c, err := authstore.MySQLConnector(u.DSN)
-		require.NoError(t, err)
-		db := sql.OpenDB(c)
-		t.Cleanup(func() { db.Close() })
-		conn, err = db.Conn(ctx)
-		require.NoError(t, err)
-	default:
-		t.Fatalf("holdWriteLock: no second connection to the %s database", f.b.Name)
-	}
+	conn := secondConn(ctx, t, f)
 	exec := func(q string, args ...any) {
 		t.Helper()
 		_, err := conn.ExecContext(ctx, q, args...)
@@ -381,4 +354,40 @@ func TestHardeningConfiguration(t *testing.T) {
 			require.True(t, list[0].ExpiresAt.Equal(last), "ListForUser: ExpiresAt read back as %v; want %v", list[0].ExpiresAt, last)
 		})
 	})
+}
+
+// secondConn opens a connection to f's database outside the Store's pool
+// (a second *sql.DB over the SQLite file, PostgreSQL or MySQL server), closed
+// when the test ends: the other process of a lock test.
+func secondConn(ctx context.Context, t *testing.T, f *fixture) *sql.Conn {
+	t.Helper()
+	var conn *sql.Conn
+	switch f.b.Name {
+	case "sqlite":
+		u, err := f.cfg.Database()
+		require.NoError(t, err)
+		db, err := sql.Open("sqlite3", authstore.SQLiteDSN(u.DSN))
+		require.NoError(t, err)
+		t.Cleanup(func() { db.Close() })
+		conn, err = db.Conn(ctx)
+		require.NoError(t, err)
+	case "postgres":
+		db, err := sql.Open("pgx", f.cfg.DatabaseURL)
+		require.NoError(t, err)
+		t.Cleanup(func() { db.Close() })
+		conn, err = db.Conn(ctx)
+		require.NoError(t, err)
+	case "mysql":
+		u, err := f.cfg.Database()
+		require.NoError(t, err)
+		c, err := authstore.MySQLConnector(u.DSN)
+		require.NoError(t, err)
+		db := sql.OpenDB(c)
+		t.Cleanup(func() { db.Close() })
+		conn, err = db.Conn(ctx)
+		require.NoError(t, err)
+	default:
+		t.Fatalf("secondConn: no second connection to the %s database", f.b.Name)
+	}
+	return conn
 }
