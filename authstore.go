@@ -10,7 +10,9 @@ package authstore
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
@@ -65,6 +67,9 @@ type Store struct {
 	RefreshTokens      *repositories.RefreshTokens
 	AuthCodes          *repositories.AuthCodes
 	PersonalTokens     *repositories.PersonalTokens
+	// AuthRequests are an OpenID provider's pending authorization requests
+	// (package oidcstore).
+	AuthRequests *repositories.AuthRequests
 	// Grants lists and revokes the clients a user has authorized.
 	Grants *repositories.Grants
 	// Tokens introspects and revokes tokens presented as strings (RFC 7662,
@@ -311,6 +316,7 @@ func newStore(ctx context.Context, db *gorm.DB, opts ...Option) (*Store, error) 
 	s.AccessTokens = repositories.NewAccessTokens(s.db, ro)
 	s.RefreshTokens = repositories.NewRefreshTokens(s.db, ro)
 	s.AuthCodes = repositories.NewAuthCodes(s.db, ro)
+	s.AuthRequests = repositories.NewAuthRequests(s.db, ro)
 	s.PersonalTokens = repositories.NewPersonalTokens(s.db, ro)
 	s.Tokens = repositories.NewTokens(s.db, ro)
 	return s, nil
@@ -354,6 +360,27 @@ func ownGORM(db *gorm.DB, dialect config.Dialect, tables config.Tables, clock fu
 
 // Now returns the Store's current time: UTC, truncated to microseconds.
 func (s *Store) Now() time.Time { return s.db.NowFunc() }
+
+// DeriveKey returns a 32-byte key for purpose, derived from the Store's key
+// material: from the master encryption key (AUTHSTORE_ENCRYPTION_KEY) when
+// the Store has one, else from JWT_SECRET (HMAC-SHA-256 over a label and
+// purpose). Every process configured alike derives the same key, and a
+// key for one purpose tells nothing of another's. Use it for a symmetric
+// key a component needs and the configuration does not hold, such as an
+// OpenID provider's (package oidcstore). It returns an error wrapping
+// repositories.ErrNoSigningKey when the Store has neither.
+func (s *Store) DeriveKey(purpose string) ([]byte, error) {
+	if d, ok := s.crypt.(interface{ DeriveKey(purpose string) []byte }); ok {
+		return d.DeriveKey(purpose), nil
+	}
+	secret := s.config.JWTSecret.Reveal()
+	if secret == "" {
+		return nil, fmt.Errorf("authstore: derive key: set AUTHSTORE_ENCRYPTION_KEY or JWT_SECRET: %w", repositories.ErrNoSigningKey)
+	}
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte("authstore derived key v1\x00" + purpose))
+	return m.Sum(nil), nil
+}
 
 // Config returns a copy of the configuration the Store was built with.
 // Changing the copy changes nothing: build a new Store instead.

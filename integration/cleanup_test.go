@@ -79,6 +79,14 @@ func seedCleanup(t *testing.T, db *gorm.DB, now time.Time) *cleanupSeed {
 		create(c)
 		mark("oauth_authorization_codes", c.ID, i == 0)
 	}
+	// Authorization requests of the provider: a redeemed one is kept until
+	// it expires (a replay of its code must be recognised).
+	for i, used := range []*time.Time{&past, &past, nil} {
+		exp := []time.Time{past, future, past}[i]
+		r := &models.AuthRequest{ClientID: sd.client.ID, RedirectURI: "https://app.example.com/cb", ResponseType: "code", UsedAt: used, ExpiresAt: exp}
+		create(r)
+		mark("oauth_auth_requests", r.ID, i != 1)
+	}
 	for i, exp := range []*time.Time{&past, &future, nil} {
 		p := &models.PersonalAccessToken{UserID: uid, Name: "pat", TokenHash: []string{"p-old", "p-live", "p-forever"}[i], Prefix: "asp_", ExpiresAt: exp}
 		create(p)
@@ -113,7 +121,7 @@ func seedCleanup(t *testing.T, db *gorm.DB, now time.Time) *cleanupSeed {
 
 func (sd *cleanupSeed) counts() map[string]int64 {
 	out := map[string]int64{}
-	for _, tb := range []string{"oauth_access_tokens", "oauth_refresh_tokens", "oauth_authorization_codes",
+	for _, tb := range []string{"oauth_access_tokens", "oauth_refresh_tokens", "oauth_authorization_codes", "oauth_auth_requests",
 		"oauth_personal_access_tokens", "sessions", "password_resets", "email_verifications", "signing_keys"} {
 		out[tb] = int64(len(sd.deleted[tb]))
 	}
@@ -183,8 +191,8 @@ func TestCleanupPurge(t *testing.T) {
 			res, err := cleanup.Purge(ctx, repositories.PurgeOptions{BatchSize: 1, Progress: func(string, int64, int64) { batches++ }})
 			require.NoError(t, err)
 			require.Equal(t, want, res.Tables)
-			require.Equal(t, int64(10), res.Total)
-			require.Equal(t, 10, batches, "batch size 1 deletes one row per batch")
+			require.Equal(t, int64(12), res.Total)
+			require.Equal(t, 12, batches, "batch size 1 deletes one row per batch")
 			for table, kept := range sd.kept {
 				require.Equal(t, sorted(kept), idsOf(t, s.DB(), table), "%s: survivors", table)
 			}

@@ -30,6 +30,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/config"
@@ -39,6 +40,7 @@ import (
 	"github.com/forgeauth/authstore/internal/demo"
 	"github.com/forgeauth/authstore/migrations"
 	"github.com/forgeauth/authstore/models"
+	"github.com/forgeauth/authstore/oidcstore"
 	"github.com/forgeauth/authstore/protocol"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/stretchr/testify/require"
@@ -236,6 +238,35 @@ func newPrintedWorld(t *testing.T, b Backend) printedWorld {
 	rsHeader, err := protocol.PeekHeader(rsToken)
 	require.NoError(t, err)
 
+	// The provider adapter: an authorization request, completed, its code
+	// saved, redeemed and its tokens issued.
+	oidcStorage, err := oidcstore.New(s)
+	require.NoError(t, err)
+	cryptoKey, err := oidcStorage.CryptoKey()
+	require.NoError(t, err)
+	secret("provider crypto key", string(cryptoKey[:]))
+	requestInput := repositories.AuthRequestInput{ClientID: client.ID, RedirectURI: redirectURI, Scopes: []string{"openid"},
+		ResponseType: repositories.ResponseTypeCode, State: "state", Nonce: "nonce",
+		CodeChallenge: protocol.S256Challenge(verifier), CodeChallengeMethod: protocol.PKCEMethodS256}
+	authRequest, err := s.AuthRequests.Create(ctx, requestInput)
+	require.NoError(t, err)
+	require.NoError(t, s.AuthRequests.Complete(ctx, authRequest.ID, user.ID, s.Now(), []string{"pwd"}))
+	providerCode := "provider-code-" + string(authRequest.ID)
+	secret("provider code", providerCode)
+	secret("provider code digest", hooks.Digest(providerCode))
+	require.NoError(t, s.AuthRequests.SaveCode(ctx, authRequest.ID, providerCode))
+	redeemed, err := s.AuthRequests.Redeem(ctx, providerCode)
+	require.NoError(t, err)
+	providerPair, err := s.AuthRequests.Issue(ctx, redeemed.ID, true)
+	require.NoError(t, err)
+	secret("provider refresh token", providerPair.RefreshToken)
+	oidcRequest, err := oidcStorage.AuthRequestByID(ctx, authRequest.ID.String())
+	require.NoError(t, err)
+	oidcClient, err := oidcStorage.GetClientByClientID(ctx, client.ID.String())
+	require.NoError(t, err)
+	oidcRefresh, err := oidcStorage.TokenRequestByRefreshToken(ctx, providerPair.RefreshToken)
+	require.NoError(t, err)
+
 	// A personal token.
 	pat, patToken, err := s.PersonalTokens.Create(ctx, user.ID, "script", nil, nil)
 	require.NoError(t, err)
@@ -308,12 +339,20 @@ func newPrintedWorld(t *testing.T, b Backend) printedWorld {
 	add("models.RefreshToken", refresh)
 	add("models.AccessToken", access, *ccRow)
 	add("models.SigningKey", *signingKey, keyRow)
+	add("models.AuthRequest", *authRequest, *redeemed)
 	add("models.PersonalAccessToken", *pat, patPlain)
 	add("models.Activity", activity[0])
 	add("models.Event", models.EventRegistered)
 	add("models.RequestMeta", models.RequestMeta{IP: requestIP, UserAgent: requestUA})
 	add("models.Strings", models.Strings{"read", "write"})
 	add("models.UUID", user.ID)
+
+	// oidcstore: the adapter and what op reads through it.
+	add("oidcstore.Storage", oidcStorage)
+	add("oidcstore.Option", oidcstore.WithLoginLifetime(time.Minute))
+	add("oidcstore.AuthRequest", oidcRequest)
+	add("oidcstore.Client", oidcClient)
+	add("oidcstore.RefreshTokenRequest", oidcRefresh)
 
 	// protocol.
 	add("protocol.Claims", *claims, *rsClaims)
@@ -346,8 +385,10 @@ func newPrintedWorld(t *testing.T, b Backend) printedWorld {
 	add("repositories.SessionInput", repositories.SessionInput{IPAddress: requestIP, UserAgent: requestUA})
 	add("repositories.ClientInput", repositories.ClientInput{Name: "app", RedirectURIs: []string{redirectURI}, Confidential: true})
 	add("repositories.AuthCodeInput", codeInput)
+	add("repositories.AuthRequests", s.AuthRequests)
+	add("repositories.AuthRequestInput", requestInput)
 	add("repositories.AuthenticatedClient", authedClient)
-	add("repositories.TokenPair", *pair, *rotated)
+	add("repositories.TokenPair", *pair, *rotated, *providerPair)
 	add("repositories.Introspection", introspection)
 	add("repositories.Inspection", inspection)
 	add("repositories.Grant", grants[0])

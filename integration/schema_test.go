@@ -34,7 +34,7 @@ import (
 )
 
 var wantTables = []string{
-	"email_verifications", "oauth_access_tokens", "oauth_authorization_codes", "oauth_clients",
+	"email_verifications", "oauth_access_tokens", "oauth_auth_requests", "oauth_authorization_codes", "oauth_clients",
 	"oauth_personal_access_tokens", "oauth_refresh_tokens", "password_resets", "sessions",
 	"signing_keys", "user_activity_log", "users",
 }

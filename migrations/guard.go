@@ -44,6 +44,7 @@ var signatures = map[string]string{
 	"oauth_authorization_codes":    "code_hash",
 	"oauth_personal_access_tokens": "token_hash",
 	"signing_keys":                 "private_key",
+	"oauth_auth_requests":          "code_hash",
 }
 
 // guard reports which of authstore's tables exist in db, named as tables

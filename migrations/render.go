@@ -20,6 +20,7 @@ var objects = func() []string {
 		"users", "sessions", "password_resets", "email_verifications", "user_activity_log",
 		"oauth_clients", "oauth_access_tokens", "oauth_refresh_tokens", "oauth_authorization_codes",
 		"oauth_personal_access_tokens", "expired_auth_records", "oauth_expired_tokens", "signing_keys",
+		"oauth_auth_requests",
 	}
 	sort.Slice(names, func(i, j int) bool { return len(names[i]) > len(names[j]) })
 	return names

@@ -44,9 +44,10 @@ const expiredAuthRecords = `CREATE VIEW expired_auth_records AS
     UNION ALL
     SELECT 'email_verification', id, user_id, expires_at FROM email_verifications WHERE expires_at < CURRENT_TIMESTAMP`
 
-// oauthExpiredTokens is created by 000002_create_oauth_tables. A used
-// refresh token counts as expired only once its whole family has, as
-// Cleanup.Purge decides.
+// oauthExpiredTokens is created by 000002_create_oauth_tables and created
+// again, with the OpenID provider's authorization requests, by
+// 000006_openid_provider. A used refresh token counts as expired only once
+// its whole family has, as Cleanup.Purge decides.
 const oauthExpiredTokens = `CREATE VIEW oauth_expired_tokens AS
     SELECT 'access_token' AS token_type, id, client_id, user_id, expires_at
         FROM oauth_access_tokens WHERE expires_at < CURRENT_TIMESTAMP
@@ -61,4 +62,7 @@ const oauthExpiredTokens = `CREATE VIEW oauth_expired_tokens AS
         FROM oauth_authorization_codes WHERE expires_at < CURRENT_TIMESTAMP
     UNION ALL
     SELECT 'personal_access_token', id, NULL, user_id, expires_at
-        FROM oauth_personal_access_tokens WHERE expires_at < CURRENT_TIMESTAMP`
+        FROM oauth_personal_access_tokens WHERE expires_at < CURRENT_TIMESTAMP
+    UNION ALL
+    SELECT 'auth_request', id, client_id, user_id, expires_at
+        FROM oauth_auth_requests WHERE expires_at < CURRENT_TIMESTAMP`

@@ -19,15 +19,37 @@ type Client struct {
 	// client.
 	SecretHash *string `gorm:"column:secret" json:"-"`
 	// Secret is a write-only plaintext: the BeforeSave hook hashes it.
-	Secret               string    `gorm:"-" json:"-"`
-	RedirectURIs         Strings   `gorm:"column:redirect_uris;not null" json:"redirect_uris"`
-	GrantTypes           Strings   `gorm:"not null" json:"grant_types"`
-	Scopes               Strings   `gorm:"not null" json:"scopes"`
-	Confidential         bool      `gorm:"not null" json:"confidential"`
-	PersonalAccessClient bool      `gorm:"not null" json:"personal_access_client"`
-	Revoked              bool      `gorm:"not null" json:"revoked"`
-	CreatedAt            time.Time `gorm:"not null" json:"created_at"`
-	UpdatedAt            time.Time `gorm:"not null" json:"updated_at"`
+	Secret               string  `gorm:"-" json:"-"`
+	RedirectURIs         Strings `gorm:"column:redirect_uris;not null" json:"redirect_uris"`
+	GrantTypes           Strings `gorm:"not null" json:"grant_types"`
+	Scopes               Strings `gorm:"not null" json:"scopes"`
+	Confidential         bool    `gorm:"not null" json:"confidential"`
+	PersonalAccessClient bool    `gorm:"not null" json:"personal_access_client"`
+	Revoked              bool    `gorm:"not null" json:"revoked"`
+	// The metadata an OpenID provider reads (package oidcstore); NULL in
+	// rows written before migration 000006, which read as the defaults.
+	//
+	// ResponseTypes are the authorize response types the client may ask
+	// for; empty means ["code"].
+	ResponseTypes Strings `json:"response_types"`
+	// TokenEndpointAuthMethod is client_secret_basic, client_secret_post or
+	// none; nil means client_secret_basic for a confidential client and
+	// none for a public one.
+	TokenEndpointAuthMethod *string `json:"token_endpoint_auth_method,omitempty"`
+	// AccessTokenType is "jwt" or "opaque" (the provider's encrypted bearer
+	// token); nil means jwt.
+	AccessTokenType *string `json:"access_token_type,omitempty"`
+	// PostLogoutRedirectURIs are where the end-session endpoint may send
+	// the browser back to; matched exactly.
+	PostLogoutRedirectURIs Strings `gorm:"column:post_logout_redirect_uris" json:"post_logout_redirect_uris"`
+	// Audiences are further audiences of the client's access tokens
+	// (besides its own id), such as resource servers that introspect them.
+	Audiences Strings `json:"audiences"`
+	// IDTokenLifetime is the ID token's lifetime in seconds; nil means the
+	// access token's.
+	IDTokenLifetime *int64    `json:"id_token_lifetime,omitempty"`
+	CreatedAt       time.Time `gorm:"not null" json:"created_at"`
+	UpdatedAt       time.Time `gorm:"not null" json:"updated_at"`
 }
 
 // TableName returns "oauth_clients", with the prefix and schema of a

@@ -80,6 +80,7 @@ func TestTableNames(t *testing.T) {
 		"*models.RefreshToken": "oauth_refresh_tokens", "*models.AuthorizationCode": "oauth_authorization_codes",
 		"*models.PersonalAccessToken": "oauth_personal_access_tokens",
 		"*models.SigningKey":          "signing_keys",
+		"*models.AuthRequest":         "oauth_auth_requests",
 	}
 	all := models.All()
 	require.Len(t, all, len(want))

@@ -95,16 +95,8 @@ func (r *AuthCodes) Create(ctx context.Context, in AuthCodeInput) (*models.Autho
 		if err != nil {
 			return err
 		}
-		if err := requireGrant(client, protocol.GrantAuthorizationCode); err != nil {
+		if err := checkAuthorization(client, r.cfg().EnablePKCE, in.CodeChallenge, in.RedirectURI); err != nil {
 			return err
-		}
-		switch {
-		case in.CodeChallenge == "" && !client.Confidential:
-			return fmt.Errorf("PKCE is required for a public client: code_challenge is missing: %w", ErrInvalidInput)
-		case in.CodeChallenge == "" && r.cfg().EnablePKCE:
-			return fmt.Errorf("PKCE is required (OAUTH_ENABLE_PKCE): code_challenge is missing: %w", ErrInvalidInput)
-		case !protocol.MatchRedirectURI(client.RedirectURIs, in.RedirectURI):
-			return fmt.Errorf("redirect uri is not registered for the client: %w", ErrInvalidInput)
 		}
 		if err := allowedScopes(client, scopes); err != nil {
 			return err
@@ -121,13 +113,36 @@ func (r *AuthCodes) Create(ctx context.Context, in AuthCodeInput) (*models.Autho
 // checkCodeInput validates the ids, the redirect URI's presence and the
 // PKCE parameters.
 func checkCodeInput(in AuthCodeInput) error {
-	if err := firstErr(validID("client id", in.ClientID), validID("user id", in.UserID)); err != nil {
-		return err
-	}
-	if in.RedirectURI == "" || len(in.RedirectURI) > protocol.MaxRedirectURILength {
+	return firstErr(validID("client id", in.ClientID), validID("user id", in.UserID),
+		checkRedirectInput(in.RedirectURI), invalid(protocol.CheckChallenge(in.CodeChallenge, in.CodeChallengeMethod)))
+}
+
+// checkRedirectInput refuses an empty or overlong redirect URI argument.
+func checkRedirectInput(uri string) error {
+	if uri == "" || len(uri) > protocol.MaxRedirectURILength {
 		return fmt.Errorf("redirect uri is empty or longer than %d bytes: %w", protocol.MaxRedirectURILength, ErrInvalidInput)
 	}
-	return invalid(protocol.CheckChallenge(in.CodeChallenge, in.CodeChallengeMethod))
+	return nil
+}
+
+// checkAuthorization is what an authorization request needs of its client,
+// for a code (AuthCodes.Create) or a provider's request
+// (AuthRequests.Create): the authorization_code grant, a PKCE challenge
+// from a public client (from every client when enablePKCE), and a
+// registered redirect URI.
+func checkAuthorization(client *models.Client, enablePKCE bool, challenge, redirectURI string) error {
+	if err := requireGrant(client, protocol.GrantAuthorizationCode); err != nil {
+		return err
+	}
+	switch {
+	case challenge == "" && !client.Confidential:
+		return fmt.Errorf("PKCE is required for a public client: code_challenge is missing: %w", ErrInvalidInput)
+	case challenge == "" && enablePKCE:
+		return fmt.Errorf("PKCE is required (OAUTH_ENABLE_PKCE): code_challenge is missing: %w", ErrInvalidInput)
+	case !protocol.MatchRedirectURI(client.RedirectURIs, redirectURI):
+		return fmt.Errorf("redirect uri is not registered for the client: %w", ErrInvalidInput)
+	}
+	return nil
 }
 
 // Exchange redeems an authorization code for a token pair (RFC 6749 4.1.3):
@@ -221,11 +236,8 @@ func (r *AuthCodes) exchange(tx *gorm.DB, keys tokenKeys, now time.Time, digest 
 			return exchange{}, err
 		}
 	}
-	switch err := whyNotUsable("authorization code", row.UsedAt, row.Revoked, row.ExpiresAt, now); {
-	case err == nil:
-		return exchange{}, fmt.Errorf("authorization code: %w", ErrConcurrentChange)
-	case !errors.Is(err, ErrUsed):
-		return exchange{}, err // revoked or expired before any use
+	if err := replayed("authorization code", row.UsedAt, row.Revoked, row.ExpiresAt, now); err != nil {
+		return exchange{}, err
 	}
 	return exchange{replayed: row}, nil
 }

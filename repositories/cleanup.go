@@ -54,6 +54,9 @@ func expiredTargets(now time.Time, tables config.Tables) []purgeTarget {
 		{model: &models.RefreshToken{}, where: "expires_at < ? AND NOT EXISTS (SELECT 1 FROM " + refresh + " f " +
 			"WHERE f.family_id = " + refresh + ".family_id AND f.expires_at >= ?)", args: []any{now, now}, age: "expires_at"},
 		expired(&models.AuthorizationCode{}),
+		// A redeemed authorization request is kept until it expires: a
+		// replay of its code revokes what it issued.
+		expired(&models.AuthRequest{}),
 		expired(&models.PersonalAccessToken{}),
 		expired(&models.Session{}),
 		expired(&models.PasswordReset{}),

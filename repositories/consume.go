@@ -1,6 +1,7 @@
 package repositories
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,7 +10,8 @@ import (
 )
 
 // The single-use step of every single-use token (authorization codes,
-// refresh tokens, password resets, email verifications).
+// refresh tokens, password resets, email verifications, the codes of the
+// provider's authorization requests).
 
 // singleUse describes a single-use table: its model (a new value per
 // statement: GORM writes the assignments into it), the column a use sets,
@@ -25,6 +27,7 @@ var (
 	refreshUse      = singleUse{model: func() any { return &models.RefreshToken{} }, usedAt: "used_at", revocable: true}
 	resetUse        = singleUse{model: func() any { return &models.PasswordReset{} }, usedAt: "used_at"}
 	verificationUse = singleUse{model: func() any { return &models.EmailVerification{} }, usedAt: "verified_at"}
+	authRequestUse  = singleUse{model: func() any { return &models.AuthRequest{} }, usedAt: "used_at", revocable: true}
 )
 
 // consume is the conditional update that marks row id used at now: it
@@ -54,6 +57,22 @@ func whyNotUsable(what string, usedAt *time.Time, revoked bool, expiresAt, now t
 		return fmt.Errorf("%s: %w", what, ErrRevoked)
 	case !now.Before(expiresAt):
 		return fmt.Errorf("%s: %w", what, ErrExpired)
+	}
+	return nil
+}
+
+// replayed explains a single-use row that a caller found used, or could
+// not consume, read again: nil when it was used, which makes the
+// caller's presentation a replay (a reused refresh token, a replayed
+// code); the reason when it was revoked or expired before any use; and
+// ErrConcurrentChange when it is still usable, which only a change
+// between the two reads can explain.
+func replayed(what string, usedAt *time.Time, revoked bool, expiresAt, now time.Time) error {
+	switch err := whyNotUsable(what, usedAt, revoked, expiresAt, now); {
+	case err == nil:
+		return fmt.Errorf("%s: %w", what, ErrConcurrentChange)
+	case !errors.Is(err, ErrUsed):
+		return err // revoked or expired before any use
 	}
 	return nil
 }

@@ -313,3 +313,17 @@ func (r SigningKeys) Format(f fmt.State, verb rune) { redact.Format(f, verb, r.S
 
 // LogValue implements slog.LogValuer: r.String().
 func (r SigningKeys) LogValue() slog.Value { return slog.StringValue(r.String()) }
+
+// String returns the repository's type name: it holds the configuration.
+func (r AuthRequests) String() string { return repository("AuthRequests") }
+
+// GoString is String.
+func (r AuthRequests) GoString() string { return r.String() }
+
+// Format implements fmt.Formatter: every verb prints r.String().
+func (r AuthRequests) Format(f fmt.State, verb rune) {
+	redact.Format(f, verb, r.String(), r.GoString())
+}
+
+// LogValue implements slog.LogValuer: r.String().
+func (r AuthRequests) LogValue() slog.Value { return slog.StringValue(r.String()) }

@@ -190,11 +190,8 @@ func (r *RefreshTokens) rotate(tx *gorm.DB, keys tokenKeys, now time.Time, diges
 			return rotation{}, err
 		}
 	}
-	switch err := whyNotUsable("refresh token", row.UsedAt, row.Revoked, row.ExpiresAt, now); {
-	case err == nil:
-		return rotation{}, fmt.Errorf("refresh token: %w", ErrConcurrentChange)
-	case !errors.Is(err, ErrUsed):
-		return rotation{}, err // revoked or expired before any use
+	if err := replayed("refresh token", row.UsedAt, row.Revoked, row.ExpiresAt, now); err != nil {
+		return rotation{}, err
 	}
 	pair, err := r.reissue(tx, keys, now, row, next)
 	if err != nil || pair != nil {

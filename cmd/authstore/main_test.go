@@ -168,8 +168,9 @@ var (
 		"oauth_personal_access_tokens": "table",
 		"oauth_expired_tokens":         "view",
 	}
-	// keyObjects are what migrations after 2 add (000005: signing keys).
-	keyObjects = map[string]string{"signing_keys": "table"}
+	// keyObjects are what migrations after 2 add (000005: signing keys;
+	// 000006: the OpenID provider's authorization requests).
+	keyObjects = map[string]string{"signing_keys": "table", "oauth_auth_requests": "table"}
 )
 
 func union(ms ...map[string]string) map[string]string {

@@ -240,6 +240,10 @@ func (b backend) seedOAuth(t *testing.T) [2]string {
 	b.exec(t, "INSERT INTO "+b.table("oauth_authorization_codes")+` (id, code_hash, client_id, user_id, scopes,
 		redirect_uri, revoked, expires_at, created_at) VALUES (?, ?, ?, ?, '[]', 'https://seed.example.com/cb', ?, ?, ?)`,
 		models.NewUUID().String(), digest(), cid, user, false, live, now)
+	b.exec(t, "INSERT INTO "+b.table("oauth_auth_requests")+` (id, client_id, redirect_uri, scopes, state, nonce,
+		response_type, response_mode, prompt, login_hint, amr, done, revoked, expires_at, created_at)
+		VALUES (?, ?, 'https://seed.example.com/cb', '[]', '', '', 'code', '', '[]', '', '[]', ?, ?, ?, ?)`,
+		models.NewUUID().String(), cid, false, false, live, now)
 	b.exec(t, "INSERT INTO "+b.table("oauth_personal_access_tokens")+` (id, user_id, name, token_hash, prefix,
 		scopes, revoked, expires_at, created_at, updated_at) VALUES (?, ?, 'seed', ?, 'pat_', '[]', ?, ?, ?, ?)`,
 		models.NewUUID().String(), user, digest(), false, live, now, now)

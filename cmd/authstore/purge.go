@@ -216,6 +216,7 @@ var tableOrder = []string{
 	"oauth_access_tokens",
 	"oauth_refresh_tokens",
 	"oauth_authorization_codes",
+	"oauth_auth_requests",
 	"oauth_personal_access_tokens",
 	"sessions",
 	"password_resets",
