@@ -42,6 +42,7 @@ import (
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/oidcstore"
 	"github.com/forgeauth/authstore/protocol"
+	oidcprovider "github.com/forgeauth/authstore/provider"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/stretchr/testify/require"
 )
@@ -357,6 +358,11 @@ func newPrintedWorld(t *testing.T, b Backend) printedWorld {
 	// protocol.
 	add("protocol.Claims", *claims, *rsClaims)
 	add("protocol.Header", rsHeader)
+
+	// provider: its configuration holds the crypto key, which %v would
+	// print as numbers.
+	add("provider.Config", oidcprovider.Config{Issuer: "https://login.example.com", CryptoKey: cryptoKey, Logger: slog.Default()})
+	secret("provider crypto key as numbers", strings.Trim(fmt.Sprint(cryptoKey[:8]), "[]"))
 
 	// repositories: every repository of the Store, and the values its
 	// calls take and return.

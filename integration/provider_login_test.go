@@ -1,0 +1,352 @@
+package integration
+
+// The provider's login page (package provider), through HTTP and through
+// headless Chromium: a person reaches it from a client's authorize URL,
+// a wrong password and a locked account show the same message, the CSRF
+// token is required, and a good password lands on the client's redirect
+// with a code the client exchanges.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/forgeauth/authstore"
+	"github.com/forgeauth/authstore/models"
+	"github.com/forgeauth/authstore/protocol"
+	"github.com/forgeauth/authstore/provider"
+	"github.com/forgeauth/authstore/repositories"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
+)
+
+const (
+	loginPassword = "correct horse battery staple"
+	// wrongLogin is the message of a wrong password, an unknown email
+	// and a locked account alike.
+	wrongLogin = "Wrong email or password."
+	appName    = "Browser test app"
+)
+
+// loginSetup is a provider over a fixture's Store, served on loopback, and
+// a client app registered with it whose redirect URI is an httptest
+// server that records the query of every redirect it receives.
+type loginSetup struct {
+	f      *fixture
+	issuer string
+	oauth  *oauth2.Config
+	mu     sync.Mutex
+	got    []url.Values // the queries the app's redirect URI received
+}
+
+// newLoginSetup opens a fixture on b with a master key, a signing key and
+// the real clock (the provider checks expiries against it), starts the
+// provider and registers the app.
+func newLoginSetup(t *testing.T, b Backend) *loginSetup {
+	t.Helper()
+	f := newFixture(t, b, withMasterKey(masterKey1),
+		withStoreOptions(authstore.WithClock(func() time.Time { return time.Now().UTC() })))
+	ctx := requestCtx()
+	_, err := f.s.Keys.Rotate(ctx, repositories.RotateOptions{})
+	require.NoError(t, err)
+	ls := &loginSetup{f: f}
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/callback" { // the browser asks for /favicon.ico too
+			http.NotFound(w, r)
+			return
+		}
+		ls.mu.Lock()
+		ls.got = append(ls.got, r.URL.Query())
+		ls.mu.Unlock()
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><title>App</title><p id="done">signed in</p>`)
+	}))
+	t.Cleanup(app.Close)
+	c, secret, err := f.s.Clients.Create(ctx, repositories.ClientInput{
+		Name: appName, RedirectURIs: []string{app.URL + "/callback"}, Confidential: true,
+		GrantTypes: []string{protocol.GrantAuthorizationCode, protocol.GrantRefreshToken},
+	})
+	require.NoError(t, err)
+	ls.issuer = serveOP(t, func(issuer string) (http.Handler, error) {
+		return provider.New(context.Background(), f.s, provider.Config{Issuer: issuer})
+	})
+	var disc struct {
+		Authorization string `json:"authorization_endpoint"`
+		Token         string `json:"token_endpoint"`
+	}
+	res, err := http.Get(ls.issuer + "/.well-known/openid-configuration")
+	require.NoError(t, err)
+	defer res.Body.Close()
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&disc))
+	ls.oauth = &oauth2.Config{
+		ClientID: string(c.ID), ClientSecret: secret, RedirectURL: app.URL + "/callback",
+		Endpoint: oauth2.Endpoint{AuthURL: disc.Authorization, TokenURL: disc.Token, AuthStyle: oauth2.AuthStyleInHeader},
+		Scopes:   []string{"openid", "email", "profile"},
+	}
+	return ls
+}
+
+// authURL returns a new authorize URL (state and nonce of its own) and
+// its PKCE verifier.
+func (ls *loginSetup) authURL(state string) (string, string) {
+	verifier := oauth2.GenerateVerifier()
+	return ls.oauth.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", "nonce-"+state)), verifier
+}
+
+// received returns the query of the app's last redirect.
+func (ls *loginSetup) received(t *testing.T) url.Values {
+	t.Helper()
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	require.NotEmpty(t, ls.got, "the app's redirect URI received nothing")
+	return ls.got[len(ls.got)-1]
+}
+
+// register creates a user with loginPassword.
+func (ls *loginSetup) register(t *testing.T, email string) *models.User {
+	t.Helper()
+	return ls.f.register(t, email, loginPassword)
+}
+
+// browserClient is an HTTP client with a cookie jar that does not follow
+// redirects, as a test that reads every step needs.
+func browserClient(t *testing.T) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+var (
+	hiddenRE = regexp.MustCompile(`<input type="hidden" name="(id|csrf)" value="([^"]*)">`)
+	errorRE  = regexp.MustCompile(`<p class="error" id="error" role="alert">([^<]*)</p>`)
+)
+
+// loginForm is what the login page's form holds.
+type loginForm struct {
+	status       int
+	id, csrf     string
+	errorMessage string
+	body         string
+	res          *http.Response
+}
+
+// readForm reads a login page response.
+func readForm(t *testing.T, res *http.Response) loginForm {
+	t.Helper()
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	f := loginForm{status: res.StatusCode, body: string(body), res: res}
+	for _, m := range hiddenRE.FindAllStringSubmatch(f.body, -1) {
+		switch m[1] {
+		case "id":
+			f.id = html.UnescapeString(m[2])
+		case "csrf":
+			f.csrf = html.UnescapeString(m[2])
+		}
+	}
+	if m := errorRE.FindStringSubmatch(f.body); m != nil {
+		f.errorMessage = html.UnescapeString(m[1])
+	}
+	return f
+}
+
+// openLogin follows the authorize URL to the login page and reads it.
+func (ls *loginSetup) openLogin(t *testing.T, c *http.Client, authURL string) loginForm {
+	t.Helper()
+	res, err := c.Get(authURL)
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusFound, res.StatusCode, "authorize: status %d; want a redirect to the login page", res.StatusCode)
+	loc, err := res.Location()
+	require.NoError(t, err)
+	require.Equal(t, provider.LoginPath, loc.Path, "authorize redirected to %s; want the login page", loc)
+	res, err = c.Get(loc.String())
+	require.NoError(t, err)
+	f := readForm(t, res)
+	require.Equal(t, http.StatusOK, f.status, "login page: %s", f.body)
+	require.NotEmpty(t, f.id)
+	require.NotEmpty(t, f.csrf)
+	require.Contains(t, f.body, appName, "the login page names the client that asks")
+	return f
+}
+
+// submit posts the login form.
+func (ls *loginSetup) submit(t *testing.T, c *http.Client, id, csrf, email, password string) loginForm {
+	t.Helper()
+	res, err := c.PostForm(ls.issuer+provider.LoginPath, url.Values{"id": {id}, "csrf": {csrf}, "email": {email}, "password": {password}})
+	require.NoError(t, err)
+	return readForm(t, res)
+}
+
+// TestProviderLoginForm drives the login page over HTTP: the CSRF token is
+// required and bound to its request, a wrong password, an unknown email
+// and a locked account show the same message with the same status, and a
+// good password sets the session cookie (HttpOnly, SameSite=Lax, not
+// Secure on an http issuer) and redirects to the callback that sends the
+// code to the client, which the client exchanges; the signed-out page ends
+// the session.
+func TestProviderLoginForm(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		ls := newLoginSetup(t, b)
+		ada := ls.register(t, "ada@example.com")
+		bob := ls.register(t, "bob@example.com")
+		require.NoError(t, ls.f.s.Users.Lock(requestCtx(), bob.ID, time.Hour))
+		c := browserClient(t)
+		authURL, verifier := ls.authURL("state-1")
+		form := ls.openLogin(t, c, authURL)
+
+		t.Run("CSRF", func(t *testing.T) {
+			failed := countEvents(t, ls.f.s.DB(), models.EventLoginFailed)
+			got := ls.submit(t, c, form.id, "", "ada@example.com", loginPassword)
+			require.Equal(t, http.StatusForbidden, got.status, "no CSRF token: %s", got.body)
+			other := ls.openLogin(t, browserClient(t), authURL) // another browser's request and cookie
+			got = ls.submit(t, c, form.id, other.csrf, "ada@example.com", loginPassword)
+			require.Equal(t, http.StatusForbidden, got.status, "another request's CSRF token: %s", got.body)
+			fresh := browserClient(t) // no CSRF cookie
+			got = ls.submit(t, fresh, form.id, form.csrf, "ada@example.com", loginPassword)
+			require.Equal(t, http.StatusForbidden, got.status, "a CSRF token without its cookie: %s", got.body)
+			require.Equal(t, failed, countEvents(t, ls.f.s.DB(), models.EventLoginFailed), "a refused form reached Users.Authenticate")
+		})
+
+		t.Run("NoEnumeration", func(t *testing.T) {
+			wrong := ls.submit(t, c, form.id, form.csrf, "ada@example.com", "wrong password")
+			unknown := ls.submit(t, c, form.id, form.csrf, "nobody@example.com", loginPassword)
+			locked := ls.submit(t, c, form.id, form.csrf, "bob@example.com", loginPassword)
+			for name, got := range map[string]loginForm{"wrong password": wrong, "unknown email": unknown, "locked account": locked} {
+				require.Equal(t, wrongLogin, got.errorMessage, "%s: %s", name, got.body)
+				require.Equal(t, http.StatusUnauthorized, got.status, name)
+				require.Equal(t, form.id, got.id, "%s: the form is shown again for the same request", name)
+			}
+		})
+
+		t.Run("Lockout", func(t *testing.T) {
+			ls.register(t, "carol@example.com")
+			for i := 0; i < ls.f.cfg.LockoutThreshold; i++ {
+				got := ls.submit(t, c, form.id, form.csrf, "carol@example.com", "wrong password")
+				require.Equal(t, wrongLogin, got.errorMessage)
+			}
+			got := ls.submit(t, c, form.id, form.csrf, "carol@example.com", loginPassword)
+			require.Equal(t, wrongLogin, got.errorMessage, "a locked account shows the generic message")
+			_, err := ls.f.s.Users.Authenticate(requestCtx(), "carol@example.com", loginPassword)
+			require.ErrorIs(t, err, repositories.ErrAccountLocked, "after %d wrong passwords on the page", ls.f.cfg.LockoutThreshold)
+		})
+
+		t.Run("OK", func(t *testing.T) {
+			got := ls.submit(t, c, form.id, form.csrf, "ada@example.com", loginPassword)
+			require.Equal(t, http.StatusFound, got.status, "good password: %s", got.body)
+			var session *http.Cookie
+			for _, ck := range got.res.Cookies() {
+				if ck.Name == provider.SessionCookie {
+					session = ck
+				}
+			}
+			require.NotNil(t, session, "no session cookie")
+			require.True(t, session.HttpOnly)
+			require.Equal(t, http.SameSiteLaxMode, session.SameSite)
+			require.False(t, session.Secure, "Secure on an http issuer: the browser would not send it back")
+			s, err := ls.f.s.Sessions.Find(requestCtx(), session.Value)
+			require.NoError(t, err)
+			require.Equal(t, ada.ID, s.UserID)
+
+			loc, err := got.res.Location()
+			require.NoError(t, err)
+			res, err := c.Get(loc.String()) // the provider's callback
+			require.NoError(t, err)
+			res.Body.Close()
+			require.Equal(t, http.StatusFound, res.StatusCode)
+			back, err := res.Location()
+			require.NoError(t, err)
+			require.Equal(t, ls.oauth.RedirectURL, back.Scheme+"://"+back.Host+back.Path)
+			require.Equal(t, "state-1", back.Query().Get("state"))
+			tok, err := ls.oauth.Exchange(context.Background(), back.Query().Get("code"), oauth2.VerifierOption(verifier))
+			require.NoError(t, err)
+			require.NotEmpty(t, tok.AccessToken)
+			require.NotEmpty(t, tok.Extra("id_token"))
+
+			again := ls.submit(t, c, form.id, form.csrf, "ada@example.com", loginPassword)
+			require.Equal(t, http.StatusBadRequest, again.status, "a finished request's form: %s", again.body)
+
+			// The signed-out page ends the session of the cookie.
+			res, err = c.Get(ls.issuer + provider.LoggedOutPath)
+			require.NoError(t, err)
+			res.Body.Close()
+			require.Equal(t, http.StatusOK, res.StatusCode)
+			_, err = ls.f.s.Sessions.Find(requestCtx(), session.Value)
+			require.ErrorIs(t, err, repositories.ErrNotFound, "the session after the signed-out page")
+		})
+	})
+}
+
+// TestProviderLoginBrowser drives the login page in headless Chromium on
+// every backend: the authorize URL opens the page (a screenshot of it is
+// written to the test's temp dir), a wrong password and a locked account
+// show the generic message on the page, and a good password lands on the
+// client's redirect with a code that x/oauth2 exchanges.
+func TestProviderLoginBrowser(t *testing.T) {
+	chromiumPath(t)
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		ls := newLoginSetup(t, b)
+		ls.register(t, "ada@example.com")
+		bob := ls.register(t, "bob@example.com")
+		require.NoError(t, ls.f.s.Users.Lock(requestCtx(), bob.ID, time.Hour))
+		ctx := newBrowser(t)
+
+		// login fills the form of a new authorization request and returns
+		// its verifier.
+		login := func(t *testing.T, state, email, password string, after chromedp.Action[chromedp.Void]) string {
+			t.Helper()
+			u, verifier := ls.authURL(state)
+			step(t, ctx, "open the authorize URL", chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("email")))
+			if state == "shot" {
+				png := read(t, ctx, "screenshot", chromedp.FullScreenshot(100))
+				path := filepath.Join(t.TempDir(), "login.png")
+				require.NoError(t, os.WriteFile(path, png, 0o600))
+				t.Logf("screenshot of the login page: %s (%d bytes)", path, len(png))
+				require.Greater(t, len(png), 1000)
+			}
+			require.Equal(t, appName, read(t, ctx, "client name", chromedp.Text(chromedp.ID("client"))))
+			step(t, ctx, "fill and submit the form",
+				chromedp.SendKeys(chromedp.ID("email"), email),
+				chromedp.SendKeys(chromedp.ID("password"), password),
+				chromedp.Click(chromedp.ID("submit")),
+				after)
+			return verifier
+		}
+
+		t.Run("WrongPassword", func(t *testing.T) {
+			login(t, "shot", "ada@example.com", "wrong password", chromedp.WaitVisible(chromedp.ID("error")))
+			require.Equal(t, wrongLogin, read(t, ctx, "error", chromedp.Text(chromedp.ID("error"))))
+		})
+		t.Run("LockedAccount", func(t *testing.T) {
+			login(t, "locked", "bob@example.com", loginPassword, chromedp.WaitVisible(chromedp.ID("error")))
+			require.Equal(t, wrongLogin, read(t, ctx, "error", chromedp.Text(chromedp.ID("error"))))
+		})
+		t.Run("OK", func(t *testing.T) {
+			verifier := login(t, "ok", "ada@example.com", loginPassword, chromedp.WaitVisible(chromedp.ID("done")))
+			loc := read(t, ctx, "location", chromedp.Location())
+			require.True(t, strings.HasPrefix(loc, ls.oauth.RedirectURL+"?"), "the browser is at %s; want the client's redirect URI", loc)
+			q := ls.received(t)
+			require.Equal(t, "ok", q.Get("state"))
+			tok, err := ls.oauth.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(verifier))
+			require.NoError(t, err, "exchange the code the browser brought")
+			require.NotEmpty(t, tok.AccessToken)
+			require.NotEmpty(t, tok.Extra("id_token"))
+		})
+	})
+}

@@ -1,0 +1,320 @@
+package provider
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/forgeauth/authstore"
+	"github.com/forgeauth/authstore/models"
+	"github.com/forgeauth/authstore/repositories"
+	"github.com/zitadel/oidc/v3/pkg/op"
+)
+
+// LoginPath is where the login page is served: the provider sends the
+// browser to LoginPath?authRequestID=ID, the page posts back to LoginPath.
+const LoginPath = "/login"
+
+// LoggedOutPath is the page end_session sends the browser to when the
+// client gives no post_logout_redirect_uri; it ends the session of the
+// session cookie and clears the cookie.
+const LoggedOutPath = "/logged-out"
+
+// Cookie names the login page sets.
+const (
+	// SessionCookie holds the token of the session Sessions.Create made at
+	// login (HttpOnly, SameSite=Lax, Secure when the issuer is https).
+	SessionCookie = "authstore_session"
+	// CSRFCookie holds the random value the login form's token is bound to
+	// (HttpOnly, SameSite=Strict, Secure when the issuer is https).
+	CSRFCookie = "authstore_csrf"
+)
+
+// The messages the login page shows. A locked account and an unknown
+// email show what a wrong password shows, so the page tells nobody which
+// accounts exist or are locked.
+const (
+	msgInvalidCredentials = "Wrong email or password."
+	msgEmailNotVerified   = "Verify your email address before signing in."
+	msgExpired            = "This sign-in request has expired or was already used. Go back to the application and start again."
+	msgForm               = "The form expired. Enter your email and password again."
+	msgInternal           = "Something went wrong. Try again later."
+)
+
+// maxLoginForm bounds the body of a login POST.
+const maxLoginForm = 16 << 10
+
+//go:embed login.html
+var templateFS embed.FS
+
+var loginTemplate = template.Must(template.ParseFS(templateFS, "login.html"))
+
+// authRequests is what the login page needs of the adapter: the pending
+// request by id, and the call that records the login on it.
+type authRequests interface {
+	AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error)
+	CompleteAuthRequest(ctx context.Context, authRequestID string, userID models.UUID, authTime time.Time, amr []string) error
+}
+
+// login serves the login page: GET renders the form for a pending
+// authorization request, POST checks the CSRF token, authenticates the
+// email and password with Users.Authenticate, starts a session, records
+// the login on the request and redirects to the provider's callback.
+//
+// CSRF is a double submit bound to the request: the CSRF cookie holds 32
+// random bytes, and the form's hidden token is HMAC-SHA256 under a key of
+// the provider of that value and the authorization request id. A POST
+// whose token does not match its cookie and its request id is refused
+// before any password is checked, so another site can neither post a
+// login (it cannot read the cookie) nor replay a form of one request for
+// another.
+type login struct {
+	store    *authstore.Store
+	requests authRequests
+	callback func(context.Context, string) string
+	csrfKey  []byte
+	secure   bool
+	now      func() time.Time
+	log      *slog.Logger
+}
+
+// page is what login.html renders.
+type page struct {
+	RequestID string
+	Client    string
+	Email     string
+	CSRF      string
+	Error     string
+	// redirect is the request's redirect URI: the form's POST redirects
+	// there in the end, which the page's Content-Security-Policy must allow
+	// (form-action governs the redirects after a submission too).
+	redirect string
+}
+
+func (l *login) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		l.show(w, r)
+	case http.MethodPost:
+		l.submit(w, r)
+	default:
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
+}
+
+// show renders the form for the request named by authRequestID.
+func (l *login) show(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("authRequestID")
+	p, err := l.pending(r.Context(), id)
+	if err != nil {
+		l.render(w, http.StatusBadRequest, page{Error: msgExpired})
+		return
+	}
+	nonce, err := l.csrfCookie(w, r)
+	if err != nil {
+		l.fail(w, r, "csrf cookie", err)
+		return
+	}
+	p.CSRF = l.csrfToken(nonce, id)
+	l.render(w, http.StatusOK, p)
+}
+
+// submit checks the form and logs the person in.
+func (l *login) submit(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxLoginForm)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	id, email, password := r.PostForm.Get("id"), r.PostForm.Get("email"), r.PostForm.Get("password")
+	p, err := l.pending(r.Context(), id)
+	if err != nil {
+		l.render(w, http.StatusBadRequest, page{Error: msgExpired})
+		return
+	}
+	p.Email = email
+	cookie, err := r.Cookie(CSRFCookie)
+	if err != nil || !l.csrfValid(cookie.Value, id, r.PostForm.Get("csrf")) {
+		nonce, err := l.csrfCookie(w, r)
+		if err != nil {
+			l.fail(w, r, "csrf cookie", err)
+			return
+		}
+		p.CSRF, p.Error = l.csrfToken(nonce, id), msgForm
+		l.render(w, http.StatusForbidden, p)
+		return
+	}
+	ctx := models.WithRequestMeta(r.Context(), models.RequestMeta{IP: remoteIP(r), UserAgent: r.UserAgent()})
+	user, err := l.store.Users.Authenticate(ctx, email, password)
+	if err != nil {
+		msg, status := msgInvalidCredentials, http.StatusUnauthorized
+		switch {
+		case errors.Is(err, repositories.ErrInvalidCredentials): // ErrAccountLocked matches it too
+		case errors.Is(err, repositories.ErrEmailNotVerified):
+			msg, status = msgEmailNotVerified, http.StatusForbidden
+		default:
+			l.fail(w, r, "authenticate", err)
+			return
+		}
+		p.CSRF, p.Error = l.csrfToken(cookie.Value, id), msg
+		l.render(w, status, p)
+		return
+	}
+	_, token, err := l.store.Sessions.Create(ctx, user.ID, repositories.SessionInput{})
+	if err != nil {
+		l.fail(w, r, "create session", err)
+		return
+	}
+	if err := l.requests.CompleteAuthRequest(ctx, id, user.ID, l.now().UTC(), []string{"pwd"}); err != nil {
+		if errors.Is(err, repositories.ErrNotFound) || errors.Is(err, repositories.ErrExpired) || errors.Is(err, repositories.ErrUsed) {
+			l.render(w, http.StatusBadRequest, page{Error: msgExpired})
+			return
+		}
+		l.fail(w, r, "complete auth request", err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true,
+		Secure: l.secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: "", Path: LoginPath, MaxAge: -1, HttpOnly: true,
+		Secure: l.secure, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, l.callback(r.Context(), id), http.StatusFound)
+}
+
+// loggedOut is the page end_session sends the browser to without a
+// post_logout_redirect_uri: it ends the session of the session cookie
+// (Sessions.Delete), clears the cookie and says so.
+func (l *login) loggedOut(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+		ctx := models.WithRequestMeta(r.Context(), models.RequestMeta{IP: remoteIP(r), UserAgent: r.UserAgent()})
+		if err := l.store.Sessions.Delete(ctx, c.Value); err != nil && !errors.Is(err, repositories.ErrNotFound) {
+			l.log.ErrorContext(r.Context(), "logged-out page: delete session", "error", err)
+		}
+		http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+			Secure: l.secure, SameSite: http.SameSiteLaxMode})
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "You are signed out.\n")
+}
+
+// pending returns the page of the pending request id: its id, the name
+// of its client (the client's id when authstore does not know it by name)
+// and its redirect URI; or an error when there is no such request or it is
+// already done.
+func (l *login) pending(ctx context.Context, id string) (page, error) {
+	if id == "" {
+		return page{}, repositories.ErrNotFound
+	}
+	req, err := l.requests.AuthRequestByID(ctx, id)
+	if err != nil {
+		return page{}, err
+	}
+	if req.Done() {
+		return page{}, repositories.ErrUsed
+	}
+	name := req.GetClientID()
+	if cid, err := models.ParseUUID(name); err == nil {
+		if c, err := l.store.Clients.Find(ctx, cid); err == nil && c.Name != "" {
+			name = c.Name
+		}
+	}
+	return page{RequestID: id, Client: name, redirect: req.GetRedirectURI()}, nil
+}
+
+// formAction returns the CSP source of a redirect URI's origin: scheme,
+// host and port for http(s), the scheme alone for a custom scheme (a
+// native app's), "" for a URI that is neither.
+func formAction(redirect string) string {
+	u, err := url.Parse(redirect)
+	if err != nil || u.Scheme == "" || strings.ContainsAny(u.Scheme+u.Host, " ;,'") {
+		return ""
+	}
+	if u.Scheme == "http" || u.Scheme == "https" {
+		if u.Host == "" {
+			return ""
+		}
+		return u.Scheme + "://" + u.Host
+	}
+	return u.Scheme + ":"
+}
+
+// csrfCookie returns the CSRF cookie's value, setting a new random one
+// when the request has none.
+func (l *login) csrfCookie(w http.ResponseWriter, r *http.Request) (string, error) {
+	if c, err := r.Cookie(CSRFCookie); err == nil && len(c.Value) == base64.RawURLEncoding.EncodedLen(32) {
+		return c.Value, nil
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	v := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: v, Path: LoginPath, HttpOnly: true,
+		Secure: l.secure, SameSite: http.SameSiteStrictMode})
+	return v, nil
+}
+
+// csrfToken is the form token for the cookie value nonce and request id.
+func (l *login) csrfToken(nonce, id string) string {
+	m := hmac.New(sha256.New, l.csrfKey)
+	m.Write([]byte(nonce))
+	m.Write([]byte{0})
+	m.Write([]byte(id))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// csrfValid reports whether token is the form token of nonce and id, in
+// constant time.
+func (l *login) csrfValid(nonce, id, token string) bool {
+	if nonce == "" || token == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(l.csrfToken(nonce, id)), []byte(token)) == 1
+}
+
+// render writes the login page with status.
+func (l *login) render(w http.ResponseWriter, status int, p page) {
+	action := "'self'"
+	if src := formAction(p.redirect); src != "" {
+		action += " " + src
+	}
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action "+action+"; frame-ancestors 'none'")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := loginTemplate.Execute(w, p); err != nil {
+		l.log.Error("login page: render", "error", err)
+	}
+}
+
+// fail logs err for the operator and shows the person a generic message.
+// err comes from the repositories, whose messages hold no secret.
+func (l *login) fail(w http.ResponseWriter, r *http.Request, step string, err error) {
+	l.log.ErrorContext(r.Context(), "login page: "+step, "error", err)
+	l.render(w, http.StatusInternalServerError, page{Error: msgInternal})
+}
+
+// remoteIP is the address of the peer, without its port.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

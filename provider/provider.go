@@ -1,0 +1,176 @@
+// Package provider serves an OpenID provider on an authstore Store: the
+// protocol endpoints of github.com/zitadel/oidc/v3's op package (discovery,
+// authorize, token, userinfo, introspection, revocation, end session, JWKS)
+// over the oidcstore adapter, and a minimal server-rendered login page
+// (html/template, no JavaScript) that checks an email and password with
+// Users.Authenticate and starts a session with Sessions.Create.
+//
+// New returns the whole thing as one http.Handler; `authstore serve` runs
+// it on the configured database.
+//
+// The login page (LoginPath) shows the name of the client that asks, an
+// email and a password field. A wrong password, an unknown email and a
+// locked account all show the same message ("Wrong email or password."),
+// so the page tells nobody which accounts exist or are locked; failures
+// count toward the lockout as every Users.Authenticate does. After a good
+// password the page sets the session cookie (SessionCookie: HttpOnly,
+// SameSite=Lax, Secure when the issuer is https), records the login on the
+// pending request (CompleteAuthRequest, AMR "pwd") and redirects to the
+// provider's callback, which sends the code to the client.
+//
+// CSRF: a double submit bound to the authorization request. The CSRF
+// cookie (CSRFCookie, SameSite=Strict) holds 32 random bytes; the form's
+// hidden token is HMAC-SHA256, under a key of the provider, of that value
+// and the request id. A POST whose token does not match is refused before
+// the password is checked.
+package provider
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/forgeauth/authstore"
+	"github.com/zitadel/oidc/v3/pkg/op"
+)
+
+// ErrInvalidIssuer is returned by New for an issuer that is not an
+// absolute https URL without path, query or fragment (http is accepted on
+// a loopback host only: 127.0.0.1, ::1 or localhost).
+var ErrInvalidIssuer = errors.New("provider: invalid issuer")
+
+// Config configures the provider.
+type Config struct {
+	// Issuer is the provider's URL, e.g. https://login.example.com; tokens
+	// carry it as iss and discovery is served under it. Required.
+	Issuer string
+	// CryptoKey is zitadel/oidc's op.Config.CryptoKey (it makes the codes
+	// and opaque access tokens) and keys the login page's CSRF tokens; it
+	// must be the same across restarts and instances. Zero takes the
+	// adapter's, derived from the Store's master key
+	// (AUTHSTORE_ENCRYPTION_KEY), else from JWT_SECRET
+	// (oidcstore.Storage.CryptoKey).
+	CryptoKey [32]byte
+	// Logger receives the errors the login page hides from the person (a
+	// database that does not answer, ...). Nil discards them.
+	Logger *slog.Logger
+}
+
+// New returns the OpenID provider on store as an http.Handler: the
+// endpoints of zitadel/oidc's op.Provider over the oidcstore adapter, the
+// login page at LoginPath and the signed-out page at LoggedOutPath.
+//
+// Returns ErrInvalidIssuer for an issuer that is not https (or http on a
+// loopback host), or has a path; the adapter's errors otherwise (a Store
+// with neither a master key nor JWT_SECRET has no crypto key).
+func New(ctx context.Context, store *authstore.Store, cfg Config) (http.Handler, error) {
+	if err := ValidateIssuer(cfg.Issuer); err != nil {
+		return nil, err
+	}
+	st, err := newStorage(store, cfg.CryptoKey)
+	if err != nil {
+		return nil, fmt.Errorf("provider: %w", err)
+	}
+	if cfg.CryptoKey, err = st.CryptoKey(); err != nil {
+		return nil, fmt.Errorf("provider: %w", err)
+	}
+	p, err := NewOpenIDProvider(st, cfg, op.WithHttpInterceptors(st.Interceptor))
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	mac := hmac.New(sha256.New, cfg.CryptoKey[:])
+	mac.Write([]byte("authstore login csrf"))
+	l := &login{
+		store:    store,
+		requests: st,
+		callback: op.AuthCallbackURL(p),
+		csrfKey:  mac.Sum(nil),
+		secure:   !p.Insecure(),
+		now:      time.Now,
+		log:      log,
+	}
+	issuer := op.NewIssuerInterceptor(p.IssuerFromRequest)
+	mux := http.NewServeMux()
+	mux.Handle(LoginPath, issuer.Handler(l))
+	mux.HandleFunc(LoggedOutPath, l.loggedOut)
+	mux.Handle("/", p)
+	return mux, nil
+}
+
+// loginURL is the login page's URL for the authorization request id.
+func loginURL(id string) string { return LoginPath + "?authRequestID=" + url.QueryEscape(id) }
+
+// NewOpenIDProvider returns zitadel/oidc's op.Provider over storage with
+// the settings New uses (PKCE S256, client authentication by HTTP Basic or
+// form post, refresh tokens, end session to LoggedOutPath) and opts,
+// without the login page: it serves the protocol endpoints only, and
+// logins are the caller's (the provider sends browsers to the client's
+// LoginURL). Over an oidcstore.Storage pass
+// op.WithHttpInterceptors(storage.Interceptor), as New does.
+//
+// Returns ErrInvalidIssuer as New does.
+func NewOpenIDProvider(storage op.Storage, cfg Config, opts ...op.Option) (*op.Provider, error) {
+	insecure, err := checkIssuer(cfg.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	conf := &op.Config{
+		CryptoKey:                cfg.CryptoKey,
+		DefaultLogoutRedirectURI: LoggedOutPath,
+		CodeMethodS256:           true,
+		AuthMethodPost:           true,
+		GrantTypeRefreshToken:    true,
+	}
+	if insecure {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	p, err := op.NewProvider(conf, storage, op.StaticIssuer(cfg.Issuer), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("provider: %w", err)
+	}
+	return p, nil
+}
+
+// ValidateIssuer returns ErrInvalidIssuer, with the reason, for an issuer
+// New refuses: one that is not an absolute https URL without path, query,
+// fragment or user information, or http on a host other than 127.0.0.1,
+// ::1 or localhost.
+func ValidateIssuer(issuer string) error {
+	_, err := checkIssuer(issuer)
+	return err
+}
+
+// checkIssuer validates issuer and reports whether it is http (allowed on
+// a loopback host only).
+func checkIssuer(issuer string) (insecure bool, err error) {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return false, fmt.Errorf("%w: %q is not a URL", ErrInvalidIssuer, issuer)
+	}
+	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Path != "" {
+		return false, fmt.Errorf("%w: %q: want scheme://host[:port] with no path, query or fragment", ErrInvalidIssuer, issuer)
+	}
+	switch u.Scheme {
+	case "https":
+		return false, nil
+	case "http":
+		host := u.Hostname()
+		if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || host == "localhost" {
+			return true, nil
+		}
+		return false, fmt.Errorf("%w: %q: http is allowed on a loopback host only (127.0.0.1, ::1, localhost); serve https behind a proxy and give its URL", ErrInvalidIssuer, issuer)
+	}
+	return false, fmt.Errorf("%w: %q: want https", ErrInvalidIssuer, issuer)
+}
