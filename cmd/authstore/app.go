@@ -59,6 +59,9 @@ Exit status: 0 on success, 1 on failure, 2 on bad usage.`,
   # Create or update the schema of ./authstore.db
   authstore migrate up
 
+  # Run the OpenID provider and its login page on 127.0.0.1:8080
+  authstore serve
+
   # Delete expired tokens, codes and sessions; show the backlog
   authstore purge --dry-run
   authstore stats
@@ -104,6 +107,7 @@ Exit status: 0 on success, 1 on failure, 2 on bad usage.`,
 		a.importCommand(),
 		a.backupCommand(),
 		a.keysCommand(),
+		a.serveCommand(),
 	)
 	a.completeIDs(root)
 	markFailures(root)

@@ -67,6 +67,7 @@ func (a *app) clientCreateCommand() *cobra.Command {
 		public     bool
 		scopes     string
 		scopeList  []string
+		issuer     string
 		asJSON     *output
 	)
 	cmd := &cobra.Command{
@@ -92,6 +93,11 @@ a message that names the problem.
 --scope, repeatable, limits the scopes the client may be granted; --scopes
 takes the same as one list separated by spaces or commas, and both may be
 given. Without either the client may ask for any scope.
+
+For a client with the authorization_code grant it then prints an authorize
+URL of 'authstore serve' (at --issuer, default http://127.0.0.1:8080) for the
+first redirect URI, with a fresh state and PKCE challenge, and the PKCE
+verifier that the token request needs: open it in a browser to log in.
 
 With -o json (or --json) it prints one JSON object: the client, and for a
 confidential client the secret under "client_secret" with a "warning".`,
@@ -143,10 +149,11 @@ confidential client the secret under "client_secret" with a "warning".`,
 				if secret != "" {
 					fmt.Fprintf(a.stdout, "\nclient secret: %s\n%s\n", secret, secretWarning)
 				}
-				return nil
+				return a.printAuthorizeURL(c, issuer)
 			})
 		},
 	}
+	cmd.Flags().StringVar(&issuer, "issuer", defaultIssuer, "the URL of `authstore serve`, for the authorize URL printed")
 	cmd.Flags().StringVar(&name, "name", "", "name shown to users on the consent screen (required)")
 	cmd.Flags().StringArrayVar(&uris, "redirect-uri", nil, "redirect URI (required for authorization_code; repeat for more)")
 	cmd.Flags().StringArrayVar(&grantTypes, "grant-type", nil,

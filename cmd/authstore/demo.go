@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -82,15 +80,9 @@ none of them is stored in the database.`,
 			if err != nil {
 				return err
 			}
-			devKey := cfg.EncryptionKey == "" && cfg.Memory()
-			if devKey {
-				// The in-memory database lives as long as this run: so may
-				// its master key.
-				key := make([]byte, config.EncryptionKeySize)
-				if _, err := rand.Read(key); err != nil {
-					return err
-				}
-				cfg.EncryptionKey = config.Secret(base64.StdEncoding.EncodeToString(key))
+			devKey, err := memoryMasterKey(&cfg)
+			if err != nil {
+				return err
 			}
 			ephemeral := cfg.JWTSecret == "" && cfg.EncryptionKey == ""
 			if ephemeral {

@@ -130,16 +130,9 @@ rotate while a next key waits fails, naming it.`,
   authstore keys rotate --now --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.config()
+			cfg, opts, err := a.devConfig()
 			if err != nil {
 				return err
-			}
-			opts, notice, err := devMasterKey(&cfg)
-			if err != nil {
-				return err
-			}
-			if notice != "" {
-				fmt.Fprintln(a.stderr, notice)
 			}
 			return a.withConfigStore(cmd.Context(), cfg, func(ctx context.Context, s *authstore.Store) error {
 				k, err := s.Keys.Rotate(ctx, repositories.RotateOptions{Algorithm: alg, Immediately: now})
@@ -279,6 +272,40 @@ func readDevMasterKey(cfg *config.Config) error {
 		return fmt.Errorf("development master key file %s: %w", path, err)
 	}
 	return nil
+}
+
+// devConfig is a.config with devMasterKey applied: the notice of a
+// generated development key goes to stderr, and the options that go with
+// the configuration are returned.
+func (a *app) devConfig() (config.Config, []authstore.Option, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return config.Config{}, nil, err
+	}
+	opts, notice, err := devMasterKey(&cfg)
+	if err != nil {
+		return config.Config{}, nil, err
+	}
+	if notice != "" {
+		fmt.Fprintln(a.stderr, notice)
+	}
+	return cfg, opts, nil
+}
+
+// memoryMasterKey gives the in-memory database without
+// AUTHSTORE_ENCRYPTION_KEY a master key made for this run (the database
+// lives as long as the run: so may its master key), and reports whether it
+// did.
+func memoryMasterKey(cfg *config.Config) (bool, error) {
+	if cfg.EncryptionKey != "" || !cfg.Memory() {
+		return false, nil
+	}
+	key := make([]byte, config.EncryptionKeySize)
+	if _, err := rand.Read(key); err != nil {
+		return false, err
+	}
+	cfg.EncryptionKey = config.Secret(base64.StdEncoding.EncodeToString(key))
+	return true, nil
 }
 
 // devMasterKey makes sure cfg has a master key when its database is a

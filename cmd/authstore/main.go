@@ -14,11 +14,13 @@
 //	authstore [--database-url URL] user create --name N --email E   (password on stdin or prompted)
 //	authstore [--database-url URL] user list [--limit N] [--offset N]
 //	authstore [--database-url URL] activity [--user ID] [--since D] [--limit N]
+//	authstore [--database-url URL] serve [--addr HOST:PORT] [--issuer URL]
 //
 // demo migrates the database and walks every flow. migrate up applies the
 // pending versioned SQL migrations embedded in the binary; migrate down
 // rolls back the N most recent ones, or all of them; migrate status reports
-// the applied version against the embedded ones. purge deletes expired rows
+// the applied version against the embedded ones. serve runs the OpenID
+// provider and its login page until SIGINT or SIGTERM. purge deletes expired rows
 // in batches; stats shows per-table totals, expired backlog and lag. Client
 // secrets are printed once, at creation or rotation.
 //
