@@ -8,6 +8,7 @@ package integration
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -291,6 +292,103 @@ func TestProviderLoginForm(t *testing.T) {
 			require.ErrorIs(t, err, repositories.ErrNotFound, "the session after the signed-out page")
 		})
 	})
+}
+
+// TestProviderLoginSession: the session cookie of a login answers the next
+// authorization request without a page (single sign-on), unless the
+// client asks for a login (prompt=login, or a max_age the session is older
+// than); prompt=none without a session sends the client login_required
+// and shows nothing; login_hint prefills the email.
+func TestProviderLoginSession(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		ls := newLoginSetup(t, b)
+		ada := ls.register(t, "ada@example.com")
+		c := browserClient(t)
+		// follow GETs u and returns where it redirects, or 0 and nil for a
+		// page.
+		follow := func(t *testing.T, c *http.Client, u string) (int, *url.URL) {
+			t.Helper()
+			res, err := c.Get(u)
+			require.NoError(t, err)
+			res.Body.Close()
+			if res.StatusCode != http.StatusFound {
+				return res.StatusCode, nil
+			}
+			loc, err := res.Location()
+			require.NoError(t, err)
+			return res.StatusCode, loc
+		}
+		// toClient follows the authorize URL through the login page and the
+		// callback without a form, and returns the client's redirect.
+		toClient := func(t *testing.T, c *http.Client, authURL string) url.Values {
+			t.Helper()
+			_, login := follow(t, c, authURL)
+			require.NotNil(t, login)
+			require.Equal(t, provider.LoginPath, login.Path)
+			status, next := follow(t, c, login.String())
+			require.Equal(t, http.StatusFound, status, "the login page showed a page")
+			if next.Host == login.Host { // the provider's callback
+				_, next = follow(t, c, next.String())
+			}
+			require.Equal(t, ls.oauth.RedirectURL, next.Scheme+"://"+next.Host+next.Path)
+			return next.Query()
+		}
+
+		t.Run("PromptNoneWithoutSession", func(t *testing.T) {
+			u, _ := ls.authURL("none-1")
+			q := toClient(t, c, u+"&prompt=none")
+			require.Equal(t, "login_required", q.Get("error"))
+			require.Equal(t, "none-1", q.Get("state"))
+			require.Empty(t, q.Get("code"))
+		})
+
+		t.Run("LoginHint", func(t *testing.T) {
+			u, _ := ls.authURL("hint")
+			form := ls.openLogin(t, c, u+"&login_hint=ada%40example.com")
+			require.Contains(t, form.body, `value="ada@example.com"`)
+		})
+
+		// Log in once.
+		u, _ := ls.authURL("first")
+		form := ls.openLogin(t, c, u)
+		got := ls.submit(t, c, form.id, form.csrf, "ada@example.com", loginPassword)
+		require.Equal(t, http.StatusFound, got.status, got.body)
+
+		t.Run("SingleSignOn", func(t *testing.T) {
+			for _, extra := range []string{"", "&prompt=none", "&max_age=3600"} {
+				u, verifier := ls.authURL("sso")
+				q := toClient(t, c, u+extra)
+				require.Equal(t, "sso", q.Get("state"), extra)
+				require.NotEmpty(t, q.Get("code"), "%s: %v", extra, q)
+				tok, err := ls.oauth.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(verifier))
+				require.NoError(t, err, extra)
+				sub := idTokenSubject(t, tok.Extra("id_token").(string))
+				require.Equal(t, string(ada.ID), sub, extra)
+			}
+		})
+
+		t.Run("PromptLogin", func(t *testing.T) {
+			for _, extra := range []string{"&prompt=login", "&max_age=0"} {
+				u, _ := ls.authURL("again")
+				ls.openLogin(t, c, u+extra) // the form, not a redirect
+			}
+		})
+	})
+}
+
+// idTokenSubject returns the sub claim of an ID token (its signature is
+// the real-client tests' business).
+func idTokenSubject(t *testing.T, token string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	require.Len(t, parts, 3)
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	require.NoError(t, err)
+	var claims struct {
+		Sub string `json:"sub"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &claims))
+	return claims.Sub
 }
 
 // TestProviderLoginBrowser drives the login page in headless Chromium on

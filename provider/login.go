@@ -15,12 +15,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
 
@@ -84,11 +86,14 @@ type authRequests interface {
 type login struct {
 	store    *authstore.Store
 	requests authRequests
-	callback func(context.Context, string) string
-	csrfKey  []byte
-	secure   bool
-	now      func() time.Time
-	log      *slog.Logger
+	// authorizer is the provider, which sends a client an authorization
+	// error (login_required for prompt=none without a session).
+	authorizer op.Authorizer
+	callback   func(context.Context, string) string
+	csrfKey    []byte
+	secure     bool
+	now        func() time.Time
+	log        *slog.Logger
 }
 
 // page is what login.html renders.
@@ -119,14 +124,34 @@ func (l *login) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// show renders the form for the request named by authRequestID.
+// show answers a GET of the request named by authRequestID: with the
+// cookie of a live session whose login the request accepts, it records
+// that login on the request and redirects to the callback, showing no
+// page; for prompt=none without one it sends the client login_required;
+// otherwise it renders the form (the email prefilled with login_hint).
 func (l *login) show(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("authRequestID")
-	p, err := l.pending(r.Context(), id)
+	p, req, err := l.pending(r.Context(), id)
 	if err != nil {
 		l.render(w, http.StatusBadRequest, page{Error: msgExpired})
 		return
 	}
+	ctx := models.WithRequestMeta(r.Context(), models.RequestMeta{IP: remoteIP(r), UserAgent: r.UserAgent()})
+	prompt, maxAge, hint := promptOf(req)
+	if s := l.session(ctx, r); s != nil && r.Method == http.MethodGet && !slices.Contains(prompt, oidc.PromptLogin) &&
+		(maxAge == nil || l.now().Sub(s.CreatedAt) <= time.Duration(*maxAge)*time.Second) {
+		if err := l.requests.CompleteAuthRequest(ctx, id, s.UserID, s.CreatedAt, []string{"pwd"}); err != nil {
+			l.fail(w, r, "complete auth request", err)
+			return
+		}
+		http.Redirect(w, r, l.callback(r.Context(), id), http.StatusFound)
+		return
+	}
+	if slices.Contains(prompt, oidc.PromptNone) {
+		op.AuthRequestError(w, r, req, oidc.ErrLoginRequired(), l.authorizer)
+		return
+	}
+	p.Email = hint
 	nonce, err := l.csrfCookie(w, r)
 	if err != nil {
 		l.fail(w, r, "csrf cookie", err)
@@ -144,7 +169,7 @@ func (l *login) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, email, password := r.PostForm.Get("id"), r.PostForm.Get("email"), r.PostForm.Get("password")
-	p, err := l.pending(r.Context(), id)
+	p, _, err := l.pending(r.Context(), id)
 	if err != nil {
 		l.render(w, http.StatusBadRequest, page{Error: msgExpired})
 		return
@@ -218,16 +243,16 @@ func (l *login) loggedOut(w http.ResponseWriter, r *http.Request) {
 // of its client (the client's id when authstore does not know it by name)
 // and its redirect URI; or an error when there is no such request or it is
 // already done.
-func (l *login) pending(ctx context.Context, id string) (page, error) {
+func (l *login) pending(ctx context.Context, id string) (page, op.AuthRequest, error) {
 	if id == "" {
-		return page{}, repositories.ErrNotFound
+		return page{}, nil, repositories.ErrNotFound
 	}
 	req, err := l.requests.AuthRequestByID(ctx, id)
 	if err != nil {
-		return page{}, err
+		return page{}, nil, err
 	}
 	if req.Done() {
-		return page{}, repositories.ErrUsed
+		return page{}, nil, repositories.ErrUsed
 	}
 	name := req.GetClientID()
 	if cid, err := models.ParseUUID(name); err == nil {
@@ -235,7 +260,35 @@ func (l *login) pending(ctx context.Context, id string) (page, error) {
 			name = c.Name
 		}
 	}
-	return page{RequestID: id, Client: name, redirect: req.GetRedirectURI()}, nil
+	return page{RequestID: id, Client: name, redirect: req.GetRedirectURI()}, req, nil
+}
+
+// promptOf returns the prompt values, max_age in seconds and login_hint of
+// a request of the adapter (nothing for another kind of request, which
+// then always shows the form).
+func promptOf(req op.AuthRequest) (prompt []string, maxAge *int64, hint string) {
+	if r, ok := req.(interface{ Row() models.AuthRequest }); ok {
+		row := r.Row()
+		return row.Prompt, row.MaxAge, row.LoginHint
+	}
+	return nil, nil, ""
+}
+
+// session returns the live session of the request's session cookie, or
+// nil when there is none (no cookie, an unknown, ended or expired session).
+func (l *login) session(ctx context.Context, r *http.Request) *models.Session {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		return nil
+	}
+	s, err := l.store.Sessions.Find(ctx, c.Value)
+	if err != nil {
+		if !errors.Is(err, repositories.ErrNotFound) && !errors.Is(err, repositories.ErrExpired) && !errors.Is(err, repositories.ErrInvalidInput) {
+			l.log.ErrorContext(ctx, "login page: find session", "error", err)
+		}
+		return nil
+	}
+	return s
 }
 
 // formAction returns the CSP source of a redirect URI's origin: scheme,

@@ -18,6 +18,13 @@
 // pending request (CompleteAuthRequest, AMR "pwd") and redirects to the
 // provider's callback, which sends the code to the client.
 //
+// The session cookie answers the next authorization request of the same
+// browser without a page (single sign-on, auth_time the session's start),
+// unless the client asks for a login: prompt=login, or a max_age the
+// session is older than. prompt=none without such a session sends the
+// client login_required and shows nothing. login_hint prefills the email.
+// LoggedOutPath ends the cookie's session.
+//
 // CSRF: a double submit bound to the authorization request. The CSRF
 // cookie (CSRFCookie, SameSite=Strict) holds 32 random bytes; the form's
 // hidden token is HMAC-SHA256, under a key of the provider, of that value
@@ -93,13 +100,14 @@ func New(ctx context.Context, store *authstore.Store, cfg Config) (http.Handler,
 	mac := hmac.New(sha256.New, cfg.CryptoKey[:])
 	mac.Write([]byte("authstore login csrf"))
 	l := &login{
-		store:    store,
-		requests: st,
-		callback: op.AuthCallbackURL(p),
-		csrfKey:  mac.Sum(nil),
-		secure:   !p.Insecure(),
-		now:      time.Now,
-		log:      log,
+		store:      store,
+		requests:   st,
+		authorizer: p,
+		callback:   op.AuthCallbackURL(p),
+		csrfKey:    mac.Sum(nil),
+		secure:     !p.Insecure(),
+		now:        time.Now,
+		log:        log,
 	}
 	issuer := op.NewIssuerInterceptor(p.IssuerFromRequest)
 	mux := http.NewServeMux()
