@@ -226,6 +226,7 @@ func TestProviderLoginForm(t *testing.T) {
 		})
 
 		t.Run("NoEnumeration", func(t *testing.T) {
+			failed := countEvents(t, ls.f.s.DB(), models.EventLoginFailed)
 			wrong := ls.submit(t, c, form.id, form.csrf, "ada@example.com", "wrong password")
 			unknown := ls.submit(t, c, form.id, form.csrf, "nobody@example.com", loginPassword)
 			locked := ls.submit(t, c, form.id, form.csrf, "bob@example.com", loginPassword)
@@ -234,6 +235,11 @@ func TestProviderLoginForm(t *testing.T) {
 				require.Equal(t, http.StatusUnauthorized, got.status, name)
 				require.Equal(t, form.id, got.id, "%s: the form is shown again for the same request", name)
 			}
+			// Each failure is audited with the browser's address and agent.
+			require.Equal(t, failed+3, countEvents(t, ls.f.s.DB(), models.EventLoginFailed))
+			last := lastEvent(t, ls.f.s.DB(), models.EventLoginFailed)
+			require.Equal(t, "127.0.0.1", last.IPAddress)
+			require.Equal(t, "Go-http-client/1.1", last.UserAgent)
 		})
 
 		t.Run("Lockout", func(t *testing.T) {
