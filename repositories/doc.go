@@ -179,7 +179,10 @@
 // address's statements for an unknown one on an id no user has (noAccount
 // in tx.go; its reset row is inserted by INSERT ... SELECT from users, so
 // the same statement inserts nothing) and records the request
-// (password_reset.requested without a user); Users.Authenticate verifies a
+// (password_reset.requested without a user), and since a known address
+// still writes one row more (and a throttled request none), it returns no
+// sooner than a time floor, the 99th percentile of its own recent
+// durations (time_floor.go); Users.Authenticate verifies a
 // dummy hash and counts the failure with the same statements;
 // Clients.Authenticate and ValidateCredentials verify a dummy hash. A
 // callback's own cost is the host's (Deliver must enqueue, not send).

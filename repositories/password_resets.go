@@ -13,21 +13,29 @@ import (
 )
 
 // PasswordResets stores password-reset requests (table password_resets).
-type PasswordResets struct{ base }
+type PasswordResets struct {
+	base
+	floor *timeFloor // Request's time floor; nil inside a caller's transaction
+}
 
 // NewPasswordResets returns the password-resets repository over db.
 func NewPasswordResets(db *gorm.DB, opts Options) *PasswordResets {
-	return &PasswordResets{newBase(db, opts)}
+	return &PasswordResets{base: newBase(db, opts), floor: &timeFloor{}}
 }
 
-// WithTx returns a copy of the repository that works inside tx.
-func (r *PasswordResets) WithTx(tx *gorm.DB) *PasswordResets { return &PasswordResets{r.withTx(tx)} }
+// WithTx returns a copy of the repository that works inside tx. Its
+// Request does not wait for the time floor (see Request).
+func (r *PasswordResets) WithTx(tx *gorm.DB) *PasswordResets {
+	return &PasswordResets{base: r.withTx(tx)}
+}
 
 // Deliver sends a password-reset token to an address, typically by email.
 // It is called after the token's row has committed, and only for an
 // address that has an account. It must enqueue the message (an outbox row,
 // a job queue) and return, not send it: Request's duration includes the
-// callback's, so a callback that talks to a mail server tells a caller
+// callback's, and Request's time floor hides only what stays under the
+// 99th percentile of all requests, so a callback that talks to a mail
+// server, when most requests are for unknown addresses, tells a caller
 // with a stopwatch which addresses have accounts.
 type Deliver func(ctx context.Context, to, token string) error
 
@@ -37,11 +45,22 @@ type Deliver func(ctx context.Context, to, token string) error
 // plaintext token. For an unknown address it runs the same statements on
 // an id no row has, writes a password_reset.requested row without a user
 // (metadata {"account": false}), sends nothing, and returns exactly what a
-// known one returns, at the same cost inside the library, so neither the
-// answer nor its timing reveals which emails have accounts (deliver's own
-// cost is the host's: see Deliver). Requests for one account are throttled: within
+// known one returns. Requests for one account are throttled: within
 // AUTH_PASSWORD_RESET_THROTTLE of an outstanding request, a new one writes
 // and sends nothing and returns what any request returns.
+//
+// Neither the answer nor the time it takes reveals which emails have
+// accounts. The three paths do not cost the same (a known address writes
+// its reset row and calls deliver, an unknown one only its activity row, a
+// throttled one nothing), so Request does not return before a time floor
+// has passed since it began: the 99th percentile of the durations of this
+// repository's recent requests, all three paths alike (deliver's included),
+// which follows the database's speed and load by itself. 99 requests in
+// 100 return at the floor whichever path they took. The
+// wait ends early when ctx ends, with the request's own outcome. Inside a
+// caller's transaction (WithTx) Request does not wait, since it would hold
+// the transaction's locks while it waited: the timing of that transaction,
+// whose commit is still to come, is the caller's.
 //
 // The user is read in the transaction that writes the reset, so the token
 // goes to the address the account has when the reset commits.
@@ -57,6 +76,9 @@ func (r *PasswordResets) Request(ctx context.Context, email string, deliver Deli
 		checkLifetime("password reset", r.cfg().PasswordResetLifetime))
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
+	}
+	if r.floor != nil {
+		defer r.floor.pad(ctx, time.Now())
 	}
 	token, err := hooks.NewToken()
 	if err != nil {
