@@ -554,3 +554,52 @@ func TestClientsRevocationRacesAccessTokenIssues(t *testing.T) {
 		require.ErrorIs(t, err, repositories.ErrRevoked, "Issue after the revocation = %v; want ErrRevoked", err)
 	})
 }
+
+// TestClientsProviderMetadata: what an OpenID provider reads of a client
+// (package oidcstore) is stored, read back, and validated.
+func TestClientsProviderMetadata(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		f := newFixture(t, b)
+		ctx := requestCtx()
+		in := repositories.ClientInput{Name: "Web", Confidential: true, RedirectURIs: []string{redirectURI},
+			ResponseTypes: []string{"code"}, TokenEndpointAuthMethod: models.AuthMethodPost, AccessTokenType: models.AccessTokenOpaque,
+			PostLogoutRedirectURIs: []string{"https://app.example.com/bye"}, Audiences: []string{"https://api.example.com"},
+			IDTokenLifetime: 15 * time.Minute}
+		c, _, err := f.s.Clients.Create(ctx, in)
+		require.NoError(t, err)
+		got, err := f.s.Clients.Find(ctx, c.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.Strings{"code"}, got.ResponseTypes)
+		require.Equal(t, models.AuthMethodPost, *got.TokenEndpointAuthMethod)
+		require.Equal(t, models.AccessTokenOpaque, *got.AccessTokenType)
+		require.Equal(t, models.Strings{"https://app.example.com/bye"}, got.PostLogoutRedirectURIs)
+		require.Equal(t, models.Strings{"https://api.example.com"}, got.Audiences)
+		require.Equal(t, int64(900), *got.IDTokenLifetime)
+
+		plain, _, err := f.s.Clients.Create(ctx, repositories.ClientInput{Name: "Plain", RedirectURIs: []string{redirectURI}})
+		require.NoError(t, err)
+		got, err = f.s.Clients.Find(ctx, plain.ID)
+		require.NoError(t, err)
+		require.Nil(t, got.TokenEndpointAuthMethod, "no method registered: the default")
+		require.Nil(t, got.AccessTokenType)
+		require.Nil(t, got.IDTokenLifetime)
+
+		for name, edit := range map[string]func(*repositories.ClientInput){
+			"Implicit":          func(in *repositories.ClientInput) { in.ResponseTypes = []string{"token"} },
+			"PublicWithSecret":  func(in *repositories.ClientInput) { in.Confidential = false },
+			"ConfidentialNone":  func(in *repositories.ClientInput) { in.TokenEndpointAuthMethod = models.AuthMethodNone },
+			"PrivateKeyJWT":     func(in *repositories.ClientInput) { in.TokenEndpointAuthMethod = "private_key_jwt" },
+			"TokenType":         func(in *repositories.ClientInput) { in.AccessTokenType = "macaroon" },
+			"LogoutURIFragment": func(in *repositories.ClientInput) { in.PostLogoutRedirectURIs = []string{"https://app.example.com/#x"} },
+			"EmptyAudience":     func(in *repositories.ClientInput) { in.Audiences = []string{""} },
+			"AudienceLineBreak": func(in *repositories.ClientInput) { in.Audiences = []string{"a\nb"} },
+			"IDTokenMillis":     func(in *repositories.ClientInput) { in.IDTokenLifetime = 1500 * time.Millisecond },
+			"IDTokenTwoDays":    func(in *repositories.ClientInput) { in.IDTokenLifetime = 48 * time.Hour },
+		} {
+			x := in
+			edit(&x)
+			_, _, err := f.s.Clients.Create(ctx, x)
+			require.ErrorIs(t, err, repositories.ErrInvalidInput, "%s: Create = %v", name, err)
+		}
+	})
+}

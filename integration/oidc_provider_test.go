@@ -80,7 +80,7 @@ func newOIDCProvider(t *testing.T, b Backend, opts ...providerOption) *oidcProvi
 
 	storage, err := oidcstore.New(f.s)
 	require.NoError(t, err)
-	key, err := storage.CryptoKey()
+	cfg, err := storage.ProviderConfig()
 	require.NoError(t, err)
 
 	p := &oidcProvider{f: f, storage: storage}
@@ -88,8 +88,7 @@ func newOIDCProvider(t *testing.T, b Backend, opts ...providerOption) *oidcProvi
 	p.server = httptest.NewServer(mux)
 	t.Cleanup(p.server.Close)
 	p.issuer = p.server.URL
-	p.provider, err = op.NewProvider(&op.Config{CryptoKey: key, CodeMethodS256: true, AuthMethodPost: true},
-		storage, op.StaticIssuer(p.issuer), op.WithAllowInsecure(), op.WithHttpInterceptors(storage.Interceptor))
+	p.provider, err = op.NewProvider(cfg, storage, op.StaticIssuer(p.issuer), op.WithAllowInsecure(), op.WithHttpInterceptors(storage.Interceptor))
 	require.NoError(t, err, "op.NewProvider")
 	if ps.login != nil {
 		mux.Handle("/login", ps.login(p))
@@ -165,7 +164,11 @@ func (p *oidcProvider) verifyIDToken(t *testing.T, clientID string, tok *oauth2.
 	t.Helper()
 	raw, ok := tok.Extra("id_token").(string)
 	require.True(t, ok, "the token response has no id_token")
-	id, err := p.discovery.Verifier(&oidc.Config{ClientID: clientID}).Verify(context.Background(), raw)
+	// The algorithms the Store's keys may sign with: discovery lists those
+	// of the keys published when it was read, and a rotation may bring
+	// another.
+	algs := []string{oidc.RS256, oidc.ES256, oidc.EdDSA}
+	id, err := p.discovery.Verifier(&oidc.Config{ClientID: clientID, SupportedSigningAlgs: algs}).Verify(context.Background(), raw)
 	require.NoError(t, err, "go-oidc Verify(id_token)")
 	require.Equal(t, nonce, id.Nonce, "id_token nonce")
 	return id
@@ -209,4 +212,37 @@ func (p *oidcProvider) introspect(t *testing.T, clientID, secret, token string) 
 	code := p.postForm(t, p.issuer+"/oauth/introspect", clientID, secret, url.Values{"token": {token}}, &out)
 	require.Equal(t, http.StatusOK, code, "introspect")
 	return out.Active
+}
+
+// client registers a client for the provider and returns it with its
+// secret ("" for a public client).
+func (p *oidcProvider) client(t *testing.T, in repositories.ClientInput) (*models.Client, string) {
+	t.Helper()
+	if in.Name == "" {
+		in.Name = "Provider app"
+	}
+	c, secret, err := p.f.s.Clients.Create(context.Background(), in)
+	require.NoError(t, err, "Clients.Create")
+	return c, secret
+}
+
+// tokenRequest POSTs form to the token endpoint as a client and returns
+// the status code and, on success, the access token's response.
+func (p *oidcProvider) tokenRequest(t *testing.T, clientID, secret string, form url.Values) (int, map[string]any) {
+	t.Helper()
+	var out map[string]any
+	return p.postForm(t, p.discovery.Endpoint().TokenURL, clientID, secret, form, &out), out
+}
+
+// userinfoStatus calls the userinfo endpoint with an access token and
+// returns the status code.
+func (p *oidcProvider) userinfoStatus(t *testing.T, accessToken string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, p.issuer+"/userinfo", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	return res.StatusCode
 }

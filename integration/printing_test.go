@@ -246,7 +246,7 @@ func newPrintedWorld(t *testing.T, b Backend) printedWorld {
 	cryptoKey, err := oidcStorage.CryptoKey()
 	require.NoError(t, err)
 	secret("provider crypto key", string(cryptoKey[:]))
-	requestInput := repositories.AuthRequestInput{ClientID: client.ID, RedirectURI: redirectURI, Scopes: []string{"openid"},
+	requestInput := repositories.AuthRequestInput{ClientID: client.ID, RedirectURI: redirectURI, Scopes: []string{"openid", "offline_access"},
 		ResponseType: repositories.ResponseTypeCode, State: "state", Nonce: "nonce",
 		CodeChallenge: protocol.S256Challenge(verifier), CodeChallengeMethod: protocol.PKCEMethodS256}
 	authRequest, err := s.AuthRequests.Create(ctx, requestInput)
@@ -256,9 +256,7 @@ func newPrintedWorld(t *testing.T, b Backend) printedWorld {
 	secret("provider code", providerCode)
 	secret("provider code digest", hooks.Digest(providerCode))
 	require.NoError(t, s.AuthRequests.SaveCode(ctx, authRequest.ID, providerCode))
-	redeemed, err := s.AuthRequests.Redeem(ctx, providerCode)
-	require.NoError(t, err)
-	providerPair, err := s.AuthRequests.Issue(ctx, redeemed.ID, true)
+	redeemed, providerPair, err := s.AuthRequests.Redeem(ctx, providerCode)
 	require.NoError(t, err)
 	secret("provider refresh token", providerPair.RefreshToken)
 	oidcRequest, err := oidcStorage.AuthRequestByID(ctx, authRequest.ID.String())

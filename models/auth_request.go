@@ -48,11 +48,10 @@ type AuthRequest struct {
 	// CodeHash is the SHA-256 digest of the code issued for the request;
 	// nil until one is.
 	CodeHash *string `gorm:"uniqueIndex" json:"-"`
-	// UsedAt is when the code was redeemed; IssuedAt when the tokens of
-	// that redemption were issued.
-	UsedAt   *time.Time `json:"used_at,omitempty"`
-	IssuedAt *time.Time `json:"issued_at,omitempty"`
-	Revoked  bool       `gorm:"not null" json:"revoked"`
+	// UsedAt is when the code was redeemed, and the request's tokens
+	// issued.
+	UsedAt  *time.Time `json:"used_at,omitempty"`
+	Revoked bool       `gorm:"not null" json:"revoked"`
 	// ExpiresAt ends the login first, then, once a code is issued, the
 	// code (OAUTH_AUTH_CODE_LIFETIME).
 	ExpiresAt time.Time `gorm:"not null;index" json:"expires_at"`

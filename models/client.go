@@ -8,6 +8,18 @@ import (
 	"gorm.io/gorm/schema"
 )
 
+// The values of Client.TokenEndpointAuthMethod (RFC 7591 2) and
+// Client.AccessTokenType.
+const (
+	AuthMethodBasic = "client_secret_basic"
+	AuthMethodPost  = "client_secret_post"
+	AuthMethodNone  = "none"
+	// AccessTokenJWT is a JWT access token (RFC 9068); the default.
+	AccessTokenJWT = "jwt"
+	// AccessTokenOpaque is an OpenID provider's opaque bearer token.
+	AccessTokenOpaque = "opaque"
+)
+
 // Client is an OAuth2 client application (table oauth_clients). A
 // confidential client has an Argon2id secret; a public client has none.
 type Client struct {

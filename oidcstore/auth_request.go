@@ -20,6 +20,9 @@ import (
 type AuthRequest struct {
 	row      models.AuthRequest
 	audience []string
+	// pair holds the tokens the redemption of the request's code issued
+	// (AuthRequestByCode), until op asks for them.
+	pair *repositories.TokenPair
 }
 
 var _ op.AuthRequest = (*AuthRequest)(nil)
@@ -157,15 +160,33 @@ func (s *Storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 }
 
 // AuthRequestByCode redeems a code and returns its request (op.Storage).
-// The read consumes the code (AuthRequests.Redeem): of any number of token
-// requests presenting one code, exactly one gets the request, and a
-// replayed code revokes the tokens its first redemption issued.
+// The read consumes the code and issues its tokens in one transaction
+// (AuthRequests.Redeem): of any number of token requests presenting one
+// code, exactly one gets the request, and a replayed code revokes the
+// tokens its first redemption issued. The tokens stay in the returned
+// request, which op hands back to CreateAccessToken or
+// CreateAccessAndRefreshTokens once it has checked the client, the
+// redirect URI and the PKCE verifier.
 func (s *Storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	row, err := s.store.AuthRequests.Redeem(ctx, code)
+	row, pair, err := s.store.AuthRequests.Redeem(ctx, code)
 	if err != nil {
 		return nil, toOIDC(err)
 	}
-	return s.authRequest(ctx, row)
+	a, err := s.authRequest(ctx, row)
+	if err != nil {
+		return nil, err
+	}
+	a.pair = pair
+	return a, nil
+}
+
+// tokens returns the tokens the redemption of the request's code issued,
+// or an error for a request op did not read by its code.
+func (a *AuthRequest) tokens() (*repositories.TokenPair, error) {
+	if a.pair == nil {
+		return nil, oidc.ErrInvalidGrant().WithDescription("the authorization request's code was not redeemed")
+	}
+	return a.pair, nil
 }
 
 // SaveAuthCode records the digest of the code op issued for a request

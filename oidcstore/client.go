@@ -12,16 +12,6 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
 
-// The values of models.Client.AccessTokenType.
-const (
-	// AccessTokenJWT is a JWT access token (RFC 9068), signed with the
-	// Store's current key; the default.
-	AccessTokenJWT = "jwt"
-	// AccessTokenOpaque is op's opaque bearer token (the token id and
-	// subject encrypted under CryptoKey).
-	AccessTokenOpaque = "opaque"
-)
-
 // Client is a registered client as op sees it (it implements op.Client),
 // over its row of oauth_clients and the provider metadata there.
 type Client struct {
@@ -90,9 +80,11 @@ func (c *Client) GrantTypes() []oidc.GrantType {
 // LoginURL returns the login page's URL for a request (WithLoginURL).
 func (c *Client) LoginURL(id string) string { return c.loginURL(id) }
 
-// AccessTokenType returns JWT unless the client registered opaque tokens.
+// AccessTokenType returns JWT, signed with the Store's current key, unless
+// the client registered opaque tokens (op's bearer token: the token id and
+// subject encrypted under CryptoKey).
 func (c *Client) AccessTokenType() op.AccessTokenType {
-	if t := c.row.AccessTokenType; t != nil && *t == AccessTokenOpaque {
+	if t := c.row.AccessTokenType; t != nil && *t == models.AccessTokenOpaque {
 		return op.AccessTokenTypeBearer
 	}
 	return op.AccessTokenTypeJWT

@@ -15,9 +15,9 @@
 // the client op authenticated to the token calls of the same request:
 //
 //	storage, err := oidcstore.New(store)
-//	key, err := storage.CryptoKey()
-//	provider, err := op.NewProvider(&op.Config{CryptoKey: key, CodeMethodS256: true, AuthMethodPost: true},
-//		storage, op.StaticIssuer(issuer), op.WithHttpInterceptors(storage.Interceptor))
+//	cfg, err := storage.ProviderConfig()
+//	provider, err := op.NewProvider(cfg, storage, op.StaticIssuer(issuer),
+//		op.WithHttpInterceptors(storage.Interceptor))
 //
 // The login page reads the pending request with AuthRequestByID, checks
 // the person's password (Users.Authenticate), calls CompleteAuthRequest and
@@ -139,6 +139,19 @@ func (s *Storage) CryptoKey() ([32]byte, error) {
 	}
 	copy(out[:], k)
 	return out, nil
+}
+
+// ProviderConfig returns the op.Config the Storage is meant for: the
+// crypto key (CryptoKey), PKCE S256, client_secret_post besides
+// client_secret_basic, and the refresh_token grant. A caller may change
+// the copy (DefaultLogoutRedirectURI, SupportedUILocales, ...) before
+// op.NewProvider.
+func (s *Storage) ProviderConfig() (*op.Config, error) {
+	key, err := s.CryptoKey()
+	if err != nil {
+		return nil, err
+	}
+	return &op.Config{CryptoKey: key, CodeMethodS256: true, AuthMethodPost: true, GrantTypeRefreshToken: true}, nil
 }
 
 // Health reports whether the database answers.

@@ -13,17 +13,17 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
 
-// CreateAccessToken issues an access token (op.Storage) for a redeemed
-// authorization request (AuthRequests.Issue, once) or a client
-// authenticated for the client_credentials grant
+// CreateAccessToken returns the access token (op.Storage) of a redeemed
+// authorization request (issued by AuthRequestByCode) or issues one to a
+// client authenticated for the client_credentials grant
 // (AccessTokens.IssueClientCredentials). It returns the token's row id,
 // the jti of the JWT op signs, and its expiry.
 func (s *Storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
 	switch r := req.(type) {
 	case *AuthRequest:
-		pair, err := s.store.AuthRequests.Issue(ctx, r.row.ID, false)
+		pair, err := r.tokens()
 		if err != nil {
-			return "", time.Time{}, toOIDC(err)
+			return "", time.Time{}, err
 		}
 		return pair.AccessTokenID.String(), pair.ExpiresAt, nil
 	case *clientCredentialsRequest:
@@ -40,9 +40,9 @@ func (s *Storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	return "", time.Time{}, oidc.ErrUnsupportedGrantType().WithDescription("token request %T is not supported", req)
 }
 
-// CreateAccessAndRefreshTokens issues an access token and a refresh token
-// (op.Storage): the first pair of a redeemed authorization request
-// (AuthRequests.Issue, once), or the rotation of currentRefreshToken
+// CreateAccessAndRefreshTokens returns an access token and a refresh token
+// (op.Storage): the first pair of a redeemed authorization request (issued
+// by AuthRequestByCode), or the rotation of currentRefreshToken
 // (RefreshTokens.Rotate: of concurrent rotations of one token exactly one
 // succeeds; a used token revokes its family, unless within the reuse
 // interval). It returns the access token's row id (the JWT's jti), the
@@ -52,7 +52,7 @@ func (s *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	var err error
 	switch r := req.(type) {
 	case *AuthRequest:
-		pair, err = s.store.AuthRequests.Issue(ctx, r.row.ID, true)
+		pair, err = r.tokens()
 	case *RefreshTokenRequest:
 		var c repositories.AuthenticatedClient
 		if c, err = s.client(ctx, r.GetClientID()); err == nil {

@@ -16,9 +16,9 @@ import (
 // authorization requests (table oauth_auth_requests), for the provider
 // adapter (package oidcstore). A request is created at the authorize
 // endpoint, completed when a person logs in, given the digest of the code
-// the provider issues for it, redeemed once at the token endpoint, and
-// then issues its tokens once, as the grant (refresh-token family) whose
-// id is the request's. A redeemed request is kept until it expires: a
+// the provider issues for it, and redeemed once at the token endpoint,
+// which issues its tokens as the grant (refresh-token family) whose id is
+// the request's. A redeemed request is kept until it expires: a
 // replayed code revokes what it issued.
 type AuthRequests struct {
 	base
@@ -50,7 +50,10 @@ const ResponseTypeCode = "code"
 
 // openIDScopes are the OpenID Connect scopes (Core 5.4, 11) a client may
 // always ask for, whatever scopes it registered.
-var openIDScopes = models.Strings{"openid", "profile", "email", "offline_access"}
+var openIDScopes = models.Strings{"openid", "profile", "email", scopeOfflineAccess}
+
+// scopeOfflineAccess asks for a refresh token (OpenID Connect Core 11).
+const scopeOfflineAccess = "offline_access"
 
 // AuthRequestInput describes an authorization request the authorize
 // endpoint received.
@@ -286,12 +289,19 @@ func (r *AuthRequests) SaveCode(ctx context.Context, id models.UUID, code string
 	return Translate(op, err)
 }
 
-// Redeem consumes a code and returns its request (RFC 6749 4.1.2): a
-// conditional update that must change exactly one row marks it used, so of
-// any number of concurrent redemptions of one code exactly one gets the
-// request; the others, and every later one, are replays. The caller then
-// checks the client, redirect URI and PKCE verifier (a failed check still
-// spends the code) and issues the tokens with Issue.
+// Redeem consumes a code and issues its tokens (RFC 6749 4.1.3): in one
+// transaction, a conditional update that must change exactly one row marks
+// the code used, and the tokens are issued as the grant (refresh-token
+// family) whose id is the request's, for its user and scopes: an access
+// token and, when the request asked for offline_access (OpenID Connect
+// Core 11) and the client registered the refresh_token grant, a refresh
+// token. So of any number of concurrent redemptions of one code exactly one
+// yields tokens; the others, and every later one, are replays. The caller
+// then checks the client, redirect URI and PKCE verifier before it hands
+// the tokens out (a failed check leaves them unknown to anyone: the
+// refresh token's plaintext is only in the returned pair). The pair's
+// AccessToken is a JWT signed as AccessTokens.Issue signs; a provider that
+// signs its own JWT uses AccessTokenID as its jti.
 //
 // Presenting a used code is a replay: a second transaction of its own,
 // which commits, revokes the request and every token issued from it (the
@@ -300,16 +310,27 @@ func (r *AuthRequests) SaveCode(ctx context.Context, id models.UUID, code string
 // stays distinguishable from an unknown one until its request expires.
 //
 // It returns ErrNotFound for an unknown, empty or overlong code,
-// ErrExpired if it expired, ErrRevoked if it was revoked, and
-// ErrCodeReplayed as above.
-func (r *AuthRequests) Redeem(ctx context.Context, code string) (*models.AuthRequest, error) {
+// ErrExpired if it expired, ErrRevoked if it or its client was revoked,
+// ErrUnauthorizedClient if the client lost the authorization_code grant,
+// ErrNoSigningKey if the Store has neither a signing key nor a JWT secret,
+// and ErrCodeReplayed as above.
+func (r *AuthRequests) Redeem(ctx context.Context, code string) (*models.AuthRequest, *TokenPair, error) {
 	const op = "redeem authorization code"
+	keys, keyErr := r.tokenKeys(ctx)
+	if err := firstErr(keyErr, checkPairConfig(r.cfg())); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", op, err)
+	}
 	if code == "" || len(code) > maxTokenLength {
-		return nil, fmt.Errorf("%s: authorization code: %w", op, ErrNotFound)
+		return nil, nil, fmt.Errorf("%s: authorization code: %w", op, ErrNotFound)
 	}
 	digest := hooks.Digest(code)
+	refresh, err := newSecretToken()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", op, err)
+	}
 	type redemption struct {
 		row      *models.AuthRequest
+		pair     *TokenPair
 		replayed bool
 	}
 	out, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (redemption, error) {
@@ -318,13 +339,21 @@ func (r *AuthRequests) Redeem(ctx context.Context, code string) (*models.AuthReq
 			return redemption{}, err
 		}
 		if whyNotUsable("authorization code", row.UsedAt, row.Revoked, row.ExpiresAt, now) == nil {
+			client, err := activeClient(tx, row.ClientID)
+			if err != nil {
+				return redemption{}, err
+			}
+			if err := requireGrant(client, protocol.GrantAuthorizationCode); err != nil {
+				return redemption{}, err
+			}
 			won, err := consume(tx, authRequestUse, row.ID, now)
 			if err != nil {
 				return redemption{}, err
 			}
 			if won {
 				row.UsedAt = &now
-				return redemption{row: row}, nil
+				pair, err := r.issue(tx, keys, now, client, row, refresh)
+				return redemption{row: row, pair: pair}, err
 			}
 			// A concurrent redemption committed first: look again.
 			if row, err = findRequestByCode(tx, digest); err != nil {
@@ -337,18 +366,35 @@ func (r *AuthRequests) Redeem(ctx context.Context, code string) (*models.AuthReq
 		return redemption{row: row, replayed: true}, nil
 	})
 	if err != nil {
-		return nil, Translate(op, err)
+		return nil, nil, Translate(op, err)
 	}
 	if out.replayed {
-		return nil, r.revokeThenFail(ctx, op, func(tx *gorm.DB, now time.Time) error { return revokeReplayedRequest(tx, now, out.row) }, ErrCodeReplayed)
+		return nil, nil, r.revokeThenFail(ctx, op, func(tx *gorm.DB, now time.Time) error { return revokeReplayedRequest(tx, now, out.row) }, ErrCodeReplayed)
 	}
-	return out.row, nil
+	return out.row, out.pair, nil
+}
+
+// issue issues the tokens of a request whose code this transaction
+// consumed: a pair when the request asked for offline_access and the
+// client registered refresh_token, else an access token alone.
+func (r *AuthRequests) issue(tx *gorm.DB, keys tokenKeys, now time.Time, client *models.Client, row *models.AuthRequest, refresh string) (*TokenPair, error) {
+	if row.UserID == nil {
+		return nil, fmt.Errorf("authorization request: nobody logged in for it: %w", ErrInvalidInput)
+	}
+	if row.Scopes.Contains(scopeOfflineAccess) && client.GrantTypes.Contains(protocol.GrantRefreshToken) {
+		return issuePair(tx, keys, r.cfg(), now, grant{client: client, userID: row.UserID, scopes: row.Scopes, familyID: row.ID}, refresh)
+	}
+	at, access, err := issueAccess(tx, keys, r.cfg(), now, client, row.UserID, row.Scopes, &row.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &TokenPair{AccessToken: access, AccessTokenID: at.ID, FamilyID: row.ID, TokenType: protocol.TokenTypeBearer,
+		ExpiresIn: int64(r.cfg().AccessTokenLifetime / time.Second), ExpiresAt: at.ExpiresAt, Scopes: append([]string(nil), row.Scopes...)}, nil
 }
 
 // revokeReplayedRequest revokes a request whose code was replayed and every
 // token issued from it (the family with the request's id), and records the
-// replay. The request is revoked first: an Issue that has not committed
-// yet then issues nothing, and one that has is revoked with the family.
+// replay.
 func revokeReplayedRequest(tx *gorm.DB, now time.Time, used *models.AuthRequest) error {
 	if err := tx.Model(&models.AuthRequest{}).Where("id = ?", used.ID).Update("revoked", true).Error; err != nil {
 		return err
@@ -372,74 +418,6 @@ func findRequestByCode(tx *gorm.DB, digest string) (*models.AuthRequest, error) 
 		return nil, err
 	}
 	return &row, nil
-}
-
-// Issue issues the tokens of a redeemed request, once: an access token
-// and, when withRefresh is true and the client registered the
-// refresh_token grant, a refresh token, as the grant (family) whose id is
-// the request's, for its user and scopes. A conditional update that must
-// change exactly one row marks the request issued in the same transaction,
-// so a second call issues nothing. The pair's AccessToken is a JWT signed
-// as AccessTokens.Issue signs; a provider that signs its own JWT uses
-// AccessTokenID as its jti.
-//
-// It returns ErrInvalidInput for a malformed id or a request whose code
-// was not redeemed, ErrNotFound if there is no such request, ErrUsed if
-// its tokens were issued already, ErrRevoked if it or its client was
-// revoked, ErrUnauthorizedClient if the client lost the
-// authorization_code grant and ErrNoSigningKey if the Store has neither a
-// signing key nor a JWT secret.
-func (r *AuthRequests) Issue(ctx context.Context, id models.UUID, withRefresh bool) (*TokenPair, error) {
-	const op = "issue authorization request tokens"
-	keys, keyErr := r.tokenKeys(ctx)
-	if err := firstErr(keyErr, checkPairConfig(r.cfg()), validID("authorization request id", id)); err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	refresh, err := newSecretToken()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	pair, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (*TokenPair, error) {
-		var row models.AuthRequest
-		if err := tx.Where("id = ?", id).Take(&row).Error; err != nil {
-			return nil, err
-		}
-		switch {
-		case row.Revoked:
-			return nil, fmt.Errorf("authorization request: %w", ErrRevoked)
-		case row.UsedAt == nil || row.UserID == nil:
-			return nil, fmt.Errorf("authorization request: its code was not redeemed: %w", ErrInvalidInput)
-		case row.IssuedAt != nil:
-			return nil, fmt.Errorf("authorization request: its tokens were issued: %w", ErrUsed)
-		}
-		client, err := activeClient(tx, row.ClientID)
-		if err != nil {
-			return nil, err
-		}
-		if err := requireGrant(client, protocol.GrantAuthorizationCode); err != nil {
-			return nil, err
-		}
-		res := tx.Model(&models.AuthRequest{}).Where("id = ? AND issued_at IS NULL AND revoked = ?", id, false).Update("issued_at", now)
-		if res.Error != nil {
-			return nil, res.Error
-		}
-		if res.RowsAffected != 1 {
-			return nil, fmt.Errorf("authorization request: its tokens were issued or it was revoked meanwhile: %w", ErrUsed)
-		}
-		if withRefresh {
-			return issuePair(tx, keys, r.cfg(), now, grant{client: client, userID: row.UserID, scopes: row.Scopes, familyID: row.ID}, refresh)
-		}
-		at, access, err := issueAccess(tx, keys, r.cfg(), now, client, row.UserID, row.Scopes, &row.ID)
-		if err != nil {
-			return nil, err
-		}
-		return &TokenPair{AccessToken: access, AccessTokenID: at.ID, FamilyID: row.ID, TokenType: protocol.TokenTypeBearer,
-			ExpiresIn: int64(r.cfg().AccessTokenLifetime / time.Second), ExpiresAt: at.ExpiresAt, Scopes: append([]string(nil), row.Scopes...)}, nil
-	})
-	if err != nil {
-		return nil, Translate(op, err)
-	}
-	return pair, nil
 }
 
 // Delete deletes a request whose code was not redeemed (the provider's

@@ -58,6 +58,29 @@ type ClientInput struct {
 	UserID *models.UUID
 	// PersonalAccessClient marks the client that issues personal tokens.
 	PersonalAccessClient bool
+
+	// What an OpenID provider reads (package oidcstore); each left empty
+	// means its default.
+	//
+	// ResponseTypes the client may ask for at the authorize endpoint:
+	// only "code" is served (the default).
+	ResponseTypes []string
+	// TokenEndpointAuthMethod is client_secret_basic (the default of a
+	// confidential client) or client_secret_post; a public client's is
+	// none.
+	TokenEndpointAuthMethod string
+	// AccessTokenType is "jwt" (the default) or "opaque".
+	AccessTokenType string
+	// PostLogoutRedirectURIs are where the end-session endpoint may send
+	// the browser back to, each as strict as a redirect URI.
+	PostLogoutRedirectURIs []string
+	// Audiences are further audiences of the client's access tokens, such
+	// as the ids of resource servers that introspect them; at most
+	// MaxScopes, each a short line.
+	Audiences []string
+	// IDTokenLifetime is the ID token's lifetime, whole seconds; zero
+	// means the provider's default (an hour).
+	IDTokenLifetime time.Duration
 }
 
 // Create registers a client. A confidential client gets a generated 256-bit
@@ -137,7 +160,7 @@ func newClientRow(in ClientInput) (*models.Client, error) {
 	if gts.Contains(protocol.GrantAuthorizationCode) && len(uris) == 0 {
 		return nil, fmt.Errorf("the authorization_code grant needs at least one redirect uri: %w", ErrInvalidInput)
 	}
-	return &models.Client{
+	c := &models.Client{
 		ID:                   models.NewUUID(),
 		UserID:               in.UserID,
 		Name:                 name,
@@ -146,7 +169,68 @@ func newClientRow(in ClientInput) (*models.Client, error) {
 		Scopes:               scopes,
 		Confidential:         in.Confidential,
 		PersonalAccessClient: in.PersonalAccessClient,
-	}, nil
+	}
+	return c, setProviderMetadata(c, in)
+}
+
+// setProviderMetadata validates the OpenID provider's metadata of in and
+// sets it on c.
+func setProviderMetadata(c *models.Client, in ClientInput) error {
+	for _, t := range in.ResponseTypes {
+		if t != ResponseTypeCode {
+			return fmt.Errorf("response type %q is not %q: %w", clip(t, 32), ResponseTypeCode, ErrInvalidInput)
+		}
+	}
+	c.ResponseTypes = append(models.Strings{}, in.ResponseTypes...)
+	switch m := in.TokenEndpointAuthMethod; {
+	case m == "":
+	case !in.Confidential && m != models.AuthMethodNone,
+		in.Confidential && m != models.AuthMethodBasic && m != models.AuthMethodPost:
+		return fmt.Errorf("token endpoint auth method %q is not one of %s: %w", clip(m, 32), authMethodsFor(in.Confidential), ErrInvalidInput)
+	default:
+		c.TokenEndpointAuthMethod = &m
+	}
+	switch t := in.AccessTokenType; t {
+	case "":
+	case models.AccessTokenJWT, models.AccessTokenOpaque:
+		c.AccessTokenType = &t
+	default:
+		return fmt.Errorf("access token type %q is not jwt or opaque: %w", clip(t, 32), ErrInvalidInput)
+	}
+	logout, err := protocol.ValidateRedirectURIs(in.PostLogoutRedirectURIs)
+	if err != nil {
+		return fmt.Errorf("post-logout %w", invalid(err))
+	}
+	c.PostLogoutRedirectURIs = append(models.Strings{}, logout...)
+	if len(in.Audiences) > protocol.MaxScopes {
+		return fmt.Errorf("more than %d audiences: %w", protocol.MaxScopes, ErrInvalidInput)
+	}
+	for _, a := range in.Audiences {
+		if err := checkLine("audience", a, protocol.MaxRedirectURILength); err != nil {
+			return err
+		}
+		if a == "" {
+			return fmt.Errorf("an audience is empty: %w", ErrInvalidInput)
+		}
+	}
+	c.Audiences = append(models.Strings{}, in.Audiences...)
+	if l := in.IDTokenLifetime; l != 0 {
+		if l < time.Second || l%time.Second != 0 || l > 24*time.Hour {
+			return fmt.Errorf("id token lifetime %v is not whole seconds between 1s and 24h: %w", l, ErrInvalidInput)
+		}
+		secs := int64(l / time.Second)
+		c.IDTokenLifetime = &secs
+	}
+	return nil
+}
+
+// authMethodsFor lists the token endpoint auth methods a client may
+// register.
+func authMethodsFor(confidential bool) string {
+	if confidential {
+		return models.AuthMethodBasic + ", " + models.AuthMethodPost
+	}
+	return models.AuthMethodNone
 }
 
 // Find returns the client with the given id, revoked or not. It returns

@@ -68,13 +68,14 @@
 //
 // The OAuth revocations (revokeGrants in revoke.go) lock codes, then
 // refresh tokens, then access tokens, whatever they revoke by (user,
-// client, family). A lookup's optional write never waits for a lock
+// client, family); a replayed provider code (AuthRequests.Redeem) locks
+// its oauth_auth_requests row, then its family's tokens in that order. A lookup's optional write never waits for a lock
 // (optional_write.go). TestHardeningLockOrder races every pair of these
 // flows on one user.
 //
 // When a failure must still commit something, that is a second transaction
 // after the first: a reused refresh token (Rotate) or a replayed code
-// (Exchange) ends the first transaction, which changed nothing, then
+// (AuthCodes.Exchange, AuthRequests.Redeem) ends the first transaction, which changed nothing, then
 // revokes the family in a transaction of its own that commits before the
 // call returns ErrReused or ErrCodeReplayed.
 //

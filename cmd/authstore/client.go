@@ -69,6 +69,7 @@ func (a *app) clientCreateCommand() *cobra.Command {
 		scopeList  []string
 		issuer     string
 		asJSON     *output
+		provider   providerFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "create --name NAME [--redirect-uri URI ...] [--grant-type GRANT ...] [--public] [--scope S ...]",
@@ -90,6 +91,11 @@ absolute URI without a fragment or user information (RFC 9700); it is
 checked before the database is opened, and a bad one exits with status 2 and
 a message that names the problem.
 
+--post-logout-redirect-uri, --audience, --token-endpoint-auth-method,
+--access-token-type, --response-type and --id-token-lifetime set what an
+OpenID provider (package oidcstore) reads of the client; each has a
+default.
+
 --scope, repeatable, limits the scopes the client may be granted; --scopes
 takes the same as one list separated by spaces or commas, and both may be
 given. Without either the client may ask for any scope.
@@ -104,7 +110,8 @@ confidential client the secret under "client_secret" with a "warning".`,
 		Example: `  authstore client create --name "Web app" --redirect-uri https://app.example.com/callback
   authstore client create --name "CLI" --public --redirect-uri http://127.0.0.1/callback --scope read --scope write
   authstore client create --name "Billing service" --grant-type client_credentials --scope invoices:read
-  authstore client create --name "Web app" --redirect-uri https://app.example.com/cb -o json | jq -r .client_secret`,
+  authstore client create --name "Web app" --redirect-uri https://app.example.com/cb -o json | jq -r .client_secret
+  authstore client create --name "Web app" --redirect-uri https://app.example.com/cb --post-logout-redirect-uri https://app.example.com/ --audience https://api.example.com`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if strings.TrimSpace(name) == "" {
@@ -129,6 +136,13 @@ confidential client the secret under "client_secret" with a "warning".`,
 				Confidential: !public,
 				GrantTypes:   grants,
 				Scopes:       append(strings.FieldsFunc(scopes, func(r rune) bool { return r == ',' || r == ' ' }), scopeList...),
+
+				ResponseTypes:           provider.responseTypes,
+				TokenEndpointAuthMethod: provider.authMethod,
+				AccessTokenType:         provider.accessTokenType,
+				PostLogoutRedirectURIs:  provider.postLogoutURIs,
+				Audiences:               provider.audiences,
+				IDTokenLifetime:         provider.idTokenLifetime,
 			}
 			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
 				c, secret, err := s.Clients.Create(ctx, in)
@@ -161,6 +175,7 @@ confidential client the secret under "client_secret" with a "warning".`,
 	cmd.Flags().BoolVar(&public, "public", false, "register a public client, without a secret (PKCE required)")
 	cmd.Flags().StringArrayVar(&scopeList, "scope", nil, "a scope the client may be granted (repeat for more; default: any)")
 	cmd.Flags().StringVar(&scopes, "scopes", "", `scopes the client may be granted, separated by spaces or commas (default: any)`)
+	provider.flags(cmd)
 	asJSON = addOutput(cmd, "the client and its secret")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
@@ -597,4 +612,27 @@ func clip(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// providerFlags are the flags of `client create` for what an OpenID
+// provider (`authstore serve`, package oidcstore) reads of a client.
+type providerFlags struct {
+	responseTypes   []string
+	authMethod      string
+	accessTokenType string
+	postLogoutURIs  []string
+	audiences       []string
+	idTokenLifetime time.Duration
+}
+
+// flags registers the provider's flags on cmd.
+func (p *providerFlags) flags(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVar(&p.responseTypes, "response-type", nil, "OpenID provider: a response type the client may ask for (only code; default code)")
+	cmd.Flags().StringVar(&p.authMethod, "token-endpoint-auth-method", "",
+		"OpenID provider: client_secret_basic (default) or client_secret_post for a confidential client; none for a public one")
+	cmd.Flags().StringVar(&p.accessTokenType, "access-token-type", "", "OpenID provider: jwt (default) or opaque access tokens")
+	cmd.Flags().StringArrayVar(&p.postLogoutURIs, "post-logout-redirect-uri", nil,
+		"OpenID provider: where end session may send the browser back to (repeat for more)")
+	cmd.Flags().StringArrayVar(&p.audiences, "audience", nil, "OpenID provider: a further audience of the client's access tokens (repeat for more)")
+	cmd.Flags().DurationVar(&p.idTokenLifetime, "id-token-lifetime", 0, "OpenID provider: the ID token's lifetime, e.g. 15m (default 1h)")
 }

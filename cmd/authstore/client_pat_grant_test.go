@@ -403,3 +403,35 @@ func TestGrantCommands(t *testing.T) {
 		}
 	})
 }
+
+// TestClientCreateProviderFlags: the flags of what an OpenID provider
+// reads of a client reach its row; a bad value creates nothing.
+func TestClientCreateProviderFlags(t *testing.T) {
+	t.Parallel()
+	forBackends(t, func(t *testing.T, b backend) {
+		b.mustRun(t, "migrate", "up")
+		var c clientCreatedJSON
+		b.mustJSON(t, &c, "client", "create", "--name", "Web", "--redirect-uri", "https://a.example.com/cb",
+			"--post-logout-redirect-uri", "https://a.example.com/bye", "--audience", "https://api.example.com",
+			"--token-endpoint-auth-method", "client_secret_post", "--access-token-type", "opaque", "--id-token-lifetime", "15m",
+			"--response-type", "code", "-o", "json")
+		row, err := cpgStore(t, b).Clients.Find(context.Background(), c.ID)
+		if err != nil {
+			t.Fatalf("Clients.Find = %v", err)
+		}
+		if !slices.Equal(row.PostLogoutRedirectURIs, []string{"https://a.example.com/bye"}) || !slices.Equal(row.Audiences, []string{"https://api.example.com"}) ||
+			row.TokenEndpointAuthMethod == nil || *row.TokenEndpointAuthMethod != "client_secret_post" ||
+			row.AccessTokenType == nil || *row.AccessTokenType != "opaque" || row.IDTokenLifetime == nil || *row.IDTokenLifetime != 900 ||
+			!slices.Equal(row.ResponseTypes, []string{"code"}) {
+			t.Errorf("client created with the provider flags = %+v", row)
+		}
+		clients := b.count(t, "oauth_clients")
+		r := b.run(t, "client", "create", "--name", "X", "--redirect-uri", "https://a.example.com/cb", "--access-token-type", "macaroon")
+		if r.code == 0 || !strings.Contains(r.stderr, "access token type") {
+			t.Errorf("client create --access-token-type macaroon = %d %q; want a failure naming the access token type", r.code, r.stderr)
+		}
+		if n := b.count(t, "oauth_clients"); n != clients {
+			t.Errorf("oauth_clients has %d rows after a refused create; want %d", n, clients)
+		}
+	})
+}

@@ -35,7 +35,6 @@ CREATE TABLE oauth_auth_requests (
     done boolean NOT NULL,
     code_hash varchar(255),
     used_at datetime(6),
-    issued_at datetime(6),
     revoked boolean NOT NULL,
     expires_at datetime(6) NOT NULL,
     created_at datetime(6) NOT NULL,

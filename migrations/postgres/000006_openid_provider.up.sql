@@ -35,7 +35,6 @@ CREATE TABLE oauth_auth_requests (
     done boolean NOT NULL,
     code_hash text,
     used_at timestamptz,
-    issued_at timestamptz,
     revoked boolean NOT NULL,
     expires_at timestamptz NOT NULL,
     created_at timestamptz NOT NULL,

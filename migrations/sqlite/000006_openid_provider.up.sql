@@ -35,7 +35,6 @@ CREATE TABLE oauth_auth_requests (
     done numeric NOT NULL,
     code_hash text,
     used_at datetime,
-    issued_at datetime,
     revoked numeric NOT NULL,
     expires_at datetime NOT NULL,
     created_at datetime NOT NULL,
