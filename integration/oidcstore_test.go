@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -83,6 +84,18 @@ func TestOIDCAuthorizationCode(t *testing.T) {
 			a := p.authorize(t, p.oauthConfig(c, "", loopbackURI), user.ID)
 			_, err := p.exchange(p.oauthConfig(other, "", loopbackURI), a)
 			require.Error(t, err, "a code presented by another client")
+		})
+		t.Run("OpaqueAccessToken", func(t *testing.T) {
+			c, secret := p.client(t, repositories.ClientInput{Confidential: true, RedirectURIs: []string{redirectURI},
+				AccessTokenType: models.AccessTokenOpaque})
+			conf := p.oauthConfig(c, secret, redirectURI)
+			tok, err := p.exchange(conf, p.authorize(t, conf, user.ID))
+			require.NoError(t, err)
+			require.NotEqual(t, 2, strings.Count(tok.AccessToken, "."), "an opaque token is not a signed JWT (op encrypts it)")
+			require.Equal(t, http.StatusOK, p.userinfoStatus(t, tok.AccessToken))
+			require.True(t, p.introspect(t, c.ID.String(), secret, tok.AccessToken))
+			require.Equal(t, http.StatusOK, p.postForm(t, p.issuer+"/revoke", c.ID.String(), secret, url.Values{"token": {tok.AccessToken}}, nil))
+			require.False(t, p.introspect(t, c.ID.String(), secret, tok.AccessToken), "introspection after revocation")
 		})
 		t.Run("NoPlaintextStored", func(t *testing.T) {
 			c, secret := p.f.confidentialClient(t, nil)
