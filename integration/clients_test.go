@@ -562,9 +562,9 @@ func TestClientsProviderMetadata(t *testing.T) {
 		f := newFixture(t, b)
 		ctx := requestCtx()
 		in := repositories.ClientInput{Name: "Web", Confidential: true, RedirectURIs: []string{redirectURI},
-			ResponseTypes: []string{"code"}, TokenEndpointAuthMethod: models.AuthMethodPost, AccessTokenType: models.AccessTokenOpaque,
-			PostLogoutRedirectURIs: []string{"https://app.example.com/bye"}, Audiences: []string{"https://api.example.com"},
-			IDTokenLifetime: 15 * time.Minute}
+			ProviderMetadata: repositories.ProviderMetadata{ResponseTypes: []string{"code"}, TokenEndpointAuthMethod: models.AuthMethodPost,
+				AccessTokenType: models.AccessTokenOpaque, PostLogoutRedirectURIs: []string{"https://app.example.com/bye"},
+				Audiences: []string{"https://api.example.com"}, IDTokenLifetime: 15 * time.Minute}}
 		c, _, err := f.s.Clients.Create(ctx, in)
 		require.NoError(t, err)
 		got, err := f.s.Clients.Find(ctx, c.ID)

@@ -358,3 +358,40 @@ func TestImportTenThousandUsers(t *testing.T) {
 		}
 	})
 }
+
+// TestImportClientProviderMetadata: what an OpenID provider reads of a
+// client survives Export and Import, and a second import finds it
+// unchanged.
+func TestImportClientProviderMetadata(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		src := newFixture(t, b)
+		ctx := requestCtx()
+		meta := repositories.ProviderMetadata{TokenEndpointAuthMethod: models.AuthMethodPost, AccessTokenType: models.AccessTokenOpaque,
+			PostLogoutRedirectURIs: []string{"https://app.example.com/bye"}, Audiences: []string{"https://api.example.com"},
+			IDTokenLifetime: 10 * time.Minute}
+		c, _, err := src.s.Clients.Create(ctx, repositories.ClientInput{Name: "Web", Confidential: true,
+			RedirectURIs: []string{redirectURI}, ProviderMetadata: meta})
+		require.NoError(t, err)
+		clients := exportClients(t, src.s.Clients)
+		require.Len(t, clients, 1)
+		require.Equal(t, meta, clients[0].ProviderMetadata, "exported metadata")
+
+		dst := newFixture(t, b)
+		res, err := dst.s.Clients.Import(ctx, clients, repositories.ImportOptions{})
+		require.NoError(t, err)
+		require.Equal(t, 1, res.Created, "Import = %+v", res)
+		got, err := dst.s.Clients.Find(ctx, c.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.AccessTokenOpaque, *got.AccessTokenType)
+		require.Equal(t, int64(600), *got.IDTokenLifetime)
+		require.Equal(t, models.Strings{"https://api.example.com"}, got.Audiences)
+		res, err = dst.s.Clients.Import(ctx, clients, repositories.ImportOptions{})
+		require.NoError(t, err)
+		require.Equal(t, 1, res.Unchanged, "a second import = %+v", res)
+		clients[0].Audiences = []string{"https://other.example.com"}
+		res, err = dst.s.Clients.Import(ctx, clients, repositories.ImportOptions{})
+		require.NoError(t, err)
+		require.Equal(t, 1, res.Skipped, "an import with other metadata = %+v", res)
+		require.Contains(t, res.Rows[0].Reason, "provider metadata")
+	})
+}

@@ -87,7 +87,7 @@ func TestOIDCAuthorizationCode(t *testing.T) {
 		})
 		t.Run("OpaqueAccessToken", func(t *testing.T) {
 			c, secret := p.client(t, repositories.ClientInput{Confidential: true, RedirectURIs: []string{redirectURI},
-				AccessTokenType: models.AccessTokenOpaque})
+				ProviderMetadata: repositories.ProviderMetadata{AccessTokenType: models.AccessTokenOpaque}})
 			conf := p.oauthConfig(c, secret, redirectURI)
 			tok, err := p.exchange(conf, p.authorize(t, conf, user.ID))
 			require.NoError(t, err)
@@ -236,7 +236,7 @@ func TestOIDCEndSession(t *testing.T) {
 		user := p.f.register(t, "ada@example.com", "correct horse battery staple")
 		const afterLogout = "https://app.example.com/bye"
 		c, secret := p.client(t, repositories.ClientInput{Confidential: true, RedirectURIs: []string{redirectURI},
-			PostLogoutRedirectURIs: []string{afterLogout}})
+			ProviderMetadata: repositories.ProviderMetadata{PostLogoutRedirectURIs: []string{afterLogout}}})
 		conf := p.oauthConfig(c, secret, redirectURI)
 		tok, err := p.exchange(conf, p.authorize(t, conf, user.ID))
 		require.NoError(t, err)

@@ -391,6 +391,7 @@ func newPrintedWorld(t *testing.T, b Backend) printedWorld {
 	add("repositories.AuthCodeInput", codeInput)
 	add("repositories.AuthRequests", s.AuthRequests)
 	add("repositories.AuthRequestInput", requestInput)
+	add("repositories.ProviderMetadata", repositories.ProviderMetadata{AccessTokenType: models.AccessTokenJWT, Audiences: []string{"https://api.example.com"}})
 	add("repositories.AuthenticatedClient", authedClient)
 	add("repositories.TokenPair", *pair, *rotated, *providerPair)
 	add("repositories.Introspection", introspection)

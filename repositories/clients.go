@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,9 +60,14 @@ type ClientInput struct {
 	// PersonalAccessClient marks the client that issues personal tokens.
 	PersonalAccessClient bool
 
-	// What an OpenID provider reads (package oidcstore); each left empty
-	// means its default.
-	//
+	// ProviderMetadata is what an OpenID provider reads of the client.
+	ProviderMetadata
+}
+
+// ProviderMetadata is what an OpenID provider (package oidcstore) reads
+// of a client, beside its redirect URIs, grant types and scopes; each
+// field left empty means its default.
+type ProviderMetadata struct {
 	// ResponseTypes the client may ask for at the authorize endpoint:
 	// only "code" is served (the default).
 	ResponseTypes []string
@@ -76,11 +82,37 @@ type ClientInput struct {
 	PostLogoutRedirectURIs []string
 	// Audiences are further audiences of the client's access tokens, such
 	// as the ids of resource servers that introspect them; at most
-	// MaxScopes, each a short line.
+	// protocol.MaxScopes, each one line.
 	Audiences []string
-	// IDTokenLifetime is the ID token's lifetime, whole seconds; zero
-	// means the provider's default (an hour).
+	// IDTokenLifetime is the ID token's lifetime, whole seconds up to a
+	// day; zero means the provider's default (an hour).
 	IDTokenLifetime time.Duration
+}
+
+// providerMetadata returns what a stored client holds of its provider
+// metadata, as ProviderMetadata (Export).
+func providerMetadata(c *models.Client) ProviderMetadata {
+	list := func(s models.Strings) []string {
+		if len(s) == 0 {
+			return nil // NULL (a row from before 000006) and [] alike
+		}
+		return slices.Clone(s)
+	}
+	out := ProviderMetadata{
+		ResponseTypes:          list(c.ResponseTypes),
+		PostLogoutRedirectURIs: list(c.PostLogoutRedirectURIs),
+		Audiences:              list(c.Audiences),
+	}
+	if c.TokenEndpointAuthMethod != nil {
+		out.TokenEndpointAuthMethod = *c.TokenEndpointAuthMethod
+	}
+	if c.AccessTokenType != nil {
+		out.AccessTokenType = *c.AccessTokenType
+	}
+	if c.IDTokenLifetime != nil {
+		out.IDTokenLifetime = time.Duration(*c.IDTokenLifetime) * time.Second
+	}
+	return out
 }
 
 // Create registers a client. A confidential client gets a generated 256-bit
@@ -170,12 +202,12 @@ func newClientRow(in ClientInput) (*models.Client, error) {
 		Confidential:         in.Confidential,
 		PersonalAccessClient: in.PersonalAccessClient,
 	}
-	return c, setProviderMetadata(c, in)
+	return c, setProviderMetadata(c, in.ProviderMetadata, in.Confidential)
 }
 
-// setProviderMetadata validates the OpenID provider's metadata of in and
-// sets it on c.
-func setProviderMetadata(c *models.Client, in ClientInput) error {
+// setProviderMetadata validates the OpenID provider's metadata of a client
+// and sets it on c.
+func setProviderMetadata(c *models.Client, in ProviderMetadata, confidential bool) error {
 	for _, t := range in.ResponseTypes {
 		if t != ResponseTypeCode {
 			return fmt.Errorf("response type %q is not %q: %w", clip(t, 32), ResponseTypeCode, ErrInvalidInput)
@@ -184,9 +216,9 @@ func setProviderMetadata(c *models.Client, in ClientInput) error {
 	c.ResponseTypes = append(models.Strings{}, in.ResponseTypes...)
 	switch m := in.TokenEndpointAuthMethod; {
 	case m == "":
-	case !in.Confidential && m != models.AuthMethodNone,
-		in.Confidential && m != models.AuthMethodBasic && m != models.AuthMethodPost:
-		return fmt.Errorf("token endpoint auth method %q is not one of %s: %w", clip(m, 32), authMethodsFor(in.Confidential), ErrInvalidInput)
+	case !confidential && m != models.AuthMethodNone,
+		confidential && m != models.AuthMethodBasic && m != models.AuthMethodPost:
+		return fmt.Errorf("token endpoint auth method %q is not one of %s: %w", clip(m, 32), authMethodsFor(confidential), ErrInvalidInput)
 	default:
 		c.TokenEndpointAuthMethod = &m
 	}

@@ -3,6 +3,7 @@ package repositories
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -68,6 +69,8 @@ type ImportClient struct {
 	Confidential         bool
 	PersonalAccessClient bool
 	Revoked              bool
+	// ProviderMetadata is what an OpenID provider reads of the client.
+	ProviderMetadata
 	// CreatedAt and UpdatedAt are kept when set; zero means the import's
 	// time.
 	CreatedAt time.Time
@@ -481,6 +484,7 @@ func (c ImportClient) row() (*models.Client, error) {
 	out, err := newClientRow(ClientInput{
 		Name: c.Name, RedirectURIs: c.RedirectURIs, Confidential: c.Confidential, Scopes: c.Scopes,
 		GrantTypes: c.GrantTypes, UserID: c.UserID, PersonalAccessClient: c.PersonalAccessClient,
+		ProviderMetadata: c.ProviderMetadata,
 	})
 	if err != nil {
 		return nil, err
@@ -623,6 +627,7 @@ func compareClient(stored, in *models.Client) (ImportOutcome, string) {
 	add("confidential", stored.Confidential == in.Confidential)
 	add("personal_access_client", stored.PersonalAccessClient == in.PersonalAccessClient)
 	add("revoked", stored.Revoked == in.Revoked)
+	add("provider metadata", reflect.DeepEqual(providerMetadata(stored), providerMetadata(in)))
 	add("created_at", in.CreatedAt.IsZero() || stored.CreatedAt.Equal(in.CreatedAt))
 	if len(diff) == 0 {
 		return ImportUnchanged, ""
@@ -654,7 +659,8 @@ func (r *Clients) Export(ctx context.Context, fn func(ImportClient) error) error
 			ID: c.ID, UserID: owner, Name: c.Name, SecretHash: secret,
 			RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, Scopes: c.Scopes,
 			Confidential: c.Confidential, PersonalAccessClient: c.PersonalAccessClient, Revoked: c.Revoked,
-			CreatedAt: importTime(c.CreatedAt), UpdatedAt: importTime(c.UpdatedAt),
+			ProviderMetadata: providerMetadata(&c),
+			CreatedAt:        importTime(c.CreatedAt), UpdatedAt: importTime(c.UpdatedAt),
 		})
 	})
 }

@@ -137,12 +137,7 @@ confidential client the secret under "client_secret" with a "warning".`,
 				GrantTypes:   grants,
 				Scopes:       append(strings.FieldsFunc(scopes, func(r rune) bool { return r == ',' || r == ' ' }), scopeList...),
 
-				ResponseTypes:           provider.responseTypes,
-				TokenEndpointAuthMethod: provider.authMethod,
-				AccessTokenType:         provider.accessTokenType,
-				PostLogoutRedirectURIs:  provider.postLogoutURIs,
-				Audiences:               provider.audiences,
-				IDTokenLifetime:         provider.idTokenLifetime,
+				ProviderMetadata: provider.metadata(),
 			}
 			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
 				c, secret, err := s.Clients.Create(ctx, in)
@@ -623,6 +618,13 @@ type providerFlags struct {
 	postLogoutURIs  []string
 	audiences       []string
 	idTokenLifetime time.Duration
+}
+
+// metadata returns the flags' values.
+func (p *providerFlags) metadata() repositories.ProviderMetadata {
+	return repositories.ProviderMetadata{ResponseTypes: p.responseTypes, TokenEndpointAuthMethod: p.authMethod,
+		AccessTokenType: p.accessTokenType, PostLogoutRedirectURIs: p.postLogoutURIs, Audiences: p.audiences,
+		IDTokenLifetime: p.idTokenLifetime}
 }
 
 // flags registers the provider's flags on cmd.

@@ -49,8 +49,16 @@ type transferClient struct {
 	Confidential         bool         `json:"confidential"`
 	PersonalAccessClient bool         `json:"personal_access_client"`
 	Revoked              bool         `json:"revoked"`
-	CreatedAt            *time.Time   `json:"created_at,omitempty"`
-	UpdatedAt            *time.Time   `json:"updated_at,omitempty"`
+	// What an OpenID provider reads of the client; absent means the
+	// default.
+	ResponseTypes           []string   `json:"response_types,omitempty"`
+	TokenEndpointAuthMethod string     `json:"token_endpoint_auth_method,omitempty"`
+	AccessTokenType         string     `json:"access_token_type,omitempty"`
+	PostLogoutRedirectURIs  []string   `json:"post_logout_redirect_uris,omitempty"`
+	Audiences               []string   `json:"audiences,omitempty"`
+	IDTokenLifetimeSeconds  int64      `json:"id_token_lifetime,omitempty"`
+	CreatedAt               *time.Time `json:"created_at,omitempty"`
+	UpdatedAt               *time.Time `json:"updated_at,omitempty"`
 }
 
 // transferFormat documents the lines in the help of export and import.
@@ -165,6 +173,8 @@ func newTransferClient(c repositories.ImportClient) transferClient {
 		Kind: kindClient, ID: c.ID, UserID: c.UserID, Name: c.Name, Secret: c.SecretHash,
 		RedirectURIs: orEmpty(c.RedirectURIs), GrantTypes: orEmpty(c.GrantTypes), Scopes: orEmpty(c.Scopes),
 		Confidential: c.Confidential, PersonalAccessClient: c.PersonalAccessClient, Revoked: c.Revoked,
+		ResponseTypes: c.ResponseTypes, TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, AccessTokenType: c.AccessTokenType,
+		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, Audiences: c.Audiences, IDTokenLifetimeSeconds: int64(c.IDTokenLifetime / time.Second),
 		CreatedAt: timePtr(c.CreatedAt), UpdatedAt: timePtr(c.UpdatedAt),
 	}
 }
@@ -185,6 +195,9 @@ func (c transferClient) row() repositories.ImportClient {
 		ID: c.ID, UserID: c.UserID, Name: c.Name, SecretHash: c.Secret,
 		RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, Scopes: c.Scopes,
 		Confidential: c.Confidential, PersonalAccessClient: c.PersonalAccessClient, Revoked: c.Revoked,
+		ProviderMetadata: repositories.ProviderMetadata{ResponseTypes: c.ResponseTypes, TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
+			AccessTokenType: c.AccessTokenType, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, Audiences: c.Audiences,
+			IDTokenLifetime: time.Duration(c.IDTokenLifetimeSeconds) * time.Second},
 	}
 	if c.CreatedAt != nil {
 		out.CreatedAt = *c.CreatedAt
