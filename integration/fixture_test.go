@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net/url"
@@ -31,6 +32,7 @@ import (
 	"github.com/forgeauth/authstore/protocol"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/argon2"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -312,6 +314,37 @@ var userHash = sync.OnceValue(func() string {
 	}
 	return h
 })
+
+// lightHash is an Argon2id hash of userPassword with 1 MiB of memory and
+// one pass, below OWASP's floor for new hashes but accepted by Verify
+// (stored hashes are only capped), made once per test binary. A test that
+// runs many verifications at once to race them at the database, and checks
+// what the database counts, stores it instead of userHash: 50 concurrent
+// verifications of userHash hold 50 x 19 MiB, several GB of resident
+// memory under the race detector.
+var lightHash = sync.OnceValue(func() string {
+	const memory, passes = 1024, 1 // KiB, iterations
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		panic(err)
+	}
+	key := argon2.IDKey([]byte(userPassword), salt, passes, memory, 1, 32)
+	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=1$%s$%s", memory, passes,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+})
+
+// lightHasher is a Hasher with OWASP's lowest-memory row (7 MiB, five
+// passes) that runs n hashes at once: for a test that lets n goroutines
+// hash a new password at once so that they reach the database together,
+// and checks the race, not the hash. The default parameters would hold
+// n x 19 MiB (with n = 20, over 2 GB of resident memory under the race
+// detector); the CPU time per hash is about the same.
+func lightHasher(t *testing.T, n int) *hooks.Hasher {
+	t.Helper()
+	h, err := hooks.NewHasher(hooks.Params{Memory: 7 * 1024, Iterations: 5, Parallelism: 1, SaltLength: 16, KeyLength: 32})
+	require.NoError(t, err)
+	return h.WithConcurrency(n)
+}
 
 // fixture is one test's database: a fresh, migrated database of a backend
 // and a Store over it on a fake clock. The Store was opened with cfg

@@ -662,13 +662,16 @@ func TestUsersNoAccountEnumeration(t *testing.T) {
 func TestUsersFailedLoginsCountedAtomically(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		// Let every goroutine verify at once, so that the failures reach the
-		// database together instead of one hash slot apart.
+		// database together instead of one hash slot apart, against a light
+		// stored hash (see lightHash).
 		// Lockout off: this test proves the count; TestUsersLockout proves
 		// the lock (and one lock under the same burst).
 		f := newFixture(t, b, withStoreOptions(authstore.WithHasher(hooks.DefaultHasher().WithConcurrency(50))),
 			withConfig(func(c *config.Config) { c.LockoutThreshold = 0 }))
 		ctx := requestCtx()
 		u := f.user(t, "counted@example.com")
+		u.PasswordHash = lightHash()
+		require.NoError(t, f.s.DB().Model(u).Update("password", u.PasswordHash).Error)
 
 		t.Run("OK", func(t *testing.T) {
 			const n = 50
