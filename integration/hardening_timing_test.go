@@ -59,10 +59,10 @@ func TestHardeningTiming(t *testing.T) {
 			pairs          int
 			known, unknown func() error
 		}{
-			{"PasswordResets.Request", 300,
+			{"PasswordResets.Request", 150,
 				func() error { return f.s.PasswordResets.Request(ctx, known.Email, deliver) },
 				func() error { return f.s.PasswordResets.Request(ctx, "nobody@example.com", deliver) }},
-			{"PasswordResets.Request, throttled", 300,
+			{"PasswordResets.Request, throttled", 150,
 				func() error { return withThrottle.PasswordResets.Request(ctx, throttled.Email, deliver) },
 				func() error { return withThrottle.PasswordResets.Request(ctx, "nobody@example.com", deliver) }},
 			{"Users.Authenticate", 60,

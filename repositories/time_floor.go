@@ -11,9 +11,13 @@ import (
 // tracked by moving it up 5% after a call that took longer and down by
 // 5% × 1/99 after one that did not, so that 1 call in 100 is above it.
 // One slow call (a GC pause, a lock wait) moves it 5%, not to its length.
+// Until floorStart calls have been seen it is the longest of them instead:
+// steps of 5% would take dozens of calls to climb from a first, cheap call
+// to the dearer paths, which meanwhile would return at their own time.
 const (
 	floorQuantile = 0.99
 	floorStep     = 0.05
+	floorStart    = 20
 )
 
 // timeFloor is the duration below which a call whose answer must not tell
@@ -25,8 +29,9 @@ const (
 // returns when a dearer one does; only the calls above the floor, 1 in
 // 100, return at their own time. It is safe for concurrent use.
 type timeFloor struct {
-	mu sync.Mutex
-	ns float64 // the floor in nanoseconds; 0 before the first call
+	mu    sync.Mutex
+	ns    float64 // the floor in nanoseconds
+	calls int     // calls seen, counted up to floorStart
 }
 
 // pad records how long the call that began at start took and waits until
@@ -35,8 +40,9 @@ func (f *timeFloor) pad(ctx context.Context, start time.Time) {
 	took := time.Since(start)
 	f.mu.Lock()
 	switch {
-	case f.ns == 0:
-		f.ns = float64(took)
+	case f.calls < floorStart:
+		f.calls++
+		f.ns = max(f.ns, float64(took))
 	case float64(took) > f.ns:
 		f.ns *= 1 + floorStep
 	default:

@@ -9,6 +9,18 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// TestTimeFloorStart checks that the floor is the longest of the first
+// floorStart calls, so that it starts above the dearer paths.
+func TestTimeFloorStart(t *testing.T) {
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	var f timeFloor
+	f.pad(done, time.Now().Add(-time.Millisecond))
+	f.pad(done, time.Now().Add(-20*time.Millisecond))
+	f.pad(done, time.Now().Add(-2*time.Millisecond))
+	require.InDelta(t, float64(20*time.Millisecond), f.ns, float64(time.Millisecond), "floor after calls of 1, 20 and 2 ms = %v; want 20 ms", time.Duration(f.ns))
+}
+
 // TestTimeFloorQuantile feeds the floor calls of 1 to 100 ms (uniform) and
 // checks that it settles near their 99th percentile, 99 ms, and that one
 // very slow call moves it by one step, not to its length.
@@ -31,12 +43,12 @@ func TestTimeFloorQuantile(t *testing.T) {
 // TestTimeFloorWaits checks that a call returns no sooner than the floor
 // after it began, and sooner when its context ends.
 func TestTimeFloorWaits(t *testing.T) {
-	f := timeFloor{ns: float64(30 * time.Millisecond)}
+	f := timeFloor{ns: float64(30 * time.Millisecond), calls: floorStart}
 	start := time.Now()
 	f.pad(context.Background(), start)
 	require.GreaterOrEqual(t, time.Since(start), 29*time.Millisecond, "a fast call returned before the floor")
 
-	f = timeFloor{ns: float64(time.Minute)}
+	f = timeFloor{ns: float64(time.Minute), calls: floorStart}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	start = time.Now()
