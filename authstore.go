@@ -78,6 +78,10 @@ type Store struct {
 	// Keys are the signing keys of access tokens: rotation, retirement,
 	// the JWKS and re-encryption of their private keys.
 	Keys *repositories.SigningKeys
+	// TwoFactor enrols and verifies users' second factors (TOTP and
+	// recovery codes) and completes the logins Users.Login leaves at
+	// their second factor.
+	TwoFactor *repositories.TwoFactor
 
 	db       *gorm.DB
 	config   config.Config
@@ -319,6 +323,7 @@ func newStore(ctx context.Context, db *gorm.DB, opts ...Option) (*Store, error) 
 	s.AuthRequests = repositories.NewAuthRequests(s.db, ro)
 	s.PersonalTokens = repositories.NewPersonalTokens(s.db, ro)
 	s.Tokens = repositories.NewTokens(s.db, ro)
+	s.TwoFactor = repositories.NewTwoFactor(s.db, ro)
 	return s, nil
 }
 

@@ -126,7 +126,10 @@ type Config struct {
 	LockoutDuration time.Duration `env:"AUTH_LOCKOUT_DURATION" envDefault:"300"`
 	// RequireEmailVerification refuses logins until the email is verified.
 	RequireEmailVerification bool `env:"AUTH_REQUIRE_EMAIL_VERIFICATION" envDefault:"false"`
-	// EnableTwoFactor turns on two-factor authentication.
+	// EnableTwoFactor turns on two-factor authentication (TOTP and
+	// recovery codes, repositories.TwoFactor): with it false, enrolment,
+	// confirmation and regeneration of recovery codes are refused. A
+	// factor confirmed earlier is still required at login.
 	EnableTwoFactor bool `env:"AUTH_ENABLE_TWO_FACTOR" envDefault:"false"`
 
 	// JWTSecret signs JWTs. It may be empty, in which case issuing tokens
@@ -156,6 +159,16 @@ type Config struct {
 	// as EncryptionKey: they still decrypt what they encrypted until
 	// `authstore keys reencrypt` has moved it to EncryptionKey.
 	EncryptionKeysPrevious Secret `env:"AUTHSTORE_ENCRYPTION_KEYS_PREVIOUS"`
+	// RecoveryKey keys the HMAC-SHA-256 digests of two-factor recovery
+	// codes: standard base64 of 32 bytes, separate from EncryptionKey, so
+	// that the digests are worthless to whoever holds the database and the
+	// master key alone. Empty means none: then no recovery codes can be
+	// made or checked, and two-factor enrolment is refused.
+	RecoveryKey Secret `env:"AUTHSTORE_RECOVERY_KEY"`
+	// RecoveryKeysPrevious are earlier recovery keys, comma-separated, each
+	// as RecoveryKey: codes digested under them still verify until they
+	// are regenerated.
+	RecoveryKeysPrevious Secret `env:"AUTHSTORE_RECOVERY_KEYS_PREVIOUS"`
 
 	// MaxOpenConns caps the open database connections.
 	MaxOpenConns int `env:"DB_MAX_OPEN_CONNS" envDefault:"10"`
@@ -454,6 +467,9 @@ func (c Config) check(environ map[string]string, failed map[string]bool, connect
 	if _, _, err := c.EncryptionKeys(); err != nil {
 		errs = append(errs, err)
 	}
+	if _, _, err := c.RecoveryKeys(); err != nil {
+		errs = append(errs, err)
+	}
 	field("DB_MAX_OPEN_CONNS", c.MaxOpenConns > 0, wantPositiveInt, strconv.Itoa(c.MaxOpenConns))
 	field("DB_MAX_IDLE_CONNS", c.MaxIdleConns >= 0, wantNonNegativeInt, strconv.Itoa(c.MaxIdleConns))
 	field("DB_CONN_MAX_LIFETIME", c.ConnMaxLifetime >= 0,
@@ -506,6 +522,20 @@ const EncryptionKeySize = 32
 // names the key (and, for a previous key, its position), never its value,
 // and matches ErrInvalid.
 func (c Config) EncryptionKeys() (current []byte, previous [][]byte, err error) {
+	return decodeKeys("AUTHSTORE_ENCRYPTION_KEY", c.EncryptionKey, "AUTHSTORE_ENCRYPTION_KEYS_PREVIOUS", c.EncryptionKeysPrevious)
+}
+
+// RecoveryKeys decodes AUTHSTORE_RECOVERY_KEY and
+// AUTHSTORE_RECOVERY_KEYS_PREVIOUS as EncryptionKeys does the master keys:
+// nil, nil when no key is set; an error names the key, never its value,
+// and matches ErrInvalid.
+func (c Config) RecoveryKeys() (current []byte, previous [][]byte, err error) {
+	return decodeKeys("AUTHSTORE_RECOVERY_KEY", c.RecoveryKey, "AUTHSTORE_RECOVERY_KEYS_PREVIOUS", c.RecoveryKeysPrevious)
+}
+
+// decodeKeys decodes a current key and its comma-separated previous keys,
+// each standard base64 of EncryptionKeySize bytes.
+func decodeKeys(currentName string, currentValue Secret, previousName string, previousValue Secret) (current []byte, previous [][]byte, err error) {
 	const want = "standard base64 of exactly 32 bytes (`openssl rand -base64 32`)"
 	decode := func(key, what, v string) ([]byte, error) {
 		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
@@ -517,19 +547,19 @@ func (c Config) EncryptionKeys() (current []byte, previous [][]byte, err error) 
 		}
 		return b, nil
 	}
-	if c.EncryptionKey != "" {
-		if current, err = decode("AUTHSTORE_ENCRYPTION_KEY", "a value", c.EncryptionKey.Reveal()); err != nil {
+	if currentValue != "" {
+		if current, err = decode(currentName, "a value", currentValue.Reveal()); err != nil {
 			return nil, nil, err
 		}
 	}
-	if c.EncryptionKeysPrevious == "" {
+	if previousValue == "" {
 		return current, nil, nil
 	}
 	if current == nil {
-		return nil, nil, invalidError("AUTHSTORE_ENCRYPTION_KEYS_PREVIOUS: want it only with AUTHSTORE_ENCRYPTION_KEY, the current key, got previous keys alone")
+		return nil, nil, invalidError(fmt.Sprintf("%s: want it only with %s, the current key, got previous keys alone", previousName, currentName))
 	}
-	for i, v := range strings.Split(c.EncryptionKeysPrevious.Reveal(), ",") {
-		b, err := decode("AUTHSTORE_ENCRYPTION_KEYS_PREVIOUS", fmt.Sprintf("key %d", i+1), v)
+	for i, v := range strings.Split(previousValue.Reveal(), ",") {
+		b, err := decode(previousName, fmt.Sprintf("key %d", i+1), v)
 		if err != nil {
 			return nil, nil, err
 		}

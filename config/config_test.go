@@ -53,6 +53,8 @@ var everyKey = map[string]string{
 	"OAUTH_SIGNING_KEY_PUBLISH_DELAY":    "600",
 	"AUTHSTORE_ENCRYPTION_KEY":           encKey1,
 	"AUTHSTORE_ENCRYPTION_KEYS_PREVIOUS": encKey2 + "," + encKey3,
+	"AUTHSTORE_RECOVERY_KEY":             encKey3,
+	"AUTHSTORE_RECOVERY_KEYS_PREVIOUS":   encKey2,
 	"DB_MAX_OPEN_CONNS":                  "25",
 	"DB_MAX_IDLE_CONNS":                  "0",
 	"DB_CONN_MAX_LIFETIME":               "0",
@@ -88,6 +90,8 @@ var everyKeyConfig = config.Config{
 	SigningKeyPublishDelay:    10 * time.Minute,
 	EncryptionKey:             encKey1,
 	EncryptionKeysPrevious:    encKey2 + "," + encKey3,
+	RecoveryKey:               encKey3,
+	RecoveryKeysPrevious:      encKey2,
 	MaxOpenConns:              25,
 	MaxIdleConns:              0,
 	ConnMaxLifetime:           0,
@@ -252,7 +256,7 @@ func TestLoadFromEmptyValues(t *testing.T) {
 			_, err := config.LoadFrom(with(key, ""))
 			switch key {
 			case "JWT_SECRET", "AUTHSTORE_TABLE_PREFIX", "AUTHSTORE_SCHEMA", "OAUTH_ACCESS_TOKEN_AUDIENCE",
-				"AUTHSTORE_ENCRYPTION_KEY", "AUTHSTORE_ENCRYPTION_KEYS_PREVIOUS": // empty: none
+				"AUTHSTORE_ENCRYPTION_KEY", "AUTHSTORE_ENCRYPTION_KEYS_PREVIOUS", "AUTHSTORE_RECOVERY_KEY", "AUTHSTORE_RECOVERY_KEYS_PREVIOUS": // empty: none
 				require.NoError(t, err)
 				return
 			}
@@ -479,7 +483,7 @@ func TestConfigPrintingHidesSecrets(t *testing.T) {
 		"SessionTouchInterval:30s RememberLifetime:168h0m0s "+
 		"PasswordResetLifetime:20m0s PasswordResetThrottle:30s EmailVerificationLifetime:48h0m0s LockoutThreshold:3 LockoutDuration:2m0s RequireEmailVerification:true "+
 		"EnableTwoFactor:true JWTSecret:[redacted] JWTIssuer:https://auth.example.com AccessTokenAudience:https://api.example.com "+
-		"SigningAlgorithm:ES256 SigningKeyPublishDelay:10m0s EncryptionKey:[redacted] EncryptionKeysPrevious:[redacted] MaxOpenConns:25 "+
+		"SigningAlgorithm:ES256 SigningKeyPublishDelay:10m0s EncryptionKey:[redacted] EncryptionKeysPrevious:[redacted] RecoveryKey:[redacted] RecoveryKeysPrevious:[redacted] MaxOpenConns:25 "+
 		"MaxIdleConns:0 ConnMaxLifetime:0s TablePrefix:auth_ Schema:idp MigrationsTable:auth_versions}", cfg.String())
 	require.Equal(t, cfg.String(), fmt.Sprintf("%v", cfg))
 	require.Equal(t, cfg.String(), fmt.Sprintf("%+v", cfg))

@@ -128,6 +128,8 @@ func TestHardeningConfiguration(t *testing.T) {
 			"OAUTH_SIGNING_KEY_PUBLISH_DELAY":    func(c *config.Config) { c.SigningKeyPublishDelay = -time.Second },
 			"AUTHSTORE_ENCRYPTION_KEY":           func(c *config.Config) { c.EncryptionKey = "c2hvcnQ=" },
 			"AUTHSTORE_ENCRYPTION_KEYS_PREVIOUS": func(c *config.Config) { c.EncryptionKeysPrevious = "c2hvcnQ=" },
+			"AUTHSTORE_RECOVERY_KEY":             func(c *config.Config) { c.RecoveryKey = "c2hvcnQ=" },
+			"AUTHSTORE_RECOVERY_KEYS_PREVIOUS":   func(c *config.Config) { c.RecoveryKeysPrevious = "c2hvcnQ=" },
 			"AUTHSTORE_TABLE_PREFIX":             func(c *config.Config) { c.TablePrefix = "Auth-" },
 			"AUTHSTORE_SCHEMA":                   func(c *config.Config) { c.Schema = "a;b" },
 			"AUTHSTORE_MIGRATIONS_TABLE":         func(c *config.Config) { c.MigrationsTable = "" },

@@ -100,7 +100,7 @@ func TestSchemaParityUnderNaming(t *testing.T) {
 				autoBuilt := openWith(t, withTables(b.Config(t), n), authstore.WithAutoMigrate())
 
 				objects := objectsIn(t, sqlBuilt.DB(), n.tables.Schema)
-				require.Len(t, objects, 15, "12 tables, 2 views and the version table: %v", objects)
+				require.Len(t, objects, 18, "15 tables, 2 views and the version table: %v", objects)
 				for _, o := range objects {
 					require.True(t, strings.HasPrefix(o, n.tables.Prefix), "%s lacks the prefix %s", o, n.tables.Prefix)
 				}

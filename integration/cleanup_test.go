@@ -102,6 +102,14 @@ func seedCleanup(t *testing.T, db *gorm.DB, now time.Time) *cleanupSeed {
 		v := &models.EmailVerification{UserID: uid, Email: "purge@example.com", TokenHash: []string{"v-old", "v-live"}[i], ExpiresAt: exp}
 		create(v)
 		mark("email_verifications", v.ID, i == 0)
+		c := &models.TwoFactorChallenge{UserID: uid, TokenHash: []string{"c-old", "c-live"}[i], ExpiresAt: exp}
+		create(c)
+		mark("two_factor_challenges", c.ID, i == 0)
+		// A TOTP step used an hour ago is outside every window; one used
+		// now is not.
+		st := &models.TwoFactorUsedStep{UserID: uid, Step: int64(i), UsedAt: []time.Time{past, now}[i]}
+		create(st)
+		mark("two_factor_used_steps", st.ID, i == 0)
 	}
 	// Signing keys: a retired key past its removal time goes; one retired
 	// still validating, the current and the next key stay.
@@ -122,7 +130,8 @@ func seedCleanup(t *testing.T, db *gorm.DB, now time.Time) *cleanupSeed {
 func (sd *cleanupSeed) counts() map[string]int64 {
 	out := map[string]int64{}
 	for _, tb := range []string{"oauth_access_tokens", "oauth_refresh_tokens", "oauth_authorization_codes", "oauth_auth_requests",
-		"oauth_personal_access_tokens", "sessions", "password_resets", "email_verifications", "signing_keys"} {
+		"oauth_personal_access_tokens", "sessions", "password_resets", "email_verifications", "signing_keys",
+		"two_factor_challenges", "two_factor_used_steps"} {
 		out[tb] = int64(len(sd.deleted[tb]))
 	}
 	return out
@@ -191,8 +200,8 @@ func TestCleanupPurge(t *testing.T) {
 			res, err := cleanup.Purge(ctx, repositories.PurgeOptions{BatchSize: 1, Progress: func(string, int64, int64) { batches++ }})
 			require.NoError(t, err)
 			require.Equal(t, want, res.Tables)
-			require.Equal(t, int64(12), res.Total)
-			require.Equal(t, 12, batches, "batch size 1 deletes one row per batch")
+			require.Equal(t, int64(14), res.Total)
+			require.Equal(t, 14, batches, "batch size 1 deletes one row per batch")
 			for table, kept := range sd.kept {
 				require.Equal(t, sorted(kept), idsOf(t, s.DB(), table), "%s: survivors", table)
 			}

@@ -35,8 +35,9 @@ import (
 
 var wantTables = []string{
 	"email_verifications", "oauth_access_tokens", "oauth_auth_requests", "oauth_authorization_codes", "oauth_clients",
-	"oauth_personal_access_tokens", "oauth_refresh_tokens", "password_resets", "sessions",
-	"signing_keys", "user_activity_log", "users",
+	"oauth_personal_access_tokens", "oauth_refresh_tokens", "password_resets", "recovery_codes", "sessions",
+	"signing_keys", "two_factor_challenges", "two_factor_used_steps",
+	"user_activity_log", "users",
 }
 
 var wantViews = []string{"expired_auth_records", "oauth_expired_tokens"}

@@ -45,6 +45,9 @@ var signatures = map[string]string{
 	"oauth_personal_access_tokens": "token_hash",
 	"signing_keys":                 "private_key",
 	"oauth_auth_requests":          "code_hash",
+	"recovery_codes":               "code_hash",
+	"two_factor_used_steps":        "step",
+	"two_factor_challenges":        "token_hash",
 }
 
 // guard reports which of authstore's tables exist in db, named as tables

@@ -21,6 +21,7 @@ var objects = func() []string {
 		"oauth_clients", "oauth_access_tokens", "oauth_refresh_tokens", "oauth_authorization_codes",
 		"oauth_personal_access_tokens", "expired_auth_records", "oauth_expired_tokens", "signing_keys",
 		"oauth_auth_requests",
+		"recovery_codes", "two_factor_used_steps", "two_factor_challenges",
 	}
 	sort.Slice(names, func(i, j int) bool { return len(names[i]) > len(names[j]) })
 	return names

@@ -127,6 +127,29 @@ const (
 	// EventSecretsReencrypted records that reversible secrets were moved to
 	// the current master encryption key.
 	EventSecretsReencrypted Event = "secrets.reencrypted"
+	// EventTwoFactorEnrolled records that a TOTP factor was enrolled (not
+	// yet confirmed).
+	EventTwoFactorEnrolled Event = "two_factor.enrolled"
+	// EventTwoFactorConfirmed records that an enrolled factor was
+	// confirmed with a valid code and now counts.
+	EventTwoFactorConfirmed Event = "two_factor.confirmed"
+	// EventTwoFactorChallenged records that a password was verified for a
+	// user with a factor and a second factor was asked for.
+	EventTwoFactorChallenged Event = "two_factor.challenged"
+	// EventTwoFactorSucceeded records that a second factor was verified.
+	EventTwoFactorSucceeded Event = "two_factor.succeeded"
+	// EventTwoFactorFailed records a wrong, replayed or malformed
+	// second-factor code; it counts toward the account lockout.
+	EventTwoFactorFailed Event = "two_factor.failed"
+	// EventTwoFactorDisabled records that a user removed their factor.
+	EventTwoFactorDisabled Event = "two_factor.disabled"
+	// EventTwoFactorReset records that an operator removed a user's factor.
+	EventTwoFactorReset Event = "two_factor.reset"
+	// EventRecoveryCodesGenerated records that a new set of recovery codes
+	// was made, voiding the previous set.
+	EventRecoveryCodesGenerated Event = "two_factor.recovery_codes_generated"
+	// EventRecoveryCodeUsed records that a recovery code was used.
+	EventRecoveryCodeUsed Event = "two_factor.recovery_code_used"
 )
 
 var events = [...]Event{
@@ -141,6 +164,9 @@ var events = [...]Event{
 	EventAccountLocked, EventAccountUnlocked, EventPasswordSetByOperator,
 	EventGrantRevoked, EventUserImported, EventClientImported,
 	EventSigningKeyCreated, EventSigningKeyActivated, EventSigningKeyRetired, EventSecretsReencrypted,
+	EventTwoFactorEnrolled, EventTwoFactorConfirmed, EventTwoFactorChallenged, EventTwoFactorSucceeded,
+	EventTwoFactorFailed, EventTwoFactorDisabled, EventTwoFactorReset, EventRecoveryCodesGenerated,
+	EventRecoveryCodeUsed,
 }
 
 // Valid reports whether e is one of the events returned by Events.

@@ -78,7 +78,7 @@ func All() []any {
 	return []any{
 		&User{}, &Session{}, &PasswordReset{}, &EmailVerification{}, &Activity{},
 		&Client{}, &AccessToken{}, &RefreshToken{}, &AuthorizationCode{}, &PersonalAccessToken{},
-		&SigningKey{}, &AuthRequest{},
+		&SigningKey{}, &AuthRequest{}, &RecoveryCode{}, &TwoFactorUsedStep{}, &TwoFactorChallenge{},
 	}
 }
 

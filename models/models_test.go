@@ -81,6 +81,8 @@ func TestTableNames(t *testing.T) {
 		"*models.PersonalAccessToken": "oauth_personal_access_tokens",
 		"*models.SigningKey":          "signing_keys",
 		"*models.AuthRequest":         "oauth_auth_requests",
+		"*models.RecoveryCode":        "recovery_codes", "*models.TwoFactorUsedStep": "two_factor_used_steps",
+		"*models.TwoFactorChallenge": "two_factor_challenges",
 	}
 	all := models.All()
 	require.Len(t, all, len(want))

@@ -26,6 +26,8 @@ type (
 	authorizationCodeFields   AuthorizationCode
 	personalAccessTokenFields PersonalAccessToken
 	signingKeyFields          SigningKey
+	recoveryCodeFields        RecoveryCode
+	challengeFields           TwoFactorChallenge
 )
 
 // GoString returns u as a Go composite literal with its password,
@@ -138,3 +140,28 @@ func (k SigningKey) GoString() string {
 // Format implements fmt.Formatter: %#v prints k.GoString(), every other
 // verb k.String().
 func (k SigningKey) Format(f fmt.State, verb rune) { redact.Format(f, verb, k.String(), k.GoString()) }
+
+// GoString returns c as a Go composite literal with its digest masked.
+func (c RecoveryCode) GoString() string {
+	c.CodeHash = redact.String(c.CodeHash)
+	return redact.GoSyntax("models.RecoveryCode", recoveryCodeFields(c))
+}
+
+// Format implements fmt.Formatter: %#v prints c.GoString(), every other
+// verb c.String().
+func (c RecoveryCode) Format(f fmt.State, verb rune) {
+	redact.Format(f, verb, c.String(), c.GoString())
+}
+
+// GoString returns c as a Go composite literal with its token and digest
+// masked.
+func (c TwoFactorChallenge) GoString() string {
+	c.Token, c.TokenHash = redact.String(c.Token), redact.String(c.TokenHash)
+	return redact.GoSyntax("models.TwoFactorChallenge", challengeFields(c))
+}
+
+// Format implements fmt.Formatter: %#v prints c.GoString(), every other
+// verb c.String().
+func (c TwoFactorChallenge) Format(f fmt.State, verb rune) {
+	redact.Format(f, verb, c.String(), c.GoString())
+}

@@ -25,7 +25,26 @@ type Session struct {
 	// ExpiresAt is the absolute limit of the session.
 	ExpiresAt time.Time `gorm:"not null;index" json:"expires_at"`
 	CreatedAt time.Time `gorm:"not null" json:"created_at"`
+	// AssuranceLevel is how the session's user authenticated, as NIST SP
+	// 800-63B's authenticator assurance levels count it: AssurancePassword
+	// (1), or AssuranceTwoFactor (2) once a second factor was verified for
+	// it (at login or by a step-up).
+	AssuranceLevel int64 `gorm:"not null;default:1" json:"assurance_level"`
+	// SecondFactorAt is when a second factor was last verified for the
+	// session; nil for a password-only session. A server that wants a
+	// recent second factor for a sensitive action compares it with now
+	// and asks for a step-up (TwoFactor.StepUp).
+	SecondFactorAt *time.Time `json:"second_factor_at,omitempty"`
 }
+
+// Assurance levels of a session (Session.AssuranceLevel).
+const (
+	// AssurancePassword is a session opened with a password alone (AAL1).
+	AssurancePassword int64 = 1
+	// AssuranceTwoFactor is a session whose user also proved a second
+	// factor, a TOTP code or a recovery code (AAL2).
+	AssuranceTwoFactor int64 = 2
+)
 
 // TableName returns "sessions", with the prefix and schema of a
 // Store's tables (see Namer).

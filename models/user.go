@@ -21,11 +21,18 @@ type User struct {
 	PasswordHash string `gorm:"column:password;not null" json:"-"`
 	// Password is a write-only plaintext: the BeforeSave hook hashes it into
 	// PasswordHash and clears it.
-	Password               string     `gorm:"-" json:"-"`
-	EmailVerifiedAt        *time.Time `json:"email_verified_at,omitempty"`
-	TwoFactorSecret        *string    `json:"-"`
-	TwoFactorRecoveryCodes *string    `json:"-"`
-	TwoFactorConfirmedAt   *time.Time `json:"two_factor_confirmed_at,omitempty"`
+	Password        string     `gorm:"-" json:"-"`
+	EmailVerifiedAt *time.Time `json:"email_verified_at,omitempty"`
+	// TwoFactorSecret is the TOTP secret sealed by package envelope, bound
+	// to users.two_factor_secret and the user's id; nil without a factor.
+	TwoFactorSecret *string `json:"-"`
+	// TwoFactorRecoveryCodes is unused and always nil: recovery codes are
+	// rows of recovery_codes, one per code, so that each is
+	// used once by a conditional update.
+	TwoFactorRecoveryCodes *string `json:"-"`
+	// TwoFactorConfirmedAt is when the factor was confirmed; a factor
+	// counts (is asked for at login) only once confirmed.
+	TwoFactorConfirmedAt *time.Time `json:"two_factor_confirmed_at,omitempty"`
 	// FailedLogins counts failed logins since the last success; it is
 	// incremented atomically in SQL.
 	FailedLogins      int64      `gorm:"not null;default:0" json:"failed_logins"`

@@ -64,6 +64,9 @@ func expiredTargets(now time.Time, tables config.Tables) []purgeTarget {
 		// A retired signing key past its expiry is removed: every token it
 		// signed has expired.
 		{model: &models.SigningKey{}, where: "state = ? AND remove_at < ?", args: []any{models.KeyStateRetired, now}, age: "remove_at"},
+		expired(&models.TwoFactorChallenge{}),
+		// A used TOTP step is kept while a verification window holds it.
+		spentStepsTarget(now),
 	}
 }
 

@@ -11,15 +11,18 @@ import (
 
 // The single-use step of every single-use token (authorization codes,
 // refresh tokens, password resets, email verifications, the codes of the
-// provider's authorization requests).
+// provider's authorization requests, two-factor challenges and recovery
+// codes).
 
 // singleUse describes a single-use table: its model (a new value per
 // statement: GORM writes the assignments into it), the column a use sets,
-// and whether the table has a revoked flag.
+// whether the table has a revoked flag, and whether its rows never expire
+// (recovery codes have no expires_at).
 type singleUse struct {
 	model     func() any
 	usedAt    string
 	revocable bool
+	lasting   bool
 }
 
 var (
@@ -28,6 +31,8 @@ var (
 	resetUse        = singleUse{model: func() any { return &models.PasswordReset{} }, usedAt: "used_at"}
 	verificationUse = singleUse{model: func() any { return &models.EmailVerification{} }, usedAt: "verified_at"}
 	authRequestUse  = singleUse{model: func() any { return &models.AuthRequest{} }, usedAt: "used_at", revocable: true}
+	challengeUse    = singleUse{model: func() any { return &models.TwoFactorChallenge{} }, usedAt: "used_at"}
+	recoveryUse     = singleUse{model: func() any { return &models.RecoveryCode{} }, usedAt: "used_at", lasting: true}
 )
 
 // consume is the conditional update that marks row id used at now: it
@@ -37,7 +42,10 @@ var (
 // this caller won; a loser explains its miss with whyNotUsable on a fresh
 // read of the row.
 func consume(tx *gorm.DB, u singleUse, id models.UUID, now time.Time) (bool, error) {
-	q := tx.Model(u.model()).Where("id = ?", id).Where(u.usedAt+" IS NULL").Where("expires_at > ?", now)
+	q := tx.Model(u.model()).Where("id = ?", id).Where(u.usedAt + " IS NULL")
+	if !u.lasting {
+		q = q.Where("expires_at > ?", now)
+	}
 	if u.revocable {
 		q = q.Where("revoked = ?", false)
 	}

@@ -9,7 +9,9 @@
 // names, lists, scopes), lookup.go (the hot-path row reads), cache.go (the
 // bounded LRU the process-local caches use), tx.go (the transaction helper
 // and its clock), optional_write.go (the writes a lookup may do
-// without). The OAuth rules that need no database
+// without); two_factor.go is the two-factor repository over the users
+// table's factor columns and the tables two_factor_used_steps.go,
+// two_factor_challenges.go and recovery_codes.go hold the pieces of. The OAuth rules that need no database
 // (JWT claims and signing, redirect URIs, scopes, PKCE) are in package
 // protocol.
 //
@@ -56,10 +58,12 @@
 //     Users.SetPassword and Users.Authenticate's counters). Such
 //     transactions queue on the user: PasswordResets.Request and Reset,
 //     EmailVerifications.Issue and Consume, Users.UpdateProfile,
-//     ChangePassword, SetPassword, Delete, Grants.Revoke. (On MySQL the
+//     ChangePassword, SetPassword, Delete, Grants.Revoke, and every
+//     TwoFactor call that writes. (On MySQL the
 //     account's lock is FOR UPDATE, and inserting a row that refers to the
 //     user, an activity row, waits for it.)
 //  2. then that user's rows in this table order: password_resets,
+//     two_factor_challenges, two_factor_used_steps, recovery_codes,
 //     email_verifications, sessions, oauth_auth_codes,
 //     oauth_refresh_tokens, oauth_access_tokens,
 //     oauth_personal_access_tokens;
@@ -132,7 +136,21 @@
 //	a used refresh token presented again             ErrReused
 //	a used authorization code presented again        ErrCodeReplayed (is ErrUsed)
 //	authentication failed                            ErrInvalidCredentials
+//	  (a wrong password, a wrong second-factor
+//	  code, an unknown two-factor challenge)
 //	the account is locked                            ErrAccountLocked (is ErrInvalidCredentials)
+//	the password was right and the account has a     ErrSecondFactorRequired
+//	  confirmed second factor (Users.Authenticate;     (no user is returned)
+//	  Users.Login returns a challenge instead)
+//	a TOTP code whose step was used, or a recovery   ErrInvalidCredentials and
+//	  code used already (counted as a failure)         ErrUsed
+//	a two-factor challenge used or expired           ErrUsed, ErrExpired
+//	two-factor enrolment while AUTH_ENABLE_TWO_      ErrTwoFactorDisabled
+//	  FACTOR is false, or without the master or
+//	  recovery key
+//	a factor enrolled while one is confirmed         ErrDuplicate
+//	a code checked for a user without a confirmed    ErrNotFound
+//	  factor
 //	no current signing key and no usable JWT_SECRET; ErrNoSigningKey
 //	  a signing key to make, or a current one to
 //	  sign with, and no master encryption key

@@ -61,6 +61,16 @@ var (
 	// ErrEmailNotVerified means authentication was refused because the
 	// account's email is not verified and the configuration requires it.
 	ErrEmailNotVerified = errors.New("email not verified")
+	// ErrSecondFactorRequired means the password was right but the account
+	// has a confirmed second factor: Users.Authenticate returns it, with
+	// no user, instead of a login. Users.Login returns the challenge that
+	// TwoFactor.CompleteLogin completes with a TOTP or recovery code.
+	ErrSecondFactorRequired = errors.New("second factor required")
+	// ErrTwoFactorDisabled means a two-factor call was refused because
+	// two-factor authentication is off (AUTH_ENABLE_TWO_FACTOR=false) or
+	// lacks a key it needs (AUTHSTORE_ENCRYPTION_KEY for the TOTP secret,
+	// AUTHSTORE_RECOVERY_KEY for the recovery codes); the message says which.
+	ErrTwoFactorDisabled = errors.New("two-factor authentication disabled")
 	// ErrNoSigningKey means an access token (or an authorization code,
 	// whose exchange issues one) could not be issued or validated because
 	// the Store has neither a current signing key it can decrypt nor a

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/forgeauth/authstore/config"
 	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/models"
 	"gorm.io/gorm"
@@ -41,7 +42,10 @@ type SessionInput struct {
 	UserAgent string
 }
 
-// Create starts a session for a user and returns it with its token. The
+// Create starts a session for a user, at password assurance
+// (models.AssurancePassword; TwoFactor.CompleteLogin opens one at
+// AssuranceTwoFactor, TwoFactor.StepUp raises one), and returns it with
+// its token. The
 // token (256 bits) is returned once; only its SHA-256 digest is stored. A
 // session.created activity row is written with the insert.
 //
@@ -50,16 +54,29 @@ type SessionInput struct {
 // ErrMissingReferent if the user does not exist.
 func (r *Sessions) Create(ctx context.Context, userID models.UUID, in SessionInput) (*models.Session, string, error) {
 	const op = "create session"
-	cfg := r.cfg()
+	s, token, life, err := newSession(ctx, r.cfg(), userID, in)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", op, err)
+	}
+	err = r.transaction(ctx, func(tx *gorm.DB, now time.Time) error { return insertSession(tx, now, s, life) })
+	if err != nil {
+		return nil, "", Translate(op, err)
+	}
+	return s, token, nil
+}
+
+// newSession validates a session's input and returns its row (without
+// times; password assurance), its token and its absolute lifetime.
+func newSession(ctx context.Context, cfg config.Config, userID models.UUID, in SessionInput) (*models.Session, string, time.Duration, error) {
 	err := firstErr(validID("user id", userID), checkLine("ip address", in.IPAddress, models.MaxIPLength),
 		checkLine("user agent", in.UserAgent, models.MaxUserAgentLength), checkLifetime("session", cfg.SessionLifetime),
 		checkLifetime("absolute session", cfg.SessionAbsoluteLifetime), checkLifetime("remember-me session", cfg.RememberLifetime))
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", op, err)
+		return nil, "", 0, err
 	}
 	token, err := hooks.NewToken()
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", op, err)
+		return nil, "", 0, err
 	}
 	meta := models.RequestMetaFrom(ctx)
 	if in.IPAddress == "" {
@@ -75,18 +92,19 @@ func (r *Sessions) Create(ctx context.Context, userID models.UUID, in SessionInp
 	s := &models.Session{
 		ID: models.NewUUID(), UserID: userID, TokenHash: hooks.Digest(token),
 		IPAddress: in.IPAddress, UserAgent: in.UserAgent, Remember: in.Remember,
+		AssuranceLevel: models.AssurancePassword,
 	}
-	err = r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
-		s.LastActivityAt, s.ExpiresAt, s.CreatedAt = now, now.Add(life), now
-		if err := tx.Create(s).Error; err != nil {
-			return err
-		}
-		return record(tx, now, &userID, models.EventSessionCreated, map[string]any{"session_id": s.ID})
-	})
-	if err != nil {
-		return nil, "", Translate(op, err)
+	return s, token, life, nil
+}
+
+// insertSession writes a session made by newSession, starting now, and
+// its session.created activity row.
+func insertSession(tx *gorm.DB, now time.Time, s *models.Session, life time.Duration) error {
+	s.LastActivityAt, s.ExpiresAt, s.CreatedAt = now, now.Add(life), now
+	if err := tx.Create(s).Error; err != nil {
+		return err
 	}
-	return s, token, nil
+	return record(tx, now, &s.UserID, models.EventSessionCreated, map[string]any{"session_id": s.ID})
 }
 
 // idle returns how long a session may sit unused.

@@ -296,6 +296,10 @@ func setPassword(tx *gorm.DB, now time.Time, id models.UUID, hash string, keepSe
 	if err := tx.Where("user_id = ? AND used_at IS NULL", id).Delete(&models.PasswordReset{}).Error; err != nil {
 		return err
 	}
+	// A second-factor challenge is a verified old password.
+	if err := tx.Where("user_id = ?", id).Delete(&models.TwoFactorChallenge{}).Error; err != nil {
+		return err
+	}
 	sessions := tx.Where("user_id = ?", id)
 	if keepSessionID != "" {
 		sessions = sessions.Where("id <> ?", keepSessionID)
@@ -390,20 +394,98 @@ func (r *Users) Delete(ctx context.Context, id models.UUID) error {
 // email is, after the same dummy verification and with the same login.failed
 // row, and never reaches a query.
 //
-// Returns ErrInvalidCredentials, ErrAccountLocked, or ErrEmailNotVerified
-// when the configuration requires verified email and the password was
-// right.
+// Two-factor (SECURITY 45): for an account with a confirmed second factor
+// the right password is not a login. Authenticate then returns nil and
+// ErrSecondFactorRequired, writes nothing and leaves the failed-login
+// count as it is (only a verified second factor resets it, so that a
+// known password does not reset the lockout of guessed codes); use Login,
+// which hands back a challenge for TwoFactor.CompleteLogin. Up to the
+// password's verification an account with a factor and one without cost
+// the same: the factor is a column of the row both read.
+//
+// Returns ErrInvalidCredentials, ErrAccountLocked, ErrSecondFactorRequired,
+// or ErrEmailNotVerified when the configuration requires verified email
+// and the password was right.
 func (r *Users) Authenticate(ctx context.Context, email, password string) (*models.User, error) {
+	u, err := r.checkPassword(ctx, email, password)
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	if u.TwoFactorConfirmedAt != nil {
+		return nil, fmt.Errorf("authenticate: %w", ErrSecondFactorRequired)
+	}
+	if err := r.succeed(ctx, u, password); err != nil {
+		return nil, Translate("authenticate", err)
+	}
+	return u, nil
+}
+
+// LoginResult is what Users.Login returns: the user, and whether a second
+// factor is still owed. When it is, the login is not complete: the
+// challenge Login hands back (with ChallengeExpiresAt) goes to
+// TwoFactor.CompleteLogin with the user's code.
+type LoginResult struct {
+	User                 *models.User
+	SecondFactorRequired bool
+	ChallengeExpiresAt   time.Time
+}
+
+// Login is Authenticate for a server that supports two-factor
+// authentication. For an account without a confirmed factor it is
+// Authenticate: a full login, the result's SecondFactorRequired false and
+// no challenge. For an account with one, once the password is verified it
+// writes a two-factor challenge (a 256-bit token, stored as its SHA-256
+// digest, valid for models.TwoFactorChallengeLifetime, used once) and a
+// two_factor.challenged activity row, and returns SecondFactorRequired
+// true with the challenge token, shown once; the failed-login count is
+// not reset until TwoFactor.CompleteLogin verifies the second factor.
+//
+// Returns the errors of Authenticate but ErrSecondFactorRequired.
+func (r *Users) Login(ctx context.Context, email, password string) (*LoginResult, string, error) {
+	const op = "login"
+	u, err := r.checkPassword(ctx, email, password)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", op, err)
+	}
+	if u.TwoFactorConfirmedAt == nil {
+		if err := r.succeed(ctx, u, password); err != nil {
+			return nil, "", Translate(op, err)
+		}
+		return &LoginResult{User: u}, "", nil
+	}
+	token, err := hooks.NewToken()
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", op, err)
+	}
+	c := &models.TwoFactorChallenge{ID: models.NewUUID(), UserID: u.ID, TokenHash: hooks.Digest(token)}
+	err = r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
+		c.CreatedAt, c.ExpiresAt = now, now.Add(models.TwoFactorChallengeLifetime)
+		if err := tx.Create(c).Error; err != nil {
+			return err
+		}
+		return record(tx, now, &u.ID, models.EventTwoFactorChallenged, map[string]any{"challenge_id": c.ID})
+	})
+	if err != nil {
+		return nil, "", Translate(op, err)
+	}
+	return &LoginResult{User: u, SecondFactorRequired: true, ChallengeExpiresAt: c.ExpiresAt}, token, nil
+}
+
+// checkPassword is the first factor of Authenticate and Login: it returns
+// the user whose email and password these are, after the lock and email
+// verification checks, or the error to return, having recorded the
+// failure.
+func (r *Users) checkPassword(ctx context.Context, email, password string) (*models.User, error) {
 	u, err := r.FindByEmail(ctx, email)
 	if err != nil {
 		if !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrInvalidInput) {
-			return nil, fmt.Errorf("authenticate: %w", err)
+			return nil, err
 		}
 		r.hasher().VerifyDummy(password)
 		if _, err := r.recordFailure(ctx, nil, "unknown_email", true); err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("authenticate: %w", ErrInvalidCredentials)
+		return nil, ErrInvalidCredentials
 	}
 	ok, verr := r.hasher().Verify(u.PasswordHash, password)
 	locked := u.LockedUntil != nil && r.now().Before(*u.LockedUntil)
@@ -417,23 +499,30 @@ func (r *Users) Authenticate(ctx context.Context, email, password string) (*mode
 			return nil, err
 		}
 		if locked || nowLocked {
-			return nil, fmt.Errorf("authenticate: %w", ErrAccountLocked)
+			return nil, ErrAccountLocked
 		}
-		return nil, fmt.Errorf("authenticate: %w", ErrInvalidCredentials)
+		return nil, ErrInvalidCredentials
 	}
 	if r.cfg().RequireEmailVerification && u.EmailVerifiedAt == nil {
 		if _, err := r.recordFailure(ctx, &u.ID, "email_not_verified", false); err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("authenticate: %w", ErrEmailNotVerified)
+		return nil, ErrEmailNotVerified
 	}
+	return u, nil
+}
+
+// succeed completes a password login: it resets the failed-login counts,
+// upgrades a stale hash, and writes login.succeeded.
+func (r *Users) succeed(ctx context.Context, u *models.User, password string) error {
 	var rehash string
 	if r.hasher().NeedsRehash(u.PasswordHash) {
+		var err error
 		if rehash, err = r.hasher().Hash(password); err != nil {
-			return nil, fmt.Errorf("authenticate: %w", err)
+			return err
 		}
 	}
-	err = r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
+	return r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
 		changes := map[string]any{"failed_logins": 0, "lockouts": 0, "locked_until": nil}
 		if rehash != "" {
 			changes["password"] = rehash
@@ -456,10 +545,6 @@ func (r *Users) Authenticate(ctx context.Context, email, password string) (*mode
 		u.FailedLogins, u.Lockouts, u.LockedUntil = 0, 0, nil
 		return record(tx, now, &u.ID, models.EventLoginSucceeded, nil)
 	})
-	if err != nil {
-		return nil, Translate("authenticate", err)
-	}
-	return u, nil
 }
 
 // MaxLockout caps how long one lock after failed logins lasts, however many
@@ -486,15 +571,22 @@ func lockoutFor(first time.Duration, lockouts int64) time.Duration {
 // increment takes the row's lock, so of concurrent failures exactly one
 // sees the count reach the threshold with no lock in force.
 func (r *Users) recordFailure(ctx context.Context, id *models.UUID, reason string, count bool) (bool, error) {
+	return recordFailure(ctx, r.base, id, models.EventLoginFailed, reason, count)
+}
+
+// recordFailure is Users.recordFailure for any failed authentication of an
+// account: a wrong password (login.failed) or a wrong second factor
+// (two_factor.failed), which count toward the same lockout.
+func recordFailure(ctx context.Context, b base, id *models.UUID, event models.Event, reason string, count bool) (bool, error) {
 	// An unknown email (id nil) runs the same statements as a known one,
 	// on an id no row has, so the failure costs the same either way.
 	target := noAccount
 	if id != nil {
 		target = *id
 	}
-	locked, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (bool, error) {
+	locked, err := inTx(ctx, b, func(tx *gorm.DB, now time.Time) (bool, error) {
 		if !count {
-			return false, record(tx, now, id, models.EventLoginFailed, map[string]any{"reason": reason})
+			return false, record(tx, now, id, event, map[string]any{"reason": reason})
 		}
 		err := tx.Model(&models.User{}).Where("id = ?", target).UpdateColumns(map[string]any{
 			"failed_logins":        gorm.Expr("failed_logins + 1"),
@@ -503,10 +595,10 @@ func (r *Users) recordFailure(ctx context.Context, id *models.UUID, reason strin
 		if err != nil {
 			return false, err
 		}
-		if err := record(tx, now, id, models.EventLoginFailed, map[string]any{"reason": reason}); err != nil {
+		if err := record(tx, now, id, event, map[string]any{"reason": reason}); err != nil {
 			return false, err
 		}
-		threshold := r.cfg().LockoutThreshold
+		threshold := b.cfg().LockoutThreshold
 		if threshold <= 0 {
 			return false, nil
 		}
@@ -521,9 +613,9 @@ func (r *Users) recordFailure(ctx context.Context, id *models.UUID, reason strin
 		if u.FailedLogins < int64(threshold) || (u.LockedUntil != nil && now.Before(*u.LockedUntil)) {
 			return false, nil
 		}
-		return true, lock(tx, now, *id, lockoutFor(r.cfg().LockoutDuration, u.Lockouts), u.FailedLogins, "failed_logins")
+		return true, lock(tx, now, *id, lockoutFor(b.cfg().LockoutDuration, u.Lockouts), u.FailedLogins, "failed_logins")
 	})
-	return locked, Translate("authenticate: record failure", err)
+	return locked, Translate("record failure", err)
 }
 
 // lock locks an account for d from now and records it.

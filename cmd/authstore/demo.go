@@ -84,6 +84,22 @@ none of them is stored in the database.`,
 			if err != nil {
 				return err
 			}
+			var recoveryNotice string
+			if cfg.EncryptionKey != "" {
+				// The demo walks two-factor authentication whatever
+				// AUTH_ENABLE_TWO_FACTOR says; its user is a demo user.
+				cfg.EnableTwoFactor = true
+				if recoveryNotice, err = devRecoveryKey(&cfg); err != nil {
+					return err
+				}
+				made, err := runRecoveryKey(&cfg)
+				if err != nil {
+					return err
+				}
+				if made {
+					recoveryNotice = "AUTHSTORE_RECOVERY_KEY is not set: the demo's recovery codes are digested under a key made for this run"
+				}
+			}
 			ephemeral := cfg.JWTSecret == "" && cfg.EncryptionKey == ""
 			if ephemeral {
 				key, err := hooks.NewToken()
@@ -109,13 +125,18 @@ none of them is stored in the database.`,
 				case devKey:
 					fmt.Fprintln(a.stdout, "AUTHSTORE_ENCRYPTION_KEY is not set: the in-memory database's signing keys are encrypted under a master key made for this run")
 				}
+				if recoveryNotice != "" {
+					fmt.Fprintln(a.stdout, recoveryNotice)
+				}
 			}
 			rep, err := demo.Run(cmd.Context(), s, progress)
 			if err != nil {
 				return err
 			}
-			if notice != "" {
-				rep.Notes = append(rep.Notes, notice)
+			for _, n := range []string{notice, recoveryNotice} {
+				if n != "" {
+					rep.Notes = append(rep.Notes, n)
+				}
 			}
 			if asJSON.JSON() {
 				enc := json.NewEncoder(a.stdout)

@@ -2,7 +2,10 @@ package main
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/base32"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -291,5 +294,66 @@ func TestDemoMySQLDump(t *testing.T) {
 	}
 	if n == 0 {
 		t.Error("the demo made no user")
+	}
+}
+
+// TestDemoTwoFactorLeavesNoTrace is the "done when" of the two-factor
+// issue: demo --json prints a TOTP secret and recovery codes, and a dump of
+// every column of every table afterwards holds none of them, nor the
+// secret's key bytes, nor any one's plain SHA-256 digest, in any encoding
+// (raw, hex, base32, base64 standard and URL, padded or not).
+func TestDemoTwoFactorLeavesNoTrace(t *testing.T) {
+	t.Parallel()
+	forBackends(t, func(t *testing.T, b backend) {
+		withDemoKeys(&b)
+		var report map[string]any
+		b.mustJSON(t, &report, "demo", "--json")
+		secret, _ := report["totp_secret"].(string)
+		if secret == "" {
+			t.Fatalf("demo --json printed no totp_secret: %v", report["steps"])
+		}
+		key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.TrimRight(secret, "="))
+		if err != nil {
+			t.Fatalf("totp_secret is not base32: %v", err)
+		}
+		plaintexts := [][]byte{[]byte(secret), key}
+		var codes int
+		for k, v := range report {
+			if s, ok := v.(string); ok && strings.HasPrefix(k, "recovery_") && strings.HasSuffix(k, "_code") {
+				plaintexts = append(plaintexts, []byte(s), []byte(strings.ReplaceAll(s, "-", "")))
+				codes++
+			}
+		}
+		if codes != 10 {
+			t.Fatalf("demo --json printed %d recovery codes; want 10", codes)
+		}
+		dump := b.dump(t)
+		for i, p := range plaintexts {
+			sum := sha256.Sum256(p)
+			for _, v := range [][]byte{p, sum[:]} {
+				for _, form := range everyEncoding(v) {
+					if len(form) >= 8 && strings.Contains(dump, form) {
+						t.Errorf("plaintext %d (or its SHA-256 digest) is in the dump, encoded as %.6q...", i, form)
+					}
+				}
+			}
+		}
+		if events := b.strings(t, "SELECT DISTINCT event FROM "+b.table("user_activity_log")+" WHERE event LIKE 'two_factor.%'"); len(events) < 5 {
+			t.Errorf("two-factor activity events = %v; want enrolment, confirmation, challenge, failure, success, codes, recovery use", events)
+		}
+	})
+}
+
+// everyEncoding returns b as text (when it is), hex (both cases), base32
+// (standard, padded or not, both cases) and base64 (standard and URL,
+// padded or not).
+func everyEncoding(b []byte) []string {
+	b32 := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)
+	return []string{
+		string(b),
+		hex.EncodeToString(b), strings.ToUpper(hex.EncodeToString(b)),
+		base32.StdEncoding.EncodeToString(b), b32, strings.ToLower(b32),
+		base64.StdEncoding.EncodeToString(b), base64.RawStdEncoding.EncodeToString(b),
+		base64.URLEncoding.EncodeToString(b), base64.RawURLEncoding.EncodeToString(b),
 	}
 }

@@ -254,22 +254,37 @@ func devKeyPath(cfg config.Config) (string, bool) {
 
 // readDevMasterKey sets cfg's master key from the development key file
 // beside its SQLite database, when AUTHSTORE_ENCRYPTION_KEY is unset and
-// the file exists.
+// the file exists, and likewise the recovery key of two-factor recovery
+// codes (AUTHSTORE_RECOVERY_KEY, devRecoveryKeySuffix).
 func readDevMasterKey(cfg *config.Config) error {
 	path, ok := devKeyPath(*cfg)
-	if !ok || cfg.EncryptionKey != "" {
+	if !ok {
 		return nil
 	}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+	for _, k := range []struct {
+		what, path string
+		value      *config.Secret
+	}{
+		{"master key", path, &cfg.EncryptionKey},
+		{"recovery key", strings.TrimSuffix(path, devKeySuffix) + devRecoveryKeySuffix, &cfg.RecoveryKey},
+	} {
+		if *k.value != "" {
+			continue
+		}
+		b, err := os.ReadFile(k.path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read the development %s: %w", k.what, err)
+		}
+		*k.value = config.Secret(strings.TrimSpace(string(b)))
 	}
-	if err != nil {
-		return fmt.Errorf("read the development master key: %w", err)
-	}
-	cfg.EncryptionKey = config.Secret(strings.TrimSpace(string(b)))
 	if _, _, err := cfg.EncryptionKeys(); err != nil {
 		return fmt.Errorf("development master key file %s: %w", path, err)
+	}
+	if _, _, err := cfg.RecoveryKeys(); err != nil {
+		return fmt.Errorf("development recovery key file %s%s: %w", strings.TrimSuffix(path, devKeySuffix), devRecoveryKeySuffix, err)
 	}
 	return nil
 }
@@ -300,12 +315,80 @@ func memoryMasterKey(cfg *config.Config) (bool, error) {
 	if cfg.EncryptionKey != "" || !cfg.Memory() {
 		return false, nil
 	}
-	key := make([]byte, config.EncryptionKeySize)
-	if _, err := rand.Read(key); err != nil {
+	key, err := newKeyText()
+	if err != nil {
 		return false, err
 	}
-	cfg.EncryptionKey = config.Secret(base64.StdEncoding.EncodeToString(key))
+	cfg.EncryptionKey = key
 	return true, nil
+}
+
+// runRecoveryKey gives cfg without AUTHSTORE_RECOVERY_KEY (and without a
+// development key file, on a database that is not a SQLite file) a
+// recovery key made for this run, and reports whether it did: the demo's
+// recovery codes then work during the run only.
+func runRecoveryKey(cfg *config.Config) (bool, error) {
+	if cfg.RecoveryKey != "" {
+		return false, nil
+	}
+	key, err := newKeyText()
+	if err != nil {
+		return false, err
+	}
+	cfg.RecoveryKey = key
+	return true, nil
+}
+
+// newKeyText returns a new 32-byte key in standard base64, the form of
+// AUTHSTORE_ENCRYPTION_KEY and AUTHSTORE_RECOVERY_KEY.
+func newKeyText() (config.Secret, error) {
+	key := make([]byte, config.EncryptionKeySize)
+	if _, err := rand.Read(key); err != nil {
+		return "", err
+	}
+	return config.Secret(base64.StdEncoding.EncodeToString(key)), nil
+}
+
+// devRecoveryKeySuffix names the development recovery key file (the HMAC
+// key of two-factor recovery codes) beside a SQLite database.
+const devRecoveryKeySuffix = ".recovery-key"
+
+// writeDevKey creates a development key file at path (mode 0600, failing
+// if it exists) holding a new 32-byte key in standard base64, and returns
+// the key.
+func writeDevKey(path, what string) (config.Secret, error) {
+	enc, err := newKeyText()
+	if err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("create the development %s %s: %w", what, path, err)
+	}
+	if _, err := f.WriteString(enc.Reveal() + "\n"); err != nil {
+		f.Close()
+		return "", fmt.Errorf("write the development %s %s: %w", what, path, err)
+	}
+	return enc, f.Close()
+}
+
+// devRecoveryKey makes sure cfg has a recovery key when its database is a
+// SQLite file: with no AUTHSTORE_RECOVERY_KEY it generates the development
+// recovery key file beside it and returns the notice that says so.
+func devRecoveryKey(cfg *config.Config) (string, error) {
+	path, ok := devKeyPath(*cfg)
+	if !ok || cfg.RecoveryKey != "" {
+		return "", nil
+	}
+	path = strings.TrimSuffix(path, devKeySuffix) + devRecoveryKeySuffix
+	key, err := writeDevKey(path, "recovery key")
+	if err != nil {
+		return "", err
+	}
+	cfg.RecoveryKey = key
+	return fmt.Sprintf("AUTHSTORE_RECOVERY_KEY is not set: generated a development recovery key in %s (mode 0600)\n"+
+		"  for the digests of two-factor recovery codes. In production set a real one, separate from\n"+
+		"  AUTHSTORE_ENCRYPTION_KEY: AUTHSTORE_RECOVERY_KEY=$(openssl rand -base64 32)", path), nil
 }
 
 // devMasterKey makes sure cfg has a master key when its database is a
@@ -327,23 +410,11 @@ func devMasterKey(cfg *config.Config) ([]authstore.Option, string, error) {
 	if cfg.EncryptionKey != "" {
 		return opts, "", nil
 	}
-	key := make([]byte, config.EncryptionKeySize)
-	if _, err := rand.Read(key); err != nil {
-		return nil, "", err
-	}
-	enc := base64.StdEncoding.EncodeToString(key)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	key, err := writeDevKey(path, "master key")
 	if err != nil {
-		return nil, "", fmt.Errorf("create the development master key %s: %w", path, err)
-	}
-	if _, err := f.WriteString(enc + "\n"); err != nil {
-		f.Close()
-		return nil, "", fmt.Errorf("write the development master key %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
 		return nil, "", err
 	}
-	cfg.EncryptionKey = config.Secret(enc)
+	cfg.EncryptionKey = key
 	return opts, fmt.Sprintf("AUTHSTORE_ENCRYPTION_KEY is not set: generated a development master key in %s (mode 0600);\n"+
 		"  authstore commands on this database read it. In production set a real one instead,\n"+
 		"  AUTHSTORE_ENCRYPTION_KEY=$(openssl rand -base64 32), kept out of the database's backups\n"+

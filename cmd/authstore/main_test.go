@@ -169,8 +169,10 @@ var (
 		"oauth_expired_tokens":         "view",
 	}
 	// keyObjects are what migrations after 2 add (000005: signing keys;
-	// 000006: the OpenID provider's authorization requests).
-	keyObjects = map[string]string{"signing_keys": "table", "oauth_auth_requests": "table"}
+	// 000006: the OpenID provider's authorization requests; 000007:
+	// two-factor authentication).
+	keyObjects = map[string]string{"signing_keys": "table", "oauth_auth_requests": "table", "recovery_codes": "table",
+		"two_factor_used_steps": "table", "two_factor_challenges": "table"}
 )
 
 func union(ms ...map[string]string) map[string]string {

@@ -222,6 +222,8 @@ var tableOrder = []string{
 	"password_resets",
 	"email_verifications",
 	"signing_keys",
+	"two_factor_used_steps",
+	"two_factor_challenges",
 	"user_activity_log",
 }
 

@@ -23,7 +23,7 @@ import (
 func (a *app) userCommand() *cobra.Command {
 	cmd := groupCommand(&cobra.Command{
 		Use:   "user",
-		Short: "Create, list, show, update, delete, lock or unlock user accounts; set passwords",
+		Short: "Create, list, show, update, delete, lock or unlock user accounts; set passwords; reset second factors",
 		Long: `user manages the accounts of the users table. No password or password hash,
 and no two-factor secret, is ever printed.
 
@@ -45,6 +45,7 @@ terminal to ask).`,
   authstore user unlock 3f1e6c7a-9b2d-4e8f-a1c3-5d7b9e0f2a4c
   authstore user set-password 3f1e6c7a-9b2d-4e8f-a1c3-5d7b9e0f2a4c
   authstore user verify-email 3f1e6c7a-9b2d-4e8f-a1c3-5d7b9e0f2a4c
+  authstore user 2fa status 3f1e6c7a-9b2d-4e8f-a1c3-5d7b9e0f2a4c
   authstore user delete 3f1e6c7a-9b2d-4e8f-a1c3-5d7b9e0f2a4c --yes`,
 	})
 	cmd.AddCommand(
@@ -57,6 +58,7 @@ terminal to ask).`,
 		a.userUnlockCommand(),
 		a.userSetPasswordCommand(),
 		a.userVerifyEmailCommand(),
+		a.userTwoFactorCommand(),
 	)
 	return cmd
 }
@@ -709,4 +711,102 @@ func (a *app) printUser(u *models.User, now time.Time) error {
 		fmt.Fprintf(w, "%s\t%s\n", r[0], oneLineText(r[1]))
 	}
 	return w.Flush()
+}
+
+func (a *app) userTwoFactorCommand() *cobra.Command {
+	cmd := groupCommand(&cobra.Command{
+		Use:   "2fa",
+		Short: "Show whether a user has a second factor; reset it",
+		Long: `2fa shows and resets a user's two-factor authentication (a TOTP factor and
+its recovery codes). Neither command prints a secret or a code: status says
+whether a factor is enrolled and confirmed and how many recovery codes are
+left; reset removes the factor and the codes, for a user who lost both, so
+that their password alone logs them in until they enrol again.
+
+reset asks for confirmation on a terminal and needs --yes otherwise.`,
+		Example: `  authstore user 2fa status 3f1e6c7a-9b2d-4e8f-a1c3-5d7b9e0f2a4c
+  authstore user 2fa status 3f1e6c7a-9b2d-4e8f-a1c3-5d7b9e0f2a4c --json
+  authstore user 2fa reset 3f1e6c7a-9b2d-4e8f-a1c3-5d7b9e0f2a4c --yes`,
+	})
+	cmd.AddCommand(a.userTwoFactorStatusCommand(), a.userTwoFactorResetCommand())
+	return cmd
+}
+
+func (a *app) userTwoFactorStatusCommand() *cobra.Command {
+	var out *output
+	cmd := &cobra.Command{
+		Use:   "status ID",
+		Short: "Show whether a user has a second factor and how many recovery codes are left",
+		Long: `status reports a user's second factor: none, enrolled but not confirmed (it
+is not asked for yet), or confirmed (asked for at every login), with when it
+was confirmed and how many unused recovery codes are left.
+
+An ID that is not a UUID is bad usage (exit 2); no user with that id is a
+failure (exit 1).`,
+		Example: `  authstore user 2fa status 3f1e6c7a-9b2d-4e8f-a1c3-5d7b9e0f2a4c --json`,
+		Args:    userIDArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := userID(args)
+			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
+				st, err := s.TwoFactor.Status(ctx, id)
+				if err != nil {
+					return userError(id, err)
+				}
+				if out.JSON() {
+					return printJSON(a.stdout, st)
+				}
+				switch {
+				case st.Confirmed:
+					fmt.Fprintf(a.stdout, "user %s: TOTP factor confirmed %s; %d recovery codes left\n", id, formatTime(*st.ConfirmedAt), st.RecoveryCodesLeft)
+				case st.Enrolled:
+					fmt.Fprintf(a.stdout, "user %s: TOTP factor enrolled, not confirmed (not asked for at login)\n", id)
+				default:
+					fmt.Fprintf(a.stdout, "user %s: no second factor\n", id)
+				}
+				return nil
+			})
+		},
+	}
+	out = addOutput(cmd, "the status")
+	return cmd
+}
+
+func (a *app) userTwoFactorResetCommand() *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "reset ID [--yes]",
+		Short: "Remove a user's second factor and recovery codes",
+		Long: `reset removes a user's TOTP factor, their recovery codes and their open
+second-factor challenges, without a code: for a user who lost their device
+and their codes. Their password alone logs them in afterwards, until they
+enrol again. A two_factor.reset activity row records it.
+
+On a terminal reset asks for confirmation; otherwise it needs --yes and,
+without it, changes nothing and exits with status 2. An ID that is not a
+UUID is bad usage (exit 2); no user with that id is a failure (exit 1).`,
+		Example: `  authstore user 2fa reset 3f1e6c7a-9b2d-4e8f-a1c3-5d7b9e0f2a4c --yes`,
+		Args:    userIDArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := userID(args)
+			return a.withStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
+				u, err := s.Users.FindByID(ctx, id)
+				if err != nil {
+					return userError(id, err)
+				}
+				err = a.confirm(cmd, yes,
+					fmt.Sprintf("Remove the second factor and recovery codes of user %s (%s)?", id, u.Email),
+					"reset leaves the account protected by its password alone")
+				if err != nil {
+					return err
+				}
+				if err := s.TwoFactor.Reset(ctx, id); err != nil {
+					return userError(id, err)
+				}
+				fmt.Fprintf(a.stdout, "reset the second factor of user %s (%s)\n", id, u.Email)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&yes, "yes", false, "reset without asking")
+	return cmd
 }

@@ -433,3 +433,46 @@ func runPrompted(t *testing.T, tg target, answers []string, args ...string) (str
 	r := tm.wait()
 	return r.out, r.code
 }
+
+func TestUserTwoFactorCommands(t *testing.T) {
+	t.Parallel()
+	forBackends(t, func(t *testing.T, b backend) {
+		withDemoKeys(&b)
+		var report map[string]any
+		b.mustJSON(t, &report, "demo", "--json") // a demo user with a confirmed factor
+		id, _ := report["user_id"].(string)
+
+		var st repositories.TwoFactorStatus
+		b.mustJSON(t, &st, "user", "2fa", "status", id, "--json")
+		if !st.Enrolled || !st.Confirmed || st.ConfirmedAt == nil || st.RecoveryCodesLeft != repositories.RecoveryCodeCount-1 {
+			t.Errorf("user 2fa status --json = %+v; want a confirmed factor with 9 recovery codes left", st)
+		}
+		r := b.mustRun(t, "user", "2fa", "status", id)
+		if !strings.Contains(r.stdout, "TOTP factor confirmed") || !strings.Contains(r.stdout, "9 recovery codes left") {
+			t.Errorf("user 2fa status printed %q", r.stdout)
+		}
+		secret, _ := report["totp_secret"].(string)
+		if secret == "" || strings.Contains(r.stdout, secret) {
+			t.Errorf("user 2fa status printed the secret, or the demo printed none")
+		}
+
+		failsWith(t, b.run(t, "user", "2fa", "reset", id), exitUsage, "--yes")
+		failsWith(t, b.run(t, "user", "2fa", "status", "nope"), exitUsage, `user ID "nope" is not a UUID`)
+		unknown := models.NewUUID().String()
+		failsWith(t, b.run(t, "user", "2fa", "reset", unknown, "--yes"), exitFailure, "no user with id "+unknown)
+
+		r = b.mustRun(t, "user", "2fa", "reset", id, "--yes")
+		if !strings.HasPrefix(r.stdout, "reset the second factor of user "+id) {
+			t.Errorf("user 2fa reset --yes printed %q", r.stdout)
+		}
+		if r := b.mustRun(t, "user", "2fa", "status", id); r.stdout != "user "+id+": no second factor\n" {
+			t.Errorf("user 2fa status after reset printed %q", r.stdout)
+		}
+		if n := b.count(t, "recovery_codes"); n != 0 {
+			t.Errorf("recovery codes after reset = %d; want 0", n)
+		}
+		if n := len(b.strings(t, "SELECT event FROM "+b.table("user_activity_log")+" WHERE event = ?", string(models.EventTwoFactorReset))); n != 1 {
+			t.Errorf("two_factor.reset rows = %d; want 1", n)
+		}
+	})
+}

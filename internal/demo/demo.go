@@ -1,6 +1,7 @@
 // Package demo walks authstore's main flows against a real database, for
 // the `authstore demo` command: registration, login, sessions, email
-// verification, password reset and logout, then the OAuth2 flows. It sends
+// verification, password reset and logout, two-factor enrolment and a
+// second-factor login, then the OAuth2 flows. It sends
 // nothing: the tokens a real application would email are used directly.
 //
 // What a run creates is marked so that Find and Cleanup (`authstore demo
@@ -19,6 +20,8 @@ import (
 	"github.com/forgeauth/authstore/hooks"
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
 )
 
 // Step is one thing the demo did.
@@ -213,5 +216,63 @@ func (r *runner) auth(ctx context.Context) error {
 		return fmt.Errorf("demo: session survived logout: %v", err)
 	}
 	r.step("logout", "logged in with the new password (session %s), then logged out", sess2.ID)
+	if !s.Config().EnableTwoFactor || s.Config().EncryptionKey == "" {
+		r.step("two-factor", "skipped: needs AUTH_ENABLE_TWO_FACTOR and AUTHSTORE_ENCRYPTION_KEY")
+		return nil
+	}
+	return r.twoFactor(ctx, u, newPassword)
+}
+
+// twoFactor enrols a TOTP factor for u, confirms it, and logs in with the
+// password and a second factor: the TOTP code is refused as a replay
+// (its step was spent by the confirmation), a recovery code completes the
+// login.
+func (r *runner) twoFactor(ctx context.Context, u *models.User, password string) error {
+	s := r.s
+	secret, _, err := s.TwoFactor.Enrol(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	r.secret("totp_secret", secret)
+	r.step("two-factor enrolment", "TOTP secret made (RFC 6238, SHA-1, 6 digits, 30 s), stored sealed under the master key, bound to its row")
+	code, err := totp.GenerateCodeCustom(secret, s.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		return err
+	}
+	codes, err := s.TwoFactor.Confirm(ctx, u.ID, code)
+	if err != nil {
+		return err
+	}
+	for i, c := range codes {
+		r.secret(fmt.Sprintf("recovery_%02d_code", i+1), c)
+	}
+	r.step("two-factor confirmation", "factor confirmed with a TOTP code; %d recovery codes shown once, stored as HMAC-SHA-256 digests", len(codes))
+
+	if _, err := s.Users.Authenticate(ctx, u.Email, password); !errors.Is(err, repositories.ErrSecondFactorRequired) {
+		return fmt.Errorf("demo: a password alone logged in an account with a second factor: %v", err)
+	}
+	res, challenge, err := s.Users.Login(ctx, u.Email, password)
+	if err != nil {
+		return err
+	}
+	if !res.SecondFactorRequired {
+		return errors.New("demo: login asked for no second factor")
+	}
+	r.secret("challenge_token", challenge)
+	r.step("login, first factor", "password verified; a second factor is required (challenge valid until %s)", res.ChallengeExpiresAt.UTC().Format("15:04:05Z"))
+	if _, _, err := s.TwoFactor.CompleteLogin(ctx, challenge, code, repositories.SessionInput{}); !errors.Is(err, repositories.ErrUsed) {
+		return fmt.Errorf("demo: a replayed TOTP code was not refused: %v", err)
+	}
+	r.step("replayed code", "the confirmation's TOTP code refused: its time step was used already")
+	sess, token, err := s.TwoFactor.CompleteLogin(ctx, challenge, codes[0], repositories.SessionInput{})
+	if err != nil {
+		return err
+	}
+	r.secret("two_factor_session_token", token)
+	st, err := s.TwoFactor.Status(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	r.step("login, second factor", "recovery code accepted once; session %s at assurance level %d; %d recovery codes left", sess.ID, sess.AssuranceLevel, st.RecoveryCodesLeft)
 	return nil
 }
