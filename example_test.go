@@ -291,7 +291,7 @@ func Example_besideYourTables() {
 	st, err := store.MigrationStatus(ctx)
 	fmt.Println(st.VersionTable, st.Version == st.Latest(), err)
 	// Output:
-	// [auth_authstore_schema_migrations auth_email_verifications auth_expired_auth_records auth_oauth_access_tokens auth_oauth_authorization_codes auth_oauth_clients auth_oauth_expired_tokens auth_oauth_personal_access_tokens auth_oauth_refresh_tokens auth_password_resets auth_recovery_codes auth_sessions auth_signing_keys auth_two_factor_challenges auth_two_factor_used_steps auth_user_activity_log auth_users]
+	// [auth_authstore_schema_migrations auth_email_verifications auth_expired_auth_records auth_oauth_access_tokens auth_oauth_auth_requests auth_oauth_authorization_codes auth_oauth_clients auth_oauth_expired_tokens auth_oauth_personal_access_tokens auth_oauth_refresh_tokens auth_password_resets auth_recovery_codes auth_sessions auth_signing_keys auth_two_factor_challenges auth_two_factor_used_steps auth_user_activity_log auth_users]
 	// auth_authstore_schema_migrations true <nil>
 }
 
