@@ -58,6 +58,7 @@ const (
 	// printingEncryptionKey is the master encryption key (32 bytes) and
 	// printingPreviousKey a previous one.
 	printingEncryptionKey = "printing-test-master-key-32bytes"
+	printingRecoveryKey   = "printing-test-recovery-key-32byt"
 	printingPreviousKey   = "printing-test-previous-key-32byt"
 )
 
@@ -105,11 +106,14 @@ func newPrintedWorld(t *testing.T, b Backend) printedWorld {
 	cfg.JWTSecret = printingJWTSecret
 	cfg.EncryptionKey = config.Secret(base64.StdEncoding.EncodeToString([]byte(printingEncryptionKey)))
 	cfg.EncryptionKeysPrevious = config.Secret(base64.StdEncoding.EncodeToString([]byte(printingPreviousKey)))
+	cfg.EnableTwoFactor = true
+	cfg.RecoveryKey = config.Secret(base64.StdEncoding.EncodeToString([]byte(printingRecoveryKey)))
 	s := openWith(t, cfg, authstore.WithMigrate())
 
 	w := printedWorld{samples: map[string][]any{}, secrets: map[string]string{
 		"JWT secret": printingJWTSecret, "user password": printingPassword,
 		"master encryption key": printingEncryptionKey, "previous master key": printingPreviousKey,
+		"recovery key": printingRecoveryKey,
 	}}
 	if b.Dialect == config.DialectPostgres {
 		w.secrets["database password"] = printingDBPassword
@@ -305,6 +309,40 @@ func newPrintedWorld(t *testing.T, b Backend) printedWorld {
 	require.NoError(t, err)
 	tbl, ok := schema.Tables["users"]
 	require.True(t, ok, "Inspect found no users table")
+
+	// Two-factor: a confirmed factor, its recovery codes, a login left at
+	// its second factor.
+	grace, err := s.Users.Create(ctx, repositories.UserInput{Name: "Grace", Email: "grace@example.com", Password: printingPassword, PasswordConfirmation: printingPassword})
+	require.NoError(t, err)
+	totpSecret, totpURI, err := s.TwoFactor.Enrol(ctx, grace.ID)
+	require.NoError(t, err)
+	secret("TOTP secret", totpSecret)
+	secret("otpauth URI", totpURI)
+	recoveryCodes, err := s.TwoFactor.Confirm(ctx, grace.ID, totpCode(t, totpSecret, s.Now()))
+	require.NoError(t, err)
+	secret("recovery code", recoveryCodes[0])
+	login, challenge, err := s.Users.Login(ctx, "grace@example.com", printingPassword)
+	require.NoError(t, err)
+	secret("second-factor challenge", challenge)
+	var recoveryRow models.RecoveryCode
+	require.NoError(t, s.DB().Where("user_id = ?", grace.ID).Take(&recoveryRow).Error)
+	var challengeRow models.TwoFactorChallenge
+	require.NoError(t, s.DB().Where("user_id = ?", grace.ID).Take(&challengeRow).Error)
+	challengePlain := challengeRow
+	challengePlain.Token = challenge
+	var stepRow models.TwoFactorUsedStep
+	require.NoError(t, s.DB().Where("user_id = ?", grace.ID).Take(&stepRow).Error)
+	twoFactorStatus, err := s.TwoFactor.Status(ctx, grace.ID)
+	require.NoError(t, err)
+	graceRow, err := s.Users.FindByID(ctx, grace.ID)
+	require.NoError(t, err)
+	add("models.User", *graceRow)
+	add("models.RecoveryCode", recoveryRow)
+	add("models.TwoFactorChallenge", challengeRow, challengePlain)
+	add("models.TwoFactorUsedStep", stepRow)
+	add("repositories.TwoFactor", s.TwoFactor)
+	add("repositories.TwoFactorStatus", twoFactorStatus)
+	add("repositories.LoginResult", *login)
 
 	// The root package.
 	add("authstore.Store", s)

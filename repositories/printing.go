@@ -327,3 +327,15 @@ func (r AuthRequests) Format(f fmt.State, verb rune) {
 
 // LogValue implements slog.LogValuer: r.String().
 func (r AuthRequests) LogValue() slog.Value { return slog.StringValue(r.String()) }
+
+// String names the repository, never its configuration or recovery keys.
+func (r TwoFactor) String() string { return repository("TwoFactor") }
+
+// GoString is String.
+func (r TwoFactor) GoString() string { return r.String() }
+
+// Format implements fmt.Formatter: every verb prints r.String().
+func (r TwoFactor) Format(f fmt.State, verb rune) { redact.Format(f, verb, r.String(), r.GoString()) }
+
+// LogValue implements slog.LogValuer: r.String().
+func (r TwoFactor) LogValue() slog.Value { return slog.StringValue(r.String()) }
