@@ -289,13 +289,119 @@ func TestProviderLoginForm(t *testing.T) {
 			again := ls.submit(t, c, form.id, form.csrf, "ada@example.com", loginPassword)
 			require.Equal(t, http.StatusBadRequest, again.status, "a finished request's form: %s", again.body)
 
-			// The signed-out page ends the session of the cookie.
-			res, err = c.Get(ls.issuer + provider.LoggedOutPath)
+		})
+	})
+}
+
+// signIn logs email in through the login page in the browser c and returns
+// the tokens the app gets and the session cookie's value.
+func (ls *loginSetup) signIn(t *testing.T, c *http.Client, state, email string) (*oauth2.Token, string) {
+	t.Helper()
+	authURL, verifier := ls.authURL(state)
+	form := ls.openLogin(t, c, authURL)
+	got := ls.submit(t, c, form.id, form.csrf, email, loginPassword)
+	require.Equal(t, http.StatusFound, got.status, "good password: %s", got.body)
+	var session string
+	for _, ck := range got.res.Cookies() {
+		if ck.Name == provider.SessionCookie {
+			session = ck.Value
+		}
+	}
+	require.NotEmpty(t, session, "no session cookie")
+	loc, err := got.res.Location()
+	require.NoError(t, err)
+	res, err := c.Get(loc.String()) // the provider's callback
+	require.NoError(t, err)
+	res.Body.Close()
+	back, err := res.Location()
+	require.NoError(t, err)
+	tok, err := ls.oauth.Exchange(context.Background(), back.Query().Get("code"), oauth2.VerifierOption(verifier))
+	require.NoError(t, err)
+	return tok, session
+}
+
+// TestProviderLogout: a GET of the signed-out page, which any site can
+// send (a link, an image), ends no session (logout CSRF); it shows a
+// sign-out form whose POST ends the session only with the CSRF token bound
+// to the session cookie. end_session with a valid id_token_hint ends the
+// session, and the signed-out page then clears the cookie; end_session
+// without one ends nothing.
+func TestProviderLogout(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		ls := newLoginSetup(t, b)
+		ls.register(t, "ada@example.com")
+		c := browserClient(t)
+		live := func(t *testing.T, session string) error {
+			t.Helper()
+			_, err := ls.f.s.Sessions.Find(requestCtx(), session)
+			return err
+		}
+		get := func(t *testing.T, u string) *http.Response {
+			t.Helper()
+			res, err := c.Get(u)
 			require.NoError(t, err)
+			return res
+		}
+		cleared := func(res *http.Response) bool {
+			for _, ck := range res.Cookies() {
+				if ck.Name == provider.SessionCookie && ck.MaxAge < 0 {
+					return true
+				}
+			}
+			return false
+		}
+
+		t.Run("CrossSiteGet", func(t *testing.T) {
+			_, session := ls.signIn(t, c, "get", "ada@example.com")
+			res := get(t, ls.issuer+provider.LoggedOutPath)
+			require.False(t, cleared(res), "a GET clears the session cookie")
+			page := readForm(t, res)
+			require.Equal(t, http.StatusOK, page.status)
+			require.NoError(t, live(t, session), "a plain GET of the signed-out page ended the session")
+			require.NotEmpty(t, page.csrf, "the page shows a sign-out form: %s", page.body)
+			require.Contains(t, page.body, `id="signout"`)
+
+			for name, token := range map[string]string{"no token": "", "forged token": "AAAA" + page.csrf[4:]} {
+				res, err := c.PostForm(ls.issuer+provider.LoggedOutPath, url.Values{"csrf": {token}})
+				require.NoError(t, err)
+				got := readForm(t, res)
+				require.Equal(t, http.StatusForbidden, got.status, name)
+				require.NoError(t, live(t, session), "%s ended the session", name)
+			}
+
+			res, err := c.PostForm(ls.issuer+provider.LoggedOutPath, url.Values{"csrf": {page.csrf}})
+			require.NoError(t, err)
+			require.True(t, cleared(res), "the sign-out POST clears the cookie")
+			got := readForm(t, res)
+			require.Equal(t, http.StatusOK, got.status, got.body)
+			require.Contains(t, got.body, "You are signed out.")
+			require.ErrorIs(t, live(t, session), repositories.ErrNotFound, "the session after the sign-out form")
+		})
+
+		t.Run("EndSession", func(t *testing.T) {
+			tok, session := ls.signIn(t, c, "end", "ada@example.com")
+			// Without id_token_hint nothing proves the request comes from
+			// the client: the session stays, the page asks.
+			res := get(t, ls.issuer+"/end_session")
 			res.Body.Close()
-			require.Equal(t, http.StatusOK, res.StatusCode)
-			_, err = ls.f.s.Sessions.Find(requestCtx(), session.Value)
-			require.ErrorIs(t, err, repositories.ErrNotFound, "the session after the signed-out page")
+			require.Equal(t, http.StatusFound, res.StatusCode)
+			loc, err := res.Location()
+			require.NoError(t, err)
+			require.Equal(t, provider.LoggedOutPath, loc.Path)
+			require.NoError(t, live(t, session), "end_session without id_token_hint ended the session")
+
+			q := url.Values{"id_token_hint": {tok.Extra("id_token").(string)}}
+			res = get(t, ls.issuer+"/end_session?"+q.Encode())
+			res.Body.Close()
+			require.Equal(t, http.StatusFound, res.StatusCode)
+			require.ErrorIs(t, live(t, session), repositories.ErrNotFound, "the session after end_session with id_token_hint")
+			loc, err = res.Location()
+			require.NoError(t, err)
+			res = get(t, ls.issuer+loc.Path)
+			require.True(t, cleared(res), "the signed-out page clears the cookie of an ended session")
+			got := readForm(t, res)
+			require.Contains(t, got.body, "You are signed out.")
+			require.Empty(t, got.csrf)
 		})
 	})
 }

@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"html/template"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -31,8 +30,10 @@ import (
 const LoginPath = "/login"
 
 // LoggedOutPath is the page end_session sends the browser to when the
-// client gives no post_logout_redirect_uri; it ends the session of the
-// session cookie and clears the cookie.
+// client gives no post_logout_redirect_uri. A GET ends no session (another
+// site could send it): it clears the cookie of a session end_session
+// already ended, else shows a sign-out form; the form's POST, with a CSRF
+// token bound to the session cookie, ends the session.
 const LoggedOutPath = "/logged-out"
 
 // Cookie names the login page sets.
@@ -103,6 +104,9 @@ type page struct {
 	Email     string
 	CSRF      string
 	Error     string
+	// SignOut renders the sign-out confirmation form (LoggedOutPath),
+	// SignedOut the signed-out message.
+	SignOut, SignedOut bool
 	// redirect is the request's redirect URI: the form's POST redirects
 	// there in the end, which the page's Content-Security-Policy must allow
 	// (form-action governs the redirects after a submission too).
@@ -223,20 +227,67 @@ func (l *login) submit(w http.ResponseWriter, r *http.Request) {
 }
 
 // loggedOut is the page end_session sends the browser to without a
-// post_logout_redirect_uri: it ends the session of the session cookie
-// (Sessions.Delete), clears the cookie and says so.
+// post_logout_redirect_uri. A GET ends nothing, so another site that links
+// or embeds the page cannot log anybody out: op's end_session with a valid
+// id_token_hint has already ended the user's sessions
+// (oidcstore.Storage.TerminateSessionFromRequest), and the page then clears
+// the cookie of the ended session and says so. When the cookie's session is
+// still live (end_session without id_token_hint, or a link from anywhere)
+// the page asks the person to confirm with a form whose CSRF token is bound
+// to the session cookie; only that POST ends the session (Sessions.Delete).
 func (l *login) loggedOut(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
-		ctx := models.WithRequestMeta(r.Context(), models.RequestMeta{IP: remoteIP(r), UserAgent: r.UserAgent()})
-		if err := l.store.Sessions.Delete(ctx, c.Value); err != nil && !errors.Is(err, repositories.ErrNotFound) {
-			l.log.ErrorContext(r.Context(), "logged-out page: delete session", "error", err)
-		}
-		http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-			Secure: l.secure, SameSite: http.SameSiteLaxMode})
-	}
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	io.WriteString(w, "You are signed out.\n")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	ctx := models.WithRequestMeta(r.Context(), models.RequestMeta{IP: remoteIP(r), UserAgent: r.UserAgent()})
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodPost:
+		r.Body = http.MaxBytesReader(w, r.Body, maxLoginForm)
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "bad form", http.StatusBadRequest)
+			return
+		}
+	default:
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		l.render(w, http.StatusOK, page{SignedOut: true})
+		return
+	}
+	if l.session(ctx, r) == nil {
+		l.clearSession(w)
+		l.render(w, http.StatusOK, page{SignedOut: true})
+		return
+	}
+	if r.Method != http.MethodPost {
+		l.render(w, http.StatusOK, page{SignOut: true, CSRF: l.csrfToken(c.Value, logoutID)})
+		return
+	}
+	if !l.csrfValid(c.Value, logoutID, r.PostForm.Get("csrf")) {
+		l.render(w, http.StatusForbidden, page{SignOut: true, CSRF: l.csrfToken(c.Value, logoutID), Error: msgForm})
+		return
+	}
+	if err := l.store.Sessions.Delete(ctx, c.Value); err != nil && !errors.Is(err, repositories.ErrNotFound) {
+		l.fail(w, r, "delete session", err)
+		return
+	}
+	l.clearSession(w)
+	l.render(w, http.StatusOK, page{SignedOut: true})
+}
+
+// logoutID is the request id the sign-out form's CSRF token is bound to,
+// with the session cookie's value (an authorization request id is a UUID,
+// never this).
+const logoutID = "logout"
+
+// clearSession deletes the session cookie from the browser.
+func (l *login) clearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: l.secure, SameSite: http.SameSiteLaxMode})
 }
 
 // pending returns the page of the pending request id: its id, the name

@@ -23,7 +23,10 @@
 // unless the client asks for a login: prompt=login, or a max_age the
 // session is older than. prompt=none without such a session sends the
 // client login_required and shows nothing. login_hint prefills the email.
-// LoggedOutPath ends the cookie's session.
+// LoggedOutPath ends no session on a GET (a cross-site link would log the
+// person out): end_session with a valid id_token_hint ends the user's
+// sessions, and without one LoggedOutPath shows a sign-out form whose POST
+// carries a CSRF token bound to the session cookie.
 //
 // CSRF: a double submit bound to the authorization request. The CSRF
 // cookie (CSRFCookie, SameSite=Strict) holds 32 random bytes; the form's
