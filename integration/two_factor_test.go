@@ -15,7 +15,9 @@ import (
 	"github.com/pquerna/otp/totp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/config"
+	"github.com/forgeauth/authstore/envelope"
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/repositories"
 )
@@ -419,4 +421,32 @@ func secretForms(secret string) map[string]string {
 		}
 	}
 	return out
+}
+
+// TestTwoFactorEncryptionAtRest is SECURITY 44 for the TOTP secrets: a
+// wrong master key fails at startup (with no signing key in the database),
+// and keys reencrypt moves the secrets to a new master key.
+func TestTwoFactorEncryptionAtRest(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		ctx := requestCtx()
+		f := newFixture(t, b, withConfig(withTwoFactor), withMasterKey(masterKey1))
+		u, secret, _ := f.enrolled(t, "sealed@example.com")
+		open := func(key []byte, previous ...[]byte) (*authstore.Store, error) {
+			return authstore.New(f.s.DB(), authstore.WithConfig(f.configWith(func(c *config.Config) { setMasterKey(c, key, previous...) })),
+				authstore.WithClock(f.clock.Now))
+		}
+		_, err := open(masterKey2)
+		require.ErrorIs(t, err, envelope.ErrWrongKey, "a wrong master key fails at startup")
+		require.ErrorContains(t, err, "TOTP secret of user "+string(u.ID))
+		require.NotContains(t, err.Error(), secret)
+
+		rotated, err := open(masterKey2, masterKey1)
+		require.NoError(t, err, "the previous key still decrypts")
+		res, err := rotated.Keys.Reencrypt(ctx, repositories.ReencryptOptions{})
+		require.NoError(t, err)
+		require.Equal(t, int64(1), res.Reencrypted, "the TOTP secret moved to the new key")
+		moved, err := open(masterKey2)
+		require.NoError(t, err, "after reencrypt the new key alone opens the secret")
+		require.NoError(t, moved.TwoFactor.Verify(ctx, u.ID, totpCode(t, secret, f.clock.Now())))
+	})
 }

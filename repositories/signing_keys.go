@@ -20,6 +20,7 @@ import (
 	"github.com/forgeauth/authstore/models"
 	"github.com/go-jose/go-jose/v4"
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 )
 
 // Signing keys (table signing_keys): the asymmetric keys that sign access
@@ -404,36 +405,75 @@ func publicJWK(row *models.SigningKey) (jose.JSONWebKey, error) {
 	return pub, nil
 }
 
+// sealedColumn is a column that holds envelope ciphertexts, one per row:
+// the private keys of signing_keys and the TOTP secrets of users.
+type sealedColumn struct {
+	model   func() any
+	column  string
+	what    string // names a row in messages: "signing key", "TOTP secret of user"
+	binding func(models.UUID) envelope.Binding
+	touch   bool // a re-encryption sets updated_at
+}
+
+// sealedColumns are every column CheckEncryption and Reencrypt cover.
+var sealedColumns = []sealedColumn{
+	{model: func() any { return &models.SigningKey{} }, column: "private_key", what: "signing key", binding: keyBinding, touch: true},
+	{model: func() any { return &models.User{} }, column: "two_factor_secret", what: "TOTP secret of user", binding: secretBinding},
+}
+
+// sealedRow is one ciphertext of a sealed column.
+type sealedRow struct {
+	ID     models.UUID
+	Sealed string
+}
+
+// read returns up to limit ciphertexts of c after id after (all when limit
+// is 0), in id order.
+func (c sealedColumn) read(db *gorm.DB, after models.UUID, limit int) ([]sealedRow, error) {
+	var rows []sealedRow
+	q := db.Model(c.model()).Select("id, " + c.column + " AS sealed").Where(c.column + " IS NOT NULL AND " + c.column + " <> ''").Order("id")
+	if after != "" {
+		q = q.Where("id > ?", after)
+	}
+	if limit > 0 {
+		q = q.Limit(limit)
+	}
+	return rows, q.Scan(&rows).Error
+}
+
 // CheckEncryption checks, at startup, that the Store's master keys decrypt
-// the stored private keys: it opens one private key per master key id the
-// table holds. It returns nil when there are none, an error matching
-// envelope.ErrWrongKey when a key id is unknown to the provider or a key
-// does not decrypt (AUTHSTORE_ENCRYPTION_KEY is wrong or a previous key is
-// missing), and ErrNoSigningKey when keys exist and the Store has no master
-// key at all. The error names key ids, never a key.
+// the stored secrets (the signing keys' private keys, the users' TOTP
+// secrets): it opens one secret per master key id each column holds. It
+// returns nil when there are none, an error matching envelope.ErrWrongKey
+// when a key id is unknown to the provider or a secret does not decrypt
+// (AUTHSTORE_ENCRYPTION_KEY is wrong or a previous key is missing), and
+// ErrNoSigningKey when secrets exist and the Store has no master key at
+// all. The error names key ids, never a key.
 func (r *SigningKeys) CheckEncryption(ctx context.Context) error {
 	const op = "check encryption"
-	var rows []models.SigningKey
-	if err := r.conn(ctx).Select("id", "private_key").Where("private_key <> ''").Find(&rows).Error; err != nil {
-		return Translate(op, err)
-	}
-	seen := map[string]bool{}
-	for _, row := range rows {
-		id, err := envelope.KeyID(row.PrivateKey)
+	for _, c := range sealedColumns {
+		rows, err := c.read(r.conn(ctx), "", 0)
 		if err != nil {
-			return fmt.Errorf("%s: signing key %s: %w", op, row.ID, err)
+			return Translate(op, err)
 		}
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
-		if r.opts.Encryption == nil {
-			return fmt.Errorf("%s: signing keys are encrypted under master key %s: %w", op, id, r.needProvider())
-		}
-		if _, err := envelope.Open(ctx, r.opts.Encryption, row.PrivateKey, keyBinding(row.ID)); err != nil {
-			return fmt.Errorf("%s: %w: signing key %s is encrypted under master key %s, which the configured keys (current %s) do not decrypt: "+
-				"AUTHSTORE_ENCRYPTION_KEY is wrong or the key that wrote it is missing from AUTHSTORE_ENCRYPTION_KEYS_PREVIOUS (%w)",
-				op, envelope.ErrWrongKey, row.ID, id, r.opts.Encryption.CurrentKeyID(), unwrapKind(err))
+		seen := map[string]bool{}
+		for _, row := range rows {
+			id, err := envelope.KeyID(row.Sealed)
+			if err != nil {
+				return fmt.Errorf("%s: %s %s: %w", op, c.what, row.ID, err)
+			}
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			if r.opts.Encryption == nil {
+				return fmt.Errorf("%s: %s %s is encrypted under master key %s: %w", op, c.what, row.ID, id, r.needProvider())
+			}
+			if _, err := envelope.Open(ctx, r.opts.Encryption, row.Sealed, c.binding(row.ID)); err != nil {
+				return fmt.Errorf("%s: %w: %s %s is encrypted under master key %s, which the configured keys (current %s) do not decrypt: "+
+					"AUTHSTORE_ENCRYPTION_KEY is wrong or the key that wrote it is missing from AUTHSTORE_ENCRYPTION_KEYS_PREVIOUS (%w)",
+					op, envelope.ErrWrongKey, c.what, row.ID, id, r.opts.Encryption.CurrentKeyID(), unwrapKind(err))
+			}
 		}
 	}
 	return nil
@@ -473,14 +513,16 @@ type ReencryptResult struct {
 	DryRun bool   `json:"dry_run"`
 }
 
-// Reencrypt moves every private key to the current master key, in batches
-// of opts.BatchSize rows in id order, each batch its own transaction: the
-// data key of each secret is unwrapped with the key that wrapped it and
-// wrapped again under the current one (envelope.Reseal), and the row is
-// updated only while it still holds what was read. It is resumable: an
-// interrupted run leaves whole batches done, and the next run skips the
-// rows already under the current key without decrypting them. It records
-// secrets.reencrypted when it changed anything.
+// Reencrypt moves every reversible secret (the signing keys' private keys,
+// the users' TOTP secrets) to the current master key, table by table, in
+// batches of opts.BatchSize rows in id order, each batch its own
+// transaction: the data key of each secret is unwrapped with the key that
+// wrapped it and wrapped again under the current one (envelope.Reseal),
+// and the row is updated only while it still holds what was read. It is
+// resumable: an interrupted run leaves whole batches done, and the next
+// run skips the rows already under the current key without decrypting
+// them. It records secrets.reencrypted for each batch that changed
+// anything.
 //
 // It returns ErrNoSigningKey when the Store has no master key, and an
 // error matching envelope.ErrUnknownKeyID or envelope.ErrTampered, having
@@ -496,23 +538,29 @@ func (r *SigningKeys) Reencrypt(ctx context.Context, opts ReencryptOptions) (Ree
 	if err := r.needProvider(); err != nil {
 		return ReencryptResult{}, fmt.Errorf("%s: %w", op, err)
 	}
+	res := ReencryptResult{KeyID: r.opts.Encryption.CurrentKeyID(), DryRun: opts.DryRun}
+	for _, c := range sealedColumns {
+		if err := r.reencrypt(ctx, op, c, opts, &res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// reencrypt is Reencrypt for one sealed column.
+func (r *SigningKeys) reencrypt(ctx context.Context, op string, c sealedColumn, opts ReencryptOptions, res *ReencryptResult) error {
 	p := r.opts.Encryption
-	res := ReencryptResult{KeyID: p.CurrentKeyID(), DryRun: opts.DryRun}
 	after := models.UUID("")
 	for {
 		if err := ctx.Err(); err != nil {
-			return res, fmt.Errorf("%s: %w", op, err)
+			return fmt.Errorf("%s: %w", op, err)
 		}
-		var batch []models.SigningKey
-		q := r.conn(ctx).Select("id", "private_key").Order("id").Limit(opts.BatchSize)
-		if after != "" {
-			q = q.Where("id > ?", after)
-		}
-		if err := q.Find(&batch).Error; err != nil {
-			return res, Translate(op, err)
+		batch, err := c.read(r.conn(ctx), after, opts.BatchSize)
+		if err != nil {
+			return Translate(op, err)
 		}
 		if len(batch) == 0 {
-			break
+			return nil
 		}
 		after = batch[len(batch)-1].ID
 		type change struct {
@@ -522,12 +570,12 @@ func (r *SigningKeys) Reencrypt(ctx context.Context, opts ReencryptOptions) (Ree
 		var changes []change
 		for _, row := range batch {
 			res.Checked++
-			moved, changed, err := envelope.Reseal(ctx, p, row.PrivateKey, keyBinding(row.ID))
+			moved, changed, err := envelope.Reseal(ctx, p, row.Sealed, c.binding(row.ID))
 			if err != nil {
-				return res, fmt.Errorf("%s: signing key %s: %w", op, row.ID, unwrapKind(err))
+				return fmt.Errorf("%s: %s %s: %w", op, c.what, row.ID, unwrapKind(err))
 			}
 			if changed {
-				changes = append(changes, change{row.ID, row.PrivateKey, moved})
+				changes = append(changes, change{row.ID, row.Sealed, moved})
 			}
 		}
 		if opts.DryRun || len(changes) == 0 {
@@ -535,33 +583,35 @@ func (r *SigningKeys) Reencrypt(ctx context.Context, opts ReencryptOptions) (Ree
 				res.Reencrypted += int64(len(changes))
 			}
 			if opts.Progress != nil {
-				opts.Progress(res)
+				opts.Progress(*res)
 			}
 			continue
 		}
 		n, err := inTx(ctx, r.base, func(tx *gorm.DB, now time.Time) (int64, error) {
 			var n int64
-			for _, c := range changes {
-				u := tx.Model(&models.SigningKey{}).Where("id = ? AND private_key = ?", c.id, c.old).
-					Updates(map[string]any{"private_key": c.new, "updated_at": now})
+			for _, ch := range changes {
+				set := map[string]any{c.column: ch.new}
+				if c.touch {
+					set["updated_at"] = now
+				}
+				u := tx.Model(c.model()).Where("id = ? AND "+c.column+" = ?", ch.id, ch.old).UpdateColumns(set)
 				if u.Error != nil {
 					return 0, u.Error
 				}
 				n += u.RowsAffected
 			}
 			return n, record(tx, now, nil, models.EventSecretsReencrypted, map[string]any{
-				"table": models.BaseTable(&models.SigningKey{}), "rows": n, "key_id": p.CurrentKeyID(),
+				"table": models.BaseTable(c.model().(schema.TablerWithNamer)), "rows": n, "key_id": p.CurrentKeyID(),
 			})
 		})
 		if err != nil {
-			return res, Translate(op, err)
+			return Translate(op, err)
 		}
 		res.Reencrypted += n
 		if opts.Progress != nil {
-			opts.Progress(res)
+			opts.Progress(*res)
 		}
 	}
-	return res, nil
 }
 
 // needProvider returns ErrNoSigningKey, saying what to set, when the Store

@@ -195,8 +195,9 @@ func (a *app) keysReencryptCommand() *cobra.Command {
 	var batch int
 	cmd := &cobra.Command{
 		Use:   "reencrypt [--dry-run] [--batch-size N]",
-		Short: "Re-encrypt every private key under the current master key",
-		Long: `reencrypt moves every private key to AUTHSTORE_ENCRYPTION_KEY, reading those
+		Short: "Re-encrypt every private key and TOTP secret under the current master key",
+		Long: `reencrypt moves every reversible secret (the signing keys' private keys, the
+users' two-factor TOTP secrets) to AUTHSTORE_ENCRYPTION_KEY, reading those
 under a key of AUTHSTORE_ENCRYPTION_KEYS_PREVIOUS, in batches (each its own
 transaction). It is resumable: run it again after an interruption and it
 skips what is done. Afterwards the previous keys can be dropped.
@@ -224,13 +225,13 @@ With --json: {"checked", "reencrypted", "key_id", "dry_run"}.`,
 				if dryRun {
 					verb = "would re-encrypt"
 				}
-				fmt.Fprintf(a.stdout, "%s %d of %d private keys under master key %s\n", verb, res.Reencrypted, res.Checked, res.KeyID)
+				fmt.Fprintf(a.stdout, "%s %d of %d secrets (private keys, TOTP secrets) under master key %s\n", verb, res.Reencrypted, res.Checked, res.KeyID)
 				return nil
 			})
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "count what would be re-encrypted; change nothing")
-	cmd.Flags().IntVar(&batch, "batch-size", 100, "private keys per transaction")
+	cmd.Flags().IntVar(&batch, "batch-size", 100, "secrets per transaction")
 	out = addOutput(cmd, "the result")
 	return cmd
 }
