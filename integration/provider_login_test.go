@@ -56,11 +56,11 @@ type loginSetup struct {
 
 // newLoginSetup opens a fixture on b with a master key, a signing key and
 // the real clock (the provider checks expiries against it), starts the
-// provider and registers the app.
-func newLoginSetup(t *testing.T, b Backend) *loginSetup {
+// provider and registers the app. opts add to the fixture's options.
+func newLoginSetup(t *testing.T, b Backend, opts ...fixtureOption) *loginSetup {
 	t.Helper()
-	f := newFixture(t, b, withMasterKey(masterKey1),
-		withStoreOptions(authstore.WithClock(func() time.Time { return time.Now().UTC() })))
+	f := newFixture(t, b, append([]fixtureOption{withMasterKey(masterKey1),
+		withStoreOptions(authstore.WithClock(func() time.Time { return time.Now().UTC() }))}, opts...)...)
 	ctx := requestCtx()
 	_, err := f.s.Keys.Rotate(ctx, repositories.RotateOptions{})
 	require.NoError(t, err)
@@ -416,31 +416,17 @@ func TestProviderLoginSession(t *testing.T) {
 		ls := newLoginSetup(t, b)
 		ada := ls.register(t, "ada@example.com")
 		c := browserClient(t)
-		// follow GETs u and returns where it redirects, or 0 and nil for a
-		// page.
-		follow := func(t *testing.T, c *http.Client, u string) (int, *url.URL) {
-			t.Helper()
-			res, err := c.Get(u)
-			require.NoError(t, err)
-			res.Body.Close()
-			if res.StatusCode != http.StatusFound {
-				return res.StatusCode, nil
-			}
-			loc, err := res.Location()
-			require.NoError(t, err)
-			return res.StatusCode, loc
-		}
 		// toClient follows the authorize URL through the login page and the
 		// callback without a form, and returns the client's redirect.
 		toClient := func(t *testing.T, c *http.Client, authURL string) url.Values {
 			t.Helper()
-			_, login := follow(t, c, authURL)
+			_, login := redirectOf(t, c, authURL)
 			require.NotNil(t, login)
 			require.Equal(t, provider.LoginPath, login.Path)
-			status, next := follow(t, c, login.String())
+			status, next := redirectOf(t, c, login.String())
 			require.Equal(t, http.StatusFound, status, "the login page showed a page")
 			if next.Host == login.Host { // the provider's callback
-				_, next = follow(t, c, next.String())
+				_, next = redirectOf(t, c, next.String())
 			}
 			require.Equal(t, ls.oauth.RedirectURL, next.Scheme+"://"+next.Host+next.Path)
 			return next.Query()

@@ -44,6 +44,14 @@ const (
 	// CSRFCookie holds the random value the login form's token is bound to
 	// (HttpOnly, SameSite=Strict, Secure when the issuer is https).
 	CSRFCookie = "authstore_csrf"
+	// ChallengeCookie holds the two-factor challenge Users.Login returned
+	// while the page asks for the second factor (HttpOnly,
+	// SameSite=Strict, scoped to LoginPath, Secure when the issuer is
+	// https, expiring with the challenge). The challenge is a secret: it
+	// never appears in the page, so neither another site nor a script can
+	// read it, and a code form posted without it goes back to the
+	// password form.
+	ChallengeCookie = "authstore_2fa"
 )
 
 // The messages the login page shows. A locked account and an unknown
@@ -55,6 +63,8 @@ const (
 	msgExpired            = "This sign-in request has expired or was already used. Go back to the application and start again."
 	msgForm               = "The form expired. Enter your email and password again."
 	msgInternal           = "Something went wrong. Try again later."
+	msgWrongCode          = "Wrong code. Enter the 6-digit code from your authenticator app, or a recovery code."
+	msgChallengeExpired   = "The sign-in took too long or was already completed. Enter your email and password again."
 )
 
 // maxLoginForm bounds the body of a login POST.
@@ -74,8 +84,13 @@ type authRequests interface {
 
 // login serves the login page: GET renders the form for a pending
 // authorization request, POST checks the CSRF token, authenticates the
-// email and password with Users.Authenticate, starts a session, records
-// the login on the request and redirects to the provider's callback.
+// email and password with Users.Login, starts a session, records the
+// login on the request (amr "pwd") and redirects to the provider's
+// callback. For an account with a confirmed second factor the password
+// POST instead sets ChallengeCookie and renders the code form; its POST
+// (CSRF-checked the same way) calls TwoFactor.CompleteLogin, which opens
+// a session at models.AssuranceTwoFactor, and the login is recorded with
+// amr "pwd", "otp".
 //
 // CSRF is a double submit bound to the request: the CSRF cookie holds 32
 // random bytes, and the form's hidden token is HMAC-SHA256 under a key of
@@ -104,6 +119,8 @@ type page struct {
 	Email     string
 	CSRF      string
 	Error     string
+	// Code renders the second-factor form instead of the password form.
+	Code bool
 	// SignOut renders the sign-out confirmation form (LoggedOutPath),
 	// SignedOut the signed-out message.
 	SignOut, SignedOut bool
@@ -129,9 +146,10 @@ func (l *login) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // show answers a GET of the request named by authRequestID: with the
-// cookie of a live session whose login the request accepts, it records
-// that login on the request and redirects to the callback, showing no
-// page; for prompt=none without one it sends the client login_required;
+// cookie of a live session whose login the request accepts (a session at
+// models.AssurancePassword of a user with a confirmed second factor is
+// not accepted: that login needs the second factor), it records that
+// login on the request and redirects to the callback, showing no page; for prompt=none without one it sends the client login_required;
 // otherwise it renders the form (the email prefilled with login_hint).
 func (l *login) show(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("authRequestID")
@@ -143,8 +161,8 @@ func (l *login) show(w http.ResponseWriter, r *http.Request) {
 	ctx := models.WithRequestMeta(r.Context(), models.RequestMeta{IP: remoteIP(r), UserAgent: r.UserAgent()})
 	prompt, maxAge, hint := promptOf(req)
 	if s := l.session(ctx, r); s != nil && r.Method == http.MethodGet && !slices.Contains(prompt, oidc.PromptLogin) &&
-		(maxAge == nil || l.now().Sub(s.CreatedAt) <= time.Duration(*maxAge)*time.Second) {
-		if err := l.requests.CompleteAuthRequest(ctx, id, s.UserID, s.CreatedAt, []string{"pwd"}); err != nil {
+		(maxAge == nil || l.now().Sub(s.CreatedAt) <= time.Duration(*maxAge)*time.Second) && l.sufficient(ctx, s) {
+		if err := l.requests.CompleteAuthRequest(ctx, id, s.UserID, s.CreatedAt, amrOf(s)); err != nil {
 			l.fail(w, r, "complete auth request", err)
 			return
 		}
@@ -172,6 +190,10 @@ func (l *login) submit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
+	if r.PostForm.Has("code") {
+		l.submitCode(w, r)
+		return
+	}
 	id, email, password := r.PostForm.Get("id"), r.PostForm.Get("email"), r.PostForm.Get("password")
 	p, _, err := l.pending(r.Context(), id)
 	if err != nil {
@@ -179,19 +201,12 @@ func (l *login) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Email = email
-	cookie, err := r.Cookie(CSRFCookie)
-	if err != nil || !l.csrfValid(cookie.Value, id, r.PostForm.Get("csrf")) {
-		nonce, err := l.csrfCookie(w, r)
-		if err != nil {
-			l.fail(w, r, "csrf cookie", err)
-			return
-		}
-		p.CSRF, p.Error = l.csrfToken(nonce, id), msgForm
-		l.render(w, http.StatusForbidden, p)
+	nonce, ok := l.csrfChecked(w, r, p)
+	if !ok {
 		return
 	}
 	ctx := models.WithRequestMeta(r.Context(), models.RequestMeta{IP: remoteIP(r), UserAgent: r.UserAgent()})
-	user, err := l.store.Users.Authenticate(ctx, email, password)
+	res, challenge, err := l.store.Users.Login(ctx, email, password)
 	if err != nil {
 		msg, status := msgInvalidCredentials, http.StatusUnauthorized
 		switch {
@@ -202,16 +217,96 @@ func (l *login) submit(w http.ResponseWriter, r *http.Request) {
 			l.fail(w, r, "authenticate", err)
 			return
 		}
-		p.CSRF, p.Error = l.csrfToken(cookie.Value, id), msg
+		p.CSRF, p.Error = l.csrfToken(nonce, id), msg
 		l.render(w, status, p)
 		return
 	}
-	_, token, err := l.store.Sessions.Create(ctx, user.ID, repositories.SessionInput{})
+	if res.SecondFactorRequired {
+		http.SetCookie(w, &http.Cookie{Name: ChallengeCookie, Value: challenge, Path: LoginPath,
+			Expires: res.ChallengeExpiresAt, HttpOnly: true, Secure: l.secure, SameSite: http.SameSiteStrictMode})
+		p.CSRF, p.Code = l.csrfToken(nonce, id), true
+		l.render(w, http.StatusOK, p)
+		return
+	}
+	s, token, err := l.store.Sessions.Create(ctx, res.User.ID, repositories.SessionInput{})
 	if err != nil {
 		l.fail(w, r, "create session", err)
 		return
 	}
-	if err := l.requests.CompleteAuthRequest(ctx, id, user.ID, l.now().UTC(), []string{"pwd"}); err != nil {
+	l.finish(w, r, id, s, token)
+}
+
+// submitCode checks the second-factor form: its CSRF token, then the code
+// against the challenge of ChallengeCookie with TwoFactor.CompleteLogin.
+// A wrong code shows the code form again (the library counts it toward
+// the lockout); a missing, expired or used challenge goes back to the
+// password form; a locked account shows the password form with the
+// message of a wrong password.
+func (l *login) submitCode(w http.ResponseWriter, r *http.Request) {
+	id := r.PostForm.Get("id")
+	p, _, err := l.pending(r.Context(), id)
+	if err != nil {
+		l.render(w, http.StatusBadRequest, page{Error: msgExpired})
+		return
+	}
+	nonce, ok := l.csrfChecked(w, r, p)
+	if !ok {
+		return
+	}
+	p.CSRF = l.csrfToken(nonce, id)
+	challenge, err := r.Cookie(ChallengeCookie)
+	if err != nil || challenge.Value == "" {
+		p.Error = msgChallengeExpired
+		l.render(w, http.StatusUnauthorized, p)
+		return
+	}
+	ctx := models.WithRequestMeta(r.Context(), models.RequestMeta{IP: remoteIP(r), UserAgent: r.UserAgent()})
+	s, token, err := l.store.TwoFactor.CompleteLogin(ctx, challenge.Value, r.PostForm.Get("code"), repositories.SessionInput{})
+	if err != nil {
+		switch {
+		case errors.Is(err, repositories.ErrAccountLocked):
+			l.clearChallenge(w)
+			p.Error = msgInvalidCredentials
+		case errors.Is(err, repositories.ErrInvalidCredentials):
+			p.Code, p.Error = true, msgWrongCode
+		case errors.Is(err, repositories.ErrExpired) || errors.Is(err, repositories.ErrUsed):
+			l.clearChallenge(w)
+			p.Error = msgChallengeExpired
+		default:
+			l.fail(w, r, "complete login", err)
+			return
+		}
+		l.render(w, http.StatusUnauthorized, p)
+		return
+	}
+	l.finish(w, r, id, s, token)
+}
+
+// csrfChecked checks a POST's CSRF token against its cookie and the
+// request of p, returning the cookie's value. A POST without its cookie or
+// with another request's token gets p's password form again, with a new
+// token and the challenge cookie dropped, and ok false.
+func (l *login) csrfChecked(w http.ResponseWriter, r *http.Request, p page) (nonce string, ok bool) {
+	if c, err := r.Cookie(CSRFCookie); err == nil && l.csrfValid(c.Value, p.RequestID, r.PostForm.Get("csrf")) {
+		return c.Value, true
+	}
+	nonce, err := l.csrfCookie(w, r)
+	if err != nil {
+		l.fail(w, r, "csrf cookie", err)
+		return "", false
+	}
+	l.clearChallenge(w)
+	p.CSRF, p.Error = l.csrfToken(nonce, p.RequestID), msgForm
+	l.render(w, http.StatusForbidden, p)
+	return "", false
+}
+
+// finish records the login of session s (token its cookie value) on the
+// request id, sets the session cookie, drops the CSRF and challenge
+// cookies and redirects to the provider's callback.
+func (l *login) finish(w http.ResponseWriter, r *http.Request, id string, s *models.Session, token string) {
+	ctx := models.WithRequestMeta(r.Context(), models.RequestMeta{IP: remoteIP(r), UserAgent: r.UserAgent()})
+	if err := l.requests.CompleteAuthRequest(ctx, id, s.UserID, l.now().UTC(), amrOf(s)); err != nil {
 		if errors.Is(err, repositories.ErrNotFound) || errors.Is(err, repositories.ErrExpired) || errors.Is(err, repositories.ErrUsed) {
 			l.render(w, http.StatusBadRequest, page{Error: msgExpired})
 			return
@@ -223,7 +318,40 @@ func (l *login) submit(w http.ResponseWriter, r *http.Request) {
 		Secure: l.secure, SameSite: http.SameSiteLaxMode})
 	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: "", Path: LoginPath, MaxAge: -1, HttpOnly: true,
 		Secure: l.secure, SameSite: http.SameSiteStrictMode})
+	l.clearChallenge(w)
 	http.Redirect(w, r, l.callback(r.Context(), id), http.StatusFound)
+}
+
+// clearChallenge deletes the two-factor challenge cookie from the browser.
+func (l *login) clearChallenge(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: ChallengeCookie, Value: "", Path: LoginPath, MaxAge: -1, HttpOnly: true,
+		Secure: l.secure, SameSite: http.SameSiteStrictMode})
+}
+
+// amrOf is how the person of session s logged in (RFC 8176): "pwd", and
+// "otp" once a second factor was verified (a TOTP or a recovery code).
+func amrOf(s *models.Session) []string {
+	if s.AssuranceLevel >= models.AssuranceTwoFactor {
+		return []string{"pwd", "otp"}
+	}
+	return []string{"pwd"}
+}
+
+// sufficient reports whether session s may answer a new authorization
+// request without a login: a session at models.AssuranceTwoFactor, or one
+// whose user has no confirmed second factor.
+func (l *login) sufficient(ctx context.Context, s *models.Session) bool {
+	if s.AssuranceLevel >= models.AssuranceTwoFactor {
+		return true
+	}
+	u, err := l.store.Users.FindByID(ctx, s.UserID)
+	if err != nil {
+		if !errors.Is(err, repositories.ErrNotFound) {
+			l.log.ErrorContext(ctx, "login page: find session user", "error", err)
+		}
+		return false
+	}
+	return u.TwoFactorConfirmedAt == nil
 }
 
 // loggedOut is the page end_session sends the browser to without a

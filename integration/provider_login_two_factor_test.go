@@ -1,0 +1,277 @@
+package integration
+
+// The login page of an account with a confirmed second factor: the
+// password leads to a code form whose challenge lives in an HttpOnly
+// SameSite=Strict cookie, a TOTP or a recovery code completes the login at
+// assurance level 2 with amr ["pwd","otp"] in the ID token, and a level-1
+// session of such an account does not answer a new request silently.
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/forgeauth/authstore/models"
+	"github.com/forgeauth/authstore/provider"
+	"github.com/forgeauth/authstore/repositories"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
+)
+
+// Messages of the code form.
+const (
+	wrongCode        = "Wrong code. Enter the 6-digit code from your authenticator app, or a recovery code."
+	challengeExpired = "The sign-in took too long or was already completed. Enter your email and password again."
+)
+
+// enrolNow registers email with loginPassword and confirms a factor at the
+// real time, returning the user, the TOTP secret and the recovery codes.
+func (ls *loginSetup) enrolNow(t *testing.T, email string) (*models.User, string, []string) {
+	t.Helper()
+	ctx := requestCtx()
+	u := ls.register(t, email)
+	secret, _, err := ls.f.s.TwoFactor.Enrol(ctx, u.ID)
+	require.NoError(t, err)
+	codes, err := ls.f.s.TwoFactor.Confirm(ctx, u.ID, totpCode(t, secret, time.Now()))
+	require.NoError(t, err)
+	return u, secret, codes
+}
+
+// nextCode is the TOTP code of the step after now's: within the skew the
+// library accepts, and never the step Confirm used.
+func nextCode(t *testing.T, secret string) string {
+	return totpCode(t, secret, time.Now().Add(30*time.Second))
+}
+
+// submitCode posts the second-factor form.
+func (ls *loginSetup) submitCode(t *testing.T, c *http.Client, id, csrf, code string) loginForm {
+	t.Helper()
+	res, err := c.PostForm(ls.issuer+provider.LoginPath, url.Values{"id": {id}, "csrf": {csrf}, "code": {code}})
+	require.NoError(t, err)
+	return readForm(t, res)
+}
+
+// cookieOf returns the cookie name a response sets, or nil.
+func cookieOf(res *http.Response, name string) *http.Cookie {
+	for _, ck := range res.Cookies() {
+		if ck.Name == name {
+			return ck
+		}
+	}
+	return nil
+}
+
+// finishLogin follows a successful form's redirect through the provider's
+// callback, exchanges the code and returns the ID token's amr.
+func (ls *loginSetup) finishLogin(t *testing.T, c *http.Client, got loginForm, verifier string) []string {
+	t.Helper()
+	require.Equal(t, http.StatusFound, got.status, "login: %s", got.body)
+	loc, err := got.res.Location()
+	require.NoError(t, err)
+	return ls.exchangeAt(t, c, loc.String(), verifier)
+}
+
+// exchangeAt gets url (the provider's callback) in c, exchanges the code
+// the app receives and returns the ID token's amr.
+func (ls *loginSetup) exchangeAt(t *testing.T, c *http.Client, callback, verifier string) []string {
+	t.Helper()
+	status, back := redirectOf(t, c, callback)
+	require.Equal(t, http.StatusFound, status)
+	require.NotEmpty(t, back.Query().Get("code"), "the app got no code: %s", back)
+	tok, err := ls.oauth.Exchange(context.Background(), back.Query().Get("code"), oauth2.VerifierOption(verifier))
+	require.NoError(t, err)
+	raw, _ := tok.Extra("id_token").(string)
+	parts := strings.Split(raw, ".")
+	require.Len(t, parts, 3, "id_token")
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	require.NoError(t, err)
+	var claims struct {
+		AMR []string `json:"amr"`
+	}
+	require.NoError(t, json.Unmarshal(payload, &claims))
+	return claims.AMR
+}
+
+// authorize gets an authorize URL in c and returns where the provider sent
+// the browser.
+func (ls *loginSetup) authorize(t *testing.T, c *http.Client, authURL string) *url.URL {
+	t.Helper()
+	status, loc := redirectOf(t, c, authURL)
+	require.Equal(t, http.StatusFound, status)
+	if loc.Path != provider.LoginPath {
+		return loc
+	}
+	if status, next := redirectOf(t, c, loc.String()); status == http.StatusFound {
+		return next
+	}
+	return loc // the login page itself
+}
+
+// redirectOf gets u in c and returns the status and, for a redirect, its
+// location.
+func redirectOf(t *testing.T, c *http.Client, u string) (int, *url.URL) {
+	t.Helper()
+	res, err := c.Get(u)
+	require.NoError(t, err)
+	res.Body.Close()
+	if res.StatusCode != http.StatusFound {
+		return res.StatusCode, nil
+	}
+	loc, err := res.Location()
+	require.NoError(t, err)
+	return res.StatusCode, loc
+}
+
+// TestProviderLoginTwoFactor drives the login page of accounts with a
+// confirmed second factor over HTTP.
+func TestProviderLoginTwoFactor(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		ls := newLoginSetup(t, b, withConfig(withTwoFactor))
+		ada, secret, recovery := ls.enrolNow(t, "ada@example.com")
+		c := browserClient(t)
+		authURL, verifier := ls.authURL("state-2fa")
+		form := ls.openLogin(t, c, authURL)
+
+		// The password opens the code form; the challenge is a cookie only.
+		got := ls.submit(t, c, form.id, form.csrf, "ada@example.com", loginPassword)
+		require.Equal(t, http.StatusOK, got.status, "password: %s", got.body)
+		require.Contains(t, got.body, `id="second-factor"`)
+		require.NotContains(t, got.body, `id="password"`)
+		require.Nil(t, cookieOf(got.res, provider.SessionCookie), "a session before the second factor")
+		ch := cookieOf(got.res, provider.ChallengeCookie)
+		require.NotNil(t, ch, "no challenge cookie")
+		require.True(t, ch.HttpOnly)
+		require.Equal(t, http.SameSiteStrictMode, ch.SameSite)
+		require.Equal(t, provider.LoginPath, ch.Path)
+		require.NotContains(t, got.body, ch.Value, "the challenge shows in the page")
+		require.Equal(t, form.id, got.id)
+
+		t.Run("CSRF", func(t *testing.T) {
+			refused := ls.submitCode(t, c, form.id, "", nextCode(t, secret))
+			require.Equal(t, http.StatusForbidden, refused.status, "no CSRF token: %s", refused.body)
+			// That cleared the challenge: log in with the password again.
+			again := ls.submit(t, c, form.id, refused.csrf, "ada@example.com", loginPassword)
+			require.Contains(t, again.body, `id="second-factor"`, again.body)
+		})
+
+		t.Run("NoChallenge", func(t *testing.T) {
+			other := browserClient(t) // its own request and CSRF cookie, no challenge
+			f2 := ls.openLogin(t, other, authURL)
+			got := ls.submitCode(t, other, f2.id, f2.csrf, nextCode(t, secret))
+			require.Equal(t, challengeExpired, got.errorMessage, got.body)
+			require.Contains(t, got.body, `id="password"`, "back to the password form")
+		})
+
+		t.Run("WrongCode", func(t *testing.T) {
+			before, err := ls.f.s.Users.FindByID(requestCtx(), ada.ID)
+			require.NoError(t, err)
+			code := nextCode(t, secret)
+			wrong := "000000"
+			for slices.Contains([]string{code, totpCode(t, secret, time.Now()), totpCode(t, secret, time.Now().Add(-30*time.Second))}, wrong) {
+				wrong = "111111"
+			}
+			got := ls.submitCode(t, c, form.id, form.csrf, wrong)
+			require.Equal(t, http.StatusUnauthorized, got.status)
+			require.Equal(t, wrongCode, got.errorMessage, got.body)
+			require.Contains(t, got.body, `id="second-factor"`, "the code form again")
+			after, err := ls.f.s.Users.FindByID(requestCtx(), ada.ID)
+			require.NoError(t, err)
+			require.Equal(t, before.FailedLogins+1, after.FailedLogins, "a wrong code counts toward the lockout")
+		})
+
+		t.Run("OK", func(t *testing.T) {
+			got := ls.submitCode(t, c, form.id, form.csrf, nextCode(t, secret))
+			require.Equal(t, http.StatusFound, got.status, "right code: %s", got.body)
+			sc := cookieOf(got.res, provider.SessionCookie)
+			require.NotNil(t, sc, "no session cookie")
+			s, err := ls.f.s.Sessions.Find(requestCtx(), sc.Value)
+			require.NoError(t, err)
+			require.Equal(t, ada.ID, s.UserID)
+			require.Equal(t, models.AssuranceTwoFactor, s.AssuranceLevel)
+			require.Equal(t, []string{"pwd", "otp"}, ls.finishLogin(t, c, got, verifier))
+
+			// A level-2 session answers a new request silently.
+			url2, v2 := ls.authURL("state-sso")
+			loc := ls.authorize(t, c, url2)
+			require.NotEqual(t, provider.LoginPath, loc.Path, "a level-2 session was asked to log in again")
+			require.Equal(t, []string{"pwd", "otp"}, ls.exchangeAt(t, c, loc.String(), v2))
+		})
+
+		t.Run("RecoveryCode", func(t *testing.T) {
+			d := browserClient(t)
+			u, v := ls.authURL("state-recovery")
+			f := ls.openLogin(t, d, u)
+			got := ls.submit(t, d, f.id, f.csrf, "ada@example.com", loginPassword)
+			require.Contains(t, got.body, `id="second-factor"`)
+			used := cookieOf(got.res, provider.ChallengeCookie)
+			require.NotNil(t, used)
+			got = ls.submitCode(t, d, f.id, f.csrf, recovery[0])
+			require.Equal(t, []string{"pwd", "otp"}, ls.finishLogin(t, d, got, v))
+
+			// A used challenge sends the browser back to the password form.
+			e := browserClient(t)
+			f3 := ls.openLogin(t, e, u2(ls, "state-used"))
+			e.Jar.SetCookies(mustURL(t, ls.issuer+provider.LoginPath), []*http.Cookie{{Name: provider.ChallengeCookie, Value: used.Value, Path: provider.LoginPath}})
+			got = ls.submitCode(t, e, f3.id, f3.csrf, recovery[1])
+			require.Equal(t, challengeExpired, got.errorMessage, got.body)
+			require.Contains(t, got.body, `id="password"`)
+		})
+
+		t.Run("Locked", func(t *testing.T) {
+			_, carolSecret, _ := ls.enrolNow(t, "carol@example.com")
+			d := browserClient(t)
+			f := ls.openLogin(t, d, u2(ls, "state-locked"))
+			got := ls.submit(t, d, f.id, f.csrf, "carol@example.com", loginPassword)
+			require.Contains(t, got.body, `id="second-factor"`)
+			carol, err := ls.f.s.Users.FindByEmail(requestCtx(), "carol@example.com")
+			require.NoError(t, err)
+			require.NoError(t, ls.f.s.Users.Lock(requestCtx(), carol.ID, time.Hour))
+			got = ls.submitCode(t, d, f.id, f.csrf, nextCode(t, carolSecret))
+			require.Equal(t, wrongLogin, got.errorMessage, "a locked account shows the generic message: %s", got.body)
+			require.Contains(t, got.body, `id="password"`)
+		})
+
+		t.Run("LevelOneSession", func(t *testing.T) {
+			// A password-only session of an account with a factor (made
+			// before the factor, or by Sessions.Create) is not enough.
+			_, token, err := ls.f.s.Sessions.Create(requestCtx(), ada.ID, repositories.SessionInput{})
+			require.NoError(t, err)
+			d := browserClient(t)
+			d.Jar.SetCookies(mustURL(t, ls.issuer), []*http.Cookie{{Name: provider.SessionCookie, Value: token, Path: "/"}})
+			loc := ls.authorize(t, d, u2(ls, "state-level1"))
+			require.Equal(t, provider.LoginPath, loc.Path, "a level-1 session answered silently: %s", loc)
+			none, _ := ls.authURL("state-none")
+			loc = ls.authorize(t, d, none+"&prompt=none")
+			require.Equal(t, "login_required", loc.Query().Get("error"), "prompt=none with a level-1 session: %s", loc)
+		})
+
+		t.Run("PasswordOnly", func(t *testing.T) {
+			ls.register(t, "dave@example.com")
+			d := browserClient(t)
+			u, v := ls.authURL("state-pwd")
+			f := ls.openLogin(t, d, u)
+			got := ls.submit(t, d, f.id, f.csrf, "dave@example.com", loginPassword)
+			require.Equal(t, []string{"pwd"}, ls.finishLogin(t, d, got, v))
+		})
+	})
+}
+
+// u2 is a new authorize URL whose verifier the test does not need.
+func u2(ls *loginSetup, state string) string {
+	u, _ := ls.authURL(state)
+	return u
+}
+
+// mustURL parses s.
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	require.NoError(t, err)
+	return u
+}
