@@ -453,7 +453,18 @@ func TestProviderLoginSession(t *testing.T) {
 		require.Equal(t, http.StatusFound, got.status, got.body)
 
 		t.Run("SingleSignOn", func(t *testing.T) {
-			for _, extra := range []string{"", "&prompt=none", "&max_age=3600"} {
+			var session string
+			for _, ck := range got.res.Cookies() {
+				if ck.Name == provider.SessionCookie {
+					session = ck.Value
+				}
+			}
+			s, err := ls.f.s.Sessions.Find(requestCtx(), session)
+			require.NoError(t, err)
+			for i, extra := range []string{"", "&prompt=none", "&max_age=3600"} {
+				// Each sign-on by the session is audited like a password
+				// login: the browser's address and agent, client and session.
+				require.EqualValues(t, i, countEvents(t, ls.f.s.DB(), models.EventLoginSession, &ada.ID), extra)
 				u, verifier := ls.authURL("sso")
 				q := toClient(t, c, u+extra)
 				require.Equal(t, "sso", q.Get("state"), extra)
@@ -462,6 +473,13 @@ func TestProviderLoginSession(t *testing.T) {
 				require.NoError(t, err, extra)
 				sub := idTokenSubject(t, tok.Extra("id_token").(string))
 				require.Equal(t, string(ada.ID), sub, extra)
+				require.EqualValues(t, i+1, countEvents(t, ls.f.s.DB(), models.EventLoginSession, &ada.ID), extra)
+				last := lastEvent(t, ls.f.s.DB(), models.EventLoginSession)
+				require.Equal(t, "127.0.0.1", last.IPAddress)
+				require.Equal(t, "Go-http-client/1.1", last.UserAgent)
+				var meta map[string]string
+				require.NoError(t, json.Unmarshal([]byte(last.Metadata), &meta))
+				require.Equal(t, map[string]string{"client_id": ls.oauth.ClientID, "session_id": string(s.ID)}, meta)
 			}
 		})
 

@@ -56,6 +56,10 @@ const (
 	EventLoginSucceeded Event = "login.succeeded"
 	// EventLoginFailed records a failed login attempt.
 	EventLoginFailed Event = "login.failed"
+	// EventLoginSession records a sign-in answered by a live login session
+	// without a password (single sign-on at the OpenID provider); its
+	// metadata names the client and the session.
+	EventLoginSession Event = "login.session"
 	// EventLogout records that a user logged out (one session ended by its
 	// token).
 	EventLogout Event = "logout"
@@ -167,6 +171,7 @@ var events = [...]Event{
 	EventTwoFactorEnrolled, EventTwoFactorConfirmed, EventTwoFactorChallenged, EventTwoFactorSucceeded,
 	EventTwoFactorFailed, EventTwoFactorDisabled, EventTwoFactorReset, EventRecoveryCodesGenerated,
 	EventRecoveryCodeUsed,
+	EventLoginSession,
 }
 
 // Valid reports whether e is one of the events returned by Events.

@@ -214,6 +214,18 @@ func (s *Storage) CompleteAuthRequest(ctx context.Context, authRequestID string,
 	return nil
 }
 
+// CompleteAuthRequestFromSession records that the person of a live login
+// session logged in for the pending authorization request without a login
+// page (single sign-on): AuthRequests.CompleteFromSession, which writes a
+// login.session activity row in the same transaction. It returns that
+// method's errors, unchanged.
+func (s *Storage) CompleteAuthRequestFromSession(ctx context.Context, authRequestID string, session *models.Session, amr []string) error {
+	if err := s.store.AuthRequests.CompleteFromSession(ctx, models.UUID(authRequestID), session, amr); err != nil {
+		return fmt.Errorf("oidcstore: %w", err)
+	}
+	return nil
+}
+
 // toOIDC turns a repository error into the OAuth error op answers with:
 // a bad code, token or request is invalid_grant, a failed client
 // authentication invalid_client, a missing grant type

@@ -80,6 +80,7 @@ var loginTemplate = template.Must(template.ParseFS(templateFS, "login.html"))
 type authRequests interface {
 	AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error)
 	CompleteAuthRequest(ctx context.Context, authRequestID string, userID models.UUID, authTime time.Time, amr []string) error
+	CompleteAuthRequestFromSession(ctx context.Context, authRequestID string, session *models.Session, amr []string) error
 }
 
 // login serves the login page: GET renders the form for a pending
@@ -162,7 +163,11 @@ func (l *login) show(w http.ResponseWriter, r *http.Request) {
 	prompt, maxAge, hint := promptOf(req)
 	if s := l.session(ctx, r); s != nil && r.Method == http.MethodGet && !slices.Contains(prompt, oidc.PromptLogin) &&
 		(maxAge == nil || l.now().Sub(s.CreatedAt) <= time.Duration(*maxAge)*time.Second) && l.sufficient(ctx, s) {
-		if err := l.requests.CompleteAuthRequest(ctx, id, s.UserID, s.CreatedAt, amrOf(s)); err != nil {
+		if err := l.requests.CompleteAuthRequestFromSession(ctx, id, s, amrOf(s)); err != nil {
+			if errors.Is(err, repositories.ErrNotFound) || errors.Is(err, repositories.ErrExpired) || errors.Is(err, repositories.ErrUsed) {
+				l.render(w, http.StatusBadRequest, page{Error: msgExpired})
+				return
+			}
 			l.fail(w, r, "complete auth request", err)
 			return
 		}

@@ -210,7 +210,32 @@ func (r *AuthRequests) Find(ctx context.Context, id models.UUID) (*models.AuthRe
 // code was issued already and ErrMissingReferent if the user does not
 // exist.
 func (r *AuthRequests) Complete(ctx context.Context, id, userID models.UUID, authTime time.Time, amr []string) error {
-	const op = "complete authorization request"
+	return r.complete(ctx, "complete authorization request", id, userID, authTime, amr, nil)
+}
+
+// CompleteFromSession records, as Complete does, that the person of a live
+// login session logged in for the request without a login page (single
+// sign-on): the session's user, its start as the auth time, the methods
+// amr. In the same transaction it checks the session still exists (a
+// logout meanwhile refuses the sign-on) and writes a login.session
+// activity row with the request's client id and the session id, the IP
+// address and user agent of ctx's request metadata.
+//
+// It returns Complete's errors, ErrInvalidInput for a nil session and
+// ErrNotFound (naming the session) when the session has ended.
+func (r *AuthRequests) CompleteFromSession(ctx context.Context, id models.UUID, session *models.Session, amr []string) error {
+	const op = "complete authorization request from session"
+	if session == nil {
+		return fmt.Errorf("%s: session is nil: %w", op, ErrInvalidInput)
+	}
+	if err := validID("session id", session.ID); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return r.complete(ctx, op, id, session.UserID, session.CreatedAt, amr, session)
+}
+
+// complete is Complete, and CompleteFromSession when session is not nil.
+func (r *AuthRequests) complete(ctx context.Context, op string, id, userID models.UUID, authTime time.Time, amr []string, session *models.Session) error {
 	checks := []error{validID("authorization request id", id), validID("user id", userID)}
 	if authTime.IsZero() {
 		checks = append(checks, fmt.Errorf("auth time is zero: %w", ErrInvalidInput))
@@ -226,10 +251,27 @@ func (r *AuthRequests) Complete(ctx context.Context, id, userID models.UUID, aut
 		res := tx.Model(&models.AuthRequest{}).Where("id = ?", id).
 			Where("code_hash IS NULL AND used_at IS NULL AND revoked = ? AND expires_at > ?", false, now).
 			Updates(map[string]any{"user_id": userID, "auth_time": at, "amr": append(models.Strings{}, amr...), "done": true})
-		if res.Error != nil || res.RowsAffected == 1 {
+		if res.Error != nil {
 			return res.Error
 		}
-		return whyNotPending(tx, id, now)
+		if res.RowsAffected != 1 {
+			return whyNotPending(tx, id, now)
+		}
+		if session == nil {
+			return nil
+		}
+		var n int64
+		if err := tx.Model(&models.Session{}).Where("id = ? AND user_id = ? AND expires_at > ?", session.ID, userID, now).Count(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("session %s has ended: %w", session.ID, ErrNotFound)
+		}
+		var clientID models.UUID
+		if err := tx.Model(&models.AuthRequest{}).Where("id = ?", id).Select("client_id").Scan(&clientID).Error; err != nil {
+			return err
+		}
+		return record(tx, now, &userID, models.EventLoginSession, map[string]any{"client_id": clientID, "session_id": session.ID})
 	})
 	return Translate(op, err)
 }
