@@ -21,6 +21,13 @@ type Client struct {
 
 var _ op.Client = (*Client)(nil)
 
+// NewClient returns the client of row as the provider sees it, the
+// defaults of unset metadata applied (response type code,
+// client_secret_basic or none, JWT access tokens, one-hour ID tokens);
+// its LoginURL is the provider package's login page. `authstore client
+// show` prints it.
+func NewClient(row models.Client) *Client { return &Client{row: row, loginURL: defaultLoginURL} }
+
 // Row returns a copy of the client's row.
 func (c *Client) Row() models.Client { return c.row }
 

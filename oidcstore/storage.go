@@ -97,6 +97,10 @@ func WithCryptoKey(key [32]byte) Option {
 	}
 }
 
+// defaultLoginURL is the login URL of a request id without WithLoginURL:
+// the provider package's login page.
+func defaultLoginURL(id string) string { return "/login?authRequestID=" + url.QueryEscape(id) }
+
 // New returns the adapter over a Store. The Store needs a current signing
 // key (Store.Keys, `authstore keys rotate`): the provider signs ID tokens
 // and JWT access tokens with it. It returns an error wrapping
@@ -107,7 +111,7 @@ func New(store *authstore.Store, opts ...Option) (*Storage, error) {
 	}
 	s := &Storage{
 		store:    store,
-		loginURL: func(id string) string { return "/login?authRequestID=" + url.QueryEscape(id) },
+		loginURL: defaultLoginURL,
 		lifetime: repositories.DefaultAuthRequestLifetime,
 	}
 	for _, o := range opts {

@@ -11,9 +11,11 @@ import (
 
 	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/models"
+	"github.com/forgeauth/authstore/oidcstore"
 	"github.com/forgeauth/authstore/protocol"
 	"github.com/forgeauth/authstore/repositories"
 	"github.com/spf13/cobra"
+	"github.com/zitadel/oidc/v3/pkg/op"
 )
 
 // secretWarning follows every client secret the CLI prints.
@@ -260,7 +262,10 @@ func (a *app) clientShowCommand() *cobra.Command {
 		Use:   "show ID",
 		Short: "Show one client",
 		Long: `show prints a client: id, name, type, status, owner, redirect URIs, grant
-types, scopes and timestamps. It never prints the secret or its hash.
+types, scopes, what the OpenID provider (authstore serve) reads of it
+(response types, token endpoint auth method, access-token type, post-logout
+redirect URIs, audiences, ID token lifetime; the provider's default where
+none was registered) and timestamps. It never prints the secret or its hash.
 
 An ID that is not a UUID is bad usage (exit 2); no client with that id is a
 failure (exit 1). With --json it prints the client as one JSON object, as
@@ -511,8 +516,16 @@ type clientJSON struct {
 	Confidential         bool         `json:"confidential"`
 	PersonalAccessClient bool         `json:"personal_access_client"`
 	Revoked              bool         `json:"revoked"`
-	CreatedAt            time.Time    `json:"created_at"`
-	UpdatedAt            time.Time    `json:"updated_at"`
+	// The OpenID provider's metadata, as the provider reads it (the
+	// defaults of unset columns applied).
+	ResponseTypes           []string  `json:"response_types"`
+	TokenEndpointAuthMethod string    `json:"token_endpoint_auth_method"`
+	AccessTokenType         string    `json:"access_token_type"`
+	PostLogoutRedirectURIs  []string  `json:"post_logout_redirect_uris"`
+	Audiences               []string  `json:"audiences"`
+	IDTokenLifetimeSeconds  int64     `json:"id_token_lifetime_seconds"`
+	CreatedAt               time.Time `json:"created_at"`
+	UpdatedAt               time.Time `json:"updated_at"`
 }
 
 func newClientJSON(c *models.Client) clientJSON {
@@ -522,18 +535,25 @@ func newClientJSON(c *models.Client) clientJSON {
 		}
 		return s
 	}
+	m := newProviderView(c)
 	return clientJSON{
-		ID:                   c.ID,
-		UserID:               c.UserID,
-		Name:                 c.Name,
-		RedirectURIs:         orEmpty(c.RedirectURIs),
-		GrantTypes:           orEmpty(c.GrantTypes),
-		Scopes:               orEmpty(c.Scopes),
-		Confidential:         c.Confidential,
-		PersonalAccessClient: c.PersonalAccessClient,
-		Revoked:              c.Revoked,
-		CreatedAt:            c.CreatedAt.UTC(),
-		UpdatedAt:            c.UpdatedAt.UTC(),
+		ID:                      c.ID,
+		UserID:                  c.UserID,
+		Name:                    c.Name,
+		RedirectURIs:            orEmpty(c.RedirectURIs),
+		GrantTypes:              orEmpty(c.GrantTypes),
+		Scopes:                  orEmpty(c.Scopes),
+		Confidential:            c.Confidential,
+		PersonalAccessClient:    c.PersonalAccessClient,
+		Revoked:                 c.Revoked,
+		ResponseTypes:           m.responseTypes,
+		TokenEndpointAuthMethod: m.authMethod,
+		AccessTokenType:         m.accessTokenType,
+		PostLogoutRedirectURIs:  orEmpty(c.PostLogoutRedirectURIs),
+		Audiences:               orEmpty(c.Audiences),
+		IDTokenLifetimeSeconds:  int64(m.idTokenLifetime / time.Second),
+		CreatedAt:               c.CreatedAt.UTC(),
+		UpdatedAt:               c.UpdatedAt.UTC(),
 	}
 }
 
@@ -574,9 +594,48 @@ func (a *app) printClient(c *models.Client) error {
 	}
 	fmt.Fprintf(w, "grant types:\t%s\n", strings.Join(c.GrantTypes, " "))
 	fmt.Fprintf(w, "scopes:\t%s\n", scopes)
+	m := newProviderView(c)
+	fmt.Fprintf(w, "response types:\t%s\n", strings.Join(m.responseTypes, " "))
+	fmt.Fprintf(w, "token endpoint auth method:\t%s\n", m.authMethod)
+	fmt.Fprintf(w, "access token type:\t%s\n", m.accessTokenType)
+	list := func(label string, values []string) {
+		if len(values) == 0 {
+			fmt.Fprintf(w, "%s\t-\n", label)
+		}
+		for i, v := range values {
+			if i > 0 {
+				label = ""
+			}
+			fmt.Fprintf(w, "%s\t%s\n", label, oneLineText(v))
+		}
+	}
+	list("post-logout redirect uris:", c.PostLogoutRedirectURIs)
+	list("audiences:", c.Audiences)
+	fmt.Fprintf(w, "id token lifetime:\t%s\n", m.idTokenLifetime)
 	fmt.Fprintf(w, "created:\t%s\n", formatTime(c.CreatedAt))
 	fmt.Fprintf(w, "updated:\t%s\n", formatTime(c.UpdatedAt))
 	return w.Flush()
+}
+
+// providerView is what the OpenID provider (oidcstore.Client) reads of a
+// client's metadata, the defaults of unset columns applied.
+type providerView struct {
+	responseTypes   []string
+	authMethod      string
+	accessTokenType string
+	idTokenLifetime time.Duration
+}
+
+func newProviderView(c *models.Client) providerView {
+	oc := oidcstore.NewClient(*c)
+	v := providerView{authMethod: string(oc.AuthMethod()), accessTokenType: models.AccessTokenJWT, idTokenLifetime: oc.IDTokenLifetime()}
+	for _, t := range oc.ResponseTypes() {
+		v.responseTypes = append(v.responseTypes, string(t))
+	}
+	if oc.AccessTokenType() == op.AccessTokenTypeBearer {
+		v.accessTokenType = models.AccessTokenOpaque
+	}
+	return v
 }
 
 func clientType(c *models.Client) string {

@@ -83,7 +83,7 @@ func TestClientCreateGrantTypes(t *testing.T) {
 			t.Errorf("RefreshTokens.Issue for a client_credentials-only client = %v; want ErrUnauthorizedClient", err)
 		}
 		r := b.mustRun(t, "client", "show", svc.ID.String())
-		if !regexp.MustCompile(`(?m)^grant types:\s+client_credentials$`).MatchString(r.stdout) || strings.Contains(r.stdout, "redirect uris") {
+		if !regexp.MustCompile(`(?m)^grant types:\s+client_credentials$`).MatchString(r.stdout) || regexp.MustCompile(`(?m)^redirect uris:`).MatchString(r.stdout) {
 			t.Errorf("client show of the service client printed\n%s", r.stdout)
 		}
 
@@ -432,6 +432,61 @@ func TestClientCreateProviderFlags(t *testing.T) {
 		}
 		if n := b.count(t, "oauth_clients"); n != clients {
 			t.Errorf("oauth_clients has %d rows after a refused create; want %d", n, clients)
+		}
+	})
+}
+
+// TestClientShowProviderMetadata: client show and its --json print what the
+// OpenID provider reads of a client, the registered values and, for a
+// client that registered none, the provider's defaults.
+func TestClientShowProviderMetadata(t *testing.T) {
+	t.Parallel()
+	forBackends(t, func(t *testing.T, b backend) {
+		b.mustRun(t, "migrate", "up")
+		var c clientCreatedJSON
+		b.mustJSON(t, &c, "client", "create", "--name", "OIDC app", "--redirect-uri", "https://app.example.com/cb",
+			"--response-type", "code", "--token-endpoint-auth-method", "client_secret_post", "--access-token-type", "opaque",
+			"--post-logout-redirect-uri", "https://app.example.com/bye", "--post-logout-redirect-uri", "https://app.example.com/bye2",
+			"--audience", "api.example.com", "--id-token-lifetime", "15m", "-o", "json")
+		id := c.ID.String()
+
+		var got clientJSON
+		b.mustJSON(t, &got, "client", "show", id, "--json")
+		if !slices.Equal(got.ResponseTypes, []string{"code"}) || got.TokenEndpointAuthMethod != "client_secret_post" ||
+			got.AccessTokenType != "opaque" || got.IDTokenLifetimeSeconds != 900 ||
+			!slices.Equal(got.PostLogoutRedirectURIs, []string{"https://app.example.com/bye", "https://app.example.com/bye2"}) ||
+			!slices.Equal(got.Audiences, []string{"api.example.com"}) {
+			t.Errorf("client show --json = %+v; want the registered provider metadata", got)
+		}
+		r := b.mustRun(t, "client", "show", id)
+		for _, line := range []string{
+			"response types:              code\n",
+			"token endpoint auth method:  client_secret_post\n",
+			"access token type:           opaque\n",
+			"post-logout redirect uris:   https://app.example.com/bye\n                             https://app.example.com/bye2\n",
+			"audiences:                   api.example.com\n",
+			"id token lifetime:           15m0s\n",
+		} {
+			if !strings.Contains(r.stdout, line) {
+				t.Errorf("client show printed\n%s\nwant the line %q", r.stdout, line)
+			}
+		}
+
+		// Nothing registered: the provider's defaults.
+		var pub clientCreatedJSON
+		b.mustJSON(t, &pub, "client", "create", "--name", "SPA", "--public", "--redirect-uri", "https://spa.example.com/cb", "-o", "json")
+		b.mustJSON(t, &got, "client", "show", pub.ID.String(), "-o", "json")
+		if !slices.Equal(got.ResponseTypes, []string{"code"}) || got.TokenEndpointAuthMethod != "none" || got.AccessTokenType != "jwt" ||
+			got.IDTokenLifetimeSeconds != 3600 || got.PostLogoutRedirectURIs == nil || len(got.PostLogoutRedirectURIs) != 0 ||
+			got.Audiences == nil || len(got.Audiences) != 0 {
+			t.Errorf("client show --json of a client without metadata = %+v; want the defaults", got)
+		}
+		r = b.mustRun(t, "client", "show", pub.ID.String())
+		for _, line := range []string{"token endpoint auth method:  none\n", "access token type:           jwt\n",
+			"post-logout redirect uris:   -\n", "audiences:                   -\n", "id token lifetime:           1h0m0s\n"} {
+			if !strings.Contains(r.stdout, line) {
+				t.Errorf("client show printed\n%s\nwant the line %q", r.stdout, line)
+			}
 		}
 	})
 }

@@ -30,10 +30,13 @@ func TestClientCommands(t *testing.T) {
 			t.Fatalf("client create printed %v; want the id, the secret and the warning that it will not be shown again", r)
 		}
 		webID, webSecret := m[1], sm[1]
-		for _, want := range []string{"https://app.example.com/callback", "http://127.0.0.1/cb", "authorization_code refresh_token", "scopes:         (any)"} {
+		for _, want := range []string{"https://app.example.com/callback", "http://127.0.0.1/cb", "authorization_code refresh_token"} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("client create printed\n%s\nwant %q in it", r.stdout, want)
 			}
+		}
+		if !regexp.MustCompile(`(?m)^scopes: +\(any\)$`).MatchString(r.stdout) {
+			t.Errorf("client create printed\n%s\nwant the line scopes: (any)", r.stdout)
 		}
 		checkSecret(t, b, webID, webSecret, true)
 
