@@ -105,6 +105,13 @@ func seedCleanup(t *testing.T, db *gorm.DB, now time.Time) *cleanupSeed {
 		c := &models.TwoFactorChallenge{UserID: uid, TokenHash: []string{"c-old", "c-live"}[i], ExpiresAt: exp}
 		create(c)
 		mark("two_factor_challenges", c.ID, i == 0)
+		if i == 1 {
+			// A challenge used an hour ago goes though it has not
+			// expired: it is single use.
+			used := &models.TwoFactorChallenge{UserID: uid, TokenHash: "c-used", ExpiresAt: exp, UsedAt: &past}
+			create(used)
+			mark("two_factor_challenges", used.ID, true)
+		}
 		// A TOTP step used an hour ago is outside every window; one used
 		// now is not.
 		st := &models.TwoFactorUsedStep{UserID: uid, Step: int64(i), UsedAt: []time.Time{past, now}[i]}
@@ -200,8 +207,8 @@ func TestCleanupPurge(t *testing.T) {
 			res, err := cleanup.Purge(ctx, repositories.PurgeOptions{BatchSize: 1, Progress: func(string, int64, int64) { batches++ }})
 			require.NoError(t, err)
 			require.Equal(t, want, res.Tables)
-			require.Equal(t, int64(14), res.Total)
-			require.Equal(t, 14, batches, "batch size 1 deletes one row per batch")
+			require.Equal(t, int64(15), res.Total)
+			require.Equal(t, 15, batches, "batch size 1 deletes one row per batch")
 			for table, kept := range sd.kept {
 				require.Equal(t, sorted(kept), idsOf(t, s.DB(), table), "%s: survivors", table)
 			}
@@ -304,7 +311,8 @@ func TestCleanupViewsListWhatPurgeDeletes(t *testing.T) {
 			require.Equal(t, sorted(sd.deleted[table]), viewIDs("oauth_expired_tokens", "token_type", kind), table)
 			require.Equal(t, int64(len(sd.deleted[table])), res.Tables[table])
 		}
-		for table, kind := range map[string]string{"sessions": "session", "password_resets": "password_reset", "email_verifications": "email_verification"} {
+		for table, kind := range map[string]string{"sessions": "session", "password_resets": "password_reset", "email_verifications": "email_verification",
+			"two_factor_challenges": "two_factor_challenge"} {
 			require.Equal(t, sorted(sd.deleted[table]), viewIDs("expired_auth_records", "record_type", kind), table)
 			require.Equal(t, int64(len(sd.deleted[table])), res.Tables[table])
 		}

@@ -197,6 +197,67 @@ func TestTwoFactorLogin(t *testing.T) {
 	})
 }
 
+// TestTwoFactorChallengesPurged: Cleanup.Purge deletes the challenges no
+// login can use (expired, and used: a challenge is single use) and the
+// used TOTP steps outside every verification window; a live challenge
+// survives and still completes its login. (TestCleanupViewsListWhatPurgeDeletes
+// compares expired_auth_records, which reads the database's clock, with a
+// purge.)
+func TestTwoFactorChallengesPurged(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		f := newFixture(t, b, withConfig(withTwoFactor))
+		ctx := requestCtx()
+		u, secret, _ := f.enrolled(t, "purge@example.com") // Confirm spent a step
+		login := func() string {
+			t.Helper()
+			res, challenge, err := f.s.Users.Login(ctx, u.Email, userPassword)
+			require.NoError(t, err)
+			require.True(t, res.SecondFactorRequired)
+			return challenge
+		}
+		purge := func() repositories.PurgeResult {
+			t.Helper()
+			res, err := f.s.Cleanup.Purge(ctx, repositories.PurgeOptions{})
+			require.NoError(t, err)
+			return res
+		}
+		challenges := func() int64 { return countRows(t, f.s.DB(), "two_factor_challenges", "user_id = ?", u.ID) }
+		steps := func() int64 { return countRows(t, f.s.DB(), "two_factor_used_steps", "user_id = ?", u.ID) }
+
+		used := login()
+		_, _, err := f.s.TwoFactor.CompleteLogin(ctx, used, totpCode(t, secret, f.clock.Now()), repositories.SessionInput{})
+		require.NoError(t, err)
+		login() // never completed: it expires
+		require.Equal(t, int64(2), challenges())
+		require.Equal(t, int64(2), steps())
+
+		res := purge()
+		require.Equal(t, int64(1), res.Tables["two_factor_challenges"], "the used challenge goes before it expires")
+		require.Zero(t, res.Tables["two_factor_used_steps"], "steps used within the window stay")
+		require.Equal(t, int64(1), challenges())
+
+		f.clock.Advance(models.TwoFactorChallengeLifetime + time.Second)
+		live := login()
+		res = purge()
+		require.Equal(t, int64(1), res.Tables["two_factor_challenges"], "the expired challenge goes")
+		require.Equal(t, int64(2), res.Tables["two_factor_used_steps"], "steps used minutes ago go")
+		require.Equal(t, int64(1), challenges(), "the live challenge survives")
+		require.Zero(t, steps())
+
+		f.nextStep()
+		_, _, err = f.s.TwoFactor.CompleteLogin(ctx, live, totpCode(t, secret, f.clock.Now()), repositories.SessionInput{})
+		require.NoError(t, err, "the challenge that survived the purge completes its login")
+		res = purge()
+		require.Equal(t, int64(1), res.Tables["two_factor_challenges"])
+		require.Zero(t, res.Tables["two_factor_used_steps"])
+		f.clock.Advance(91 * time.Second) // past the three steps a code is accepted for
+		res = purge()
+		require.Equal(t, int64(1), res.Tables["two_factor_used_steps"])
+		require.Zero(t, challenges())
+		require.Zero(t, steps())
+	})
+}
+
 func TestTwoFactorSecurity(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		t.Run("Property45", func(t *testing.T) {

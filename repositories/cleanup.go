@@ -31,7 +31,9 @@ type purgeTarget struct {
 	// where selects the rows to delete, with its arguments.
 	where string
 	args  []any
-	// age is the column whose oldest selected value gives the backlog's lag.
+	// age is the column (or an expression of the row's columns) whose
+	// oldest selected value gives the backlog's lag: when the oldest row
+	// became deletable.
 	age string
 }
 
@@ -64,7 +66,8 @@ func expiredTargets(now time.Time, tables config.Tables) []purgeTarget {
 		// A retired signing key past its expiry is removed: every token it
 		// signed has expired.
 		{model: &models.SigningKey{}, where: "state = ? AND remove_at < ?", args: []any{models.KeyStateRetired, now}, age: "remove_at"},
-		expired(&models.TwoFactorChallenge{}),
+		// A challenge goes once it expired or was used.
+		spentChallengesTarget(now),
 		// A used TOTP step is kept while a verification window holds it.
 		spentStepsTarget(now),
 	}

@@ -50,3 +50,13 @@ func spendChallenge(tx *gorm.DB, now time.Time, c *models.TwoFactorChallenge) er
 	}
 	return fmt.Errorf("challenge: %w", ErrConcurrentChange)
 }
+
+// spentChallengesTarget selects the challenges no login can use any more,
+// for Cleanup.Purge: those expired and those used (single use: nothing
+// reads a used challenge but a replay, which an unknown challenge answers
+// as well, with ErrInvalidCredentials). A row became deletable at the
+// earlier of its use and its expiry.
+func spentChallengesTarget(now time.Time) purgeTarget {
+	return purgeTarget{model: &models.TwoFactorChallenge{}, where: "expires_at < ? OR used_at IS NOT NULL", args: []any{now},
+		age: "CASE WHEN used_at IS NULL OR expires_at < used_at THEN expires_at ELSE used_at END"}
+}

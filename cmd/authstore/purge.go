@@ -34,10 +34,12 @@ func (a *app) purgeCommand() *cobra.Command {
 		Short: "Delete expired tokens, codes, sessions, resets and verifications",
 		Long: `purge deletes the rows that have expired from every table whose rows expire:
 oauth_access_tokens, oauth_refresh_tokens, oauth_authorization_codes,
-oauth_personal_access_tokens, sessions, password_resets and
-email_verifications. It deletes what the monitoring views
-oauth_expired_tokens and expired_auth_records list, and nothing still
-needed: a used refresh token stays while any token of its family is alive.
+oauth_personal_access_tokens, oauth_auth_requests, sessions, password_resets,
+email_verifications and two_factor_challenges (a used challenge too), retired
+signing keys past their removal time, and two_factor_used_steps outside
+every TOTP window. It deletes what the monitoring views oauth_expired_tokens
+and expired_auth_records list, and nothing still needed: a used refresh
+token stays while any token of its family is alive.
 With --activity-retention it also deletes activity-log rows older than that;
 without it the activity log is kept forever.
 
