@@ -479,7 +479,14 @@ func (c Config) check(environ map[string]string, failed map[string]bool, connect
 	field("AUTHSTORE_SCHEMA", c.Schema == "" || identifier.MatchString(c.Schema) && len(c.Schema) <= maxSchemaLen,
 		fmt.Sprintf("a PostgreSQL schema name: a lower-case letter or underscore, then lower-case letters, digits and underscores, at most %d bytes (or empty)", maxSchemaLen), c.Schema)
 	if u, err := ParseDatabaseURL(dbURL); connection && err == nil && u.Dialect == DialectSQLite && !c.Memory() && c.Schema != "" {
-		bad("AUTHSTORE_SCHEMA", "empty with a SQLite DATABASE_URL (schemas are PostgreSQL's; use AUTHSTORE_TABLE_PREFIX)", strconv.Quote(c.Schema))
+		want := "empty with a SQLite DATABASE_URL (schemas are PostgreSQL's; use AUTHSTORE_TABLE_PREFIX)"
+		if _, given := environ["DATABASE_URL"]; !given && environ != nil {
+			// A host that hands New a PostgreSQL handle of its own often
+			// sets no DATABASE_URL; the default is SQLite's.
+			want = "empty with a SQLite DATABASE_URL (DATABASE_URL is not set, so it is the default " + c.DatabaseURL +
+				"; with a PostgreSQL database set DATABASE_URL to its postgres:// URL as well)"
+		}
+		bad("AUTHSTORE_SCHEMA", want, strconv.Quote(c.Schema))
 	} else if connection && err == nil && u.Dialect == DialectMySQL && !c.Memory() && c.Schema != "" {
 		bad("AUTHSTORE_SCHEMA", "empty with a MySQL DATABASE_URL (a MySQL schema is the URL's database; use AUTHSTORE_TABLE_PREFIX)", strconv.Quote(c.Schema))
 	}

@@ -554,7 +554,13 @@ func TestTableNaming(t *testing.T) {
 		require.ErrorIs(t, err, config.ErrInvalid, "%s=%q", tc.key, tc.value)
 		require.Contains(t, err.Error(), tc.want, "%s=%q", tc.key, tc.value)
 	}
-	_, err := config.LoadFrom(with("AUTHSTORE_TABLE_PREFIX", "authstore_", "AUTHSTORE_SCHEMA", "identity_12"))
+	// A host that loads the keys for New over its own PostgreSQL handle
+	// and sets no DATABASE_URL is told that the URL is SQLite's default.
+	_, err := config.LoadFrom(with("AUTHSTORE_SCHEMA", "auth"))
+	require.ErrorContains(t, err, "DATABASE_URL is not set, so it is the default sqlite://./authstore.db; with a PostgreSQL database set DATABASE_URL to its postgres:// URL as well")
+	_, err = config.LoadFrom(with("AUTHSTORE_SCHEMA", "auth", "DATABASE_URL", "sqlite://./app.db"))
+	require.ErrorContains(t, err, "AUTHSTORE_SCHEMA: want empty with a SQLite DATABASE_URL (schemas are PostgreSQL's; use AUTHSTORE_TABLE_PREFIX)")
+	_, err = config.LoadFrom(with("AUTHSTORE_TABLE_PREFIX", "authstore_", "AUTHSTORE_SCHEMA", "identity_12"))
 	require.ErrorContains(t, err, "AUTHSTORE_TABLE_PREFIX and AUTHSTORE_SCHEMA: want at most 20 bytes together")
 
 	cfg, err := config.LoadFrom(with("AUTHSTORE_TABLE_PREFIX", "auth_", "AUTHSTORE_SCHEMA", "idp", "DATABASE_URL", "postgres://db/auth"))
