@@ -43,14 +43,17 @@ func (a *app) rootCommand() *cobra.Command {
 		Use:   "authstore",
 		Short: "Operate an authstore database (OAuth2 server and user accounts)",
 		Long: `authstore manages the database of an OAuth2 authorization server and its
-user accounts, on PostgreSQL or SQLite.
+user accounts, on PostgreSQL, MySQL/MariaDB or SQLite.
 
 The database is DATABASE_URL, which --database-url overrides:
   postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=... (or postgresql://)
+  mysql://USER:PASSWORD@HOST:3306/DB (or mariadb://)
   sqlite://./relative.db or sqlite:///absolute/path.db
-With neither set it is sqlite://./authstore.db; a SQLite file is created if
-it does not exist. Every other setting comes from the environment
-(OAUTH_*, AUTH_*, JWT_*, DB_* keys).
+With neither set it is sqlite://./authstore.db. A SQLite file that does not
+exist is created by the commands that write (migrate up, serve, demo, ...);
+the commands that only read refuse it. Every other setting comes from the
+environment (OAUTH_*, AUTH_*, JWT_*, DB_* and AUTHSTORE_* keys: the master
+key AUTHSTORE_ENCRYPTION_KEY, the table prefix AUTHSTORE_TABLE_PREFIX, ...).
 
 Exit status: 0 on success, 1 on failure, 2 on bad usage.`,
 		Example: `  # Migrate ./authstore.db and walk every flow
@@ -109,6 +112,16 @@ Exit status: 0 on success, 1 on failure, 2 on bad usage.`,
 		a.keysCommand(),
 		a.serveCommand(),
 	)
+	// Cobra adds its completion command at Execute; added now, it answers
+	// an unknown shell (completion tcsh) with a usage error, as every
+	// command group does, instead of its help and status 0.
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Args = nil
+			groupCommand(c)
+		}
+	}
 	a.completeIDs(root)
 	markFailures(root)
 	return root

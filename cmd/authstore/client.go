@@ -164,7 +164,7 @@ confidential client the secret under "client_secret" with a "warning".`,
 			})
 		},
 	}
-	cmd.Flags().StringVar(&issuer, "issuer", defaultIssuer, "the URL of `authstore serve`, for the authorize URL printed")
+	cmd.Flags().StringVar(&issuer, "issuer", defaultIssuer, "the `URL` of authstore serve, for the authorize URL printed")
 	cmd.Flags().StringVar(&name, "name", "", "name shown to users on the consent screen (required)")
 	cmd.Flags().StringArrayVar(&uris, "redirect-uri", nil, "redirect URI (required for authorization_code; repeat for more)")
 	cmd.Flags().StringArrayVar(&grantTypes, "grant-type", nil,

@@ -130,6 +130,11 @@ rotate while a next key waits fails, naming it.`,
   authstore keys rotate --now --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch alg {
+			case "", config.AlgorithmRS256, config.AlgorithmES256, config.AlgorithmEdDSA:
+			default:
+				return usagef("--algorithm %q: want RS256, ES256 or EdDSA", alg)
+			}
 			cfg, opts, err := a.devConfig()
 			if err != nil {
 				return err

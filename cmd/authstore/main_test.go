@@ -28,6 +28,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "github.com/mattn/go-sqlite3"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 const (
@@ -475,6 +476,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"migrate", "bogus"}, "authstore migrate"},
 		{[]string{"--bogus", "migrate", "up"}, "authstore"},
 		{[]string{"bogus"}, "authstore"},
+		{[]string{"completion", "tcsh"}, "authstore completion"},
+		{[]string{"keys", "rotate", "--algorithm", "HS256"}, "authstore keys rotate"},
+		{[]string{"serve", "--addr", "0.0.0.0:18080"}, "authstore serve"},
+		{[]string{"serve", "--addr", ":18080"}, "authstore serve"},
+		{[]string{"serve", "--addr", "localhost"}, "authstore serve"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()
@@ -513,6 +519,13 @@ func TestCommandsDocumented(t *testing.T) {
 		if cmd.Short == "" || cmd.Long == "" || cmd.Example == "" {
 			t.Errorf("%s: Short, Long and Example must all be set", cmd.CommandPath())
 		}
+		// pflag takes a flag's placeholder from the first back-quoted word
+		// of its usage: "--issuer authstore serve" reads as two arguments.
+		cmd.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if name, _ := pflag.UnquoteUsage(f); strings.ContainsAny(name, " \t") {
+				t.Errorf("%s --%s: placeholder %q in the help; want one word (back quotes in a usage name it)", cmd.CommandPath(), f.Name, name)
+			}
+		})
 		for _, sub := range cmd.Commands() {
 			if sub.Name() != "help" && sub.Name() != "completion" {
 				walk(sub)

@@ -70,10 +70,16 @@ stops it after the requests in flight (at most 10 s).`,
 
 // serve runs the provider until ctx is done.
 func (a *app) serve(ctx context.Context, addr, issuer string) (err error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usagef("--addr %q: want HOST:PORT, such as 127.0.0.1:8080", addr)
+	}
 	if issuer != "" {
 		if err := provider.ValidateIssuer(issuer); err != nil {
 			return usagef("--issuer: %w", err)
 		}
+	} else if !loopbackHost(host) {
+		return usagef("--addr %s is not a loopback address, so http://%s cannot be the issuer: give --issuer, the https URL clients reach the provider at (behind a proxy that terminates TLS)", addr, addr)
 	}
 	cfg, opts, err := a.devConfig()
 	if err != nil {
@@ -133,6 +139,16 @@ func (a *app) serve(ctx context.Context, addr, issuer string) (err error) {
 	return nil
 }
 
+// loopbackHost reports whether host, from a listening address, is a
+// loopback one, where provider.ValidateIssuer accepts an http issuer.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // ensureSigningKey makes the first signing key when the Store has no
 // current one, and says so.
 func (a *app) ensureSigningKey(ctx context.Context, store *authstore.Store) error {
@@ -150,7 +166,10 @@ func (a *app) ensureSigningKey(ctx context.Context, store *authstore.Store) erro
 
 // printAuthorizeURL prints, for a client with the authorization_code grant
 // and a redirect URI, an authorize URL of the provider at issuer with a
-// fresh state and PKCE challenge, and the verifier of that challenge.
+// fresh state and PKCE challenge, and the verifier of that challenge. It
+// asks for offline_access when the client has the refresh_token grant: the
+// provider issues a refresh token for that scope only (OpenID Connect Core
+// 11).
 func (a *app) printAuthorizeURL(c *models.Client, issuer string) error {
 	if !slices.Contains(c.GrantTypes, protocol.GrantAuthorizationCode) || len(c.RedirectURIs) == 0 {
 		return nil
@@ -163,9 +182,13 @@ func (a *app) printAuthorizeURL(c *models.Client, issuer string) error {
 	if err != nil {
 		return err
 	}
+	scope := "openid email profile"
+	if slices.Contains(c.GrantTypes, protocol.GrantRefreshToken) {
+		scope += " offline_access"
+	}
 	q := url.Values{
 		"client_id": {string(c.ID)}, "redirect_uri": {c.RedirectURIs[0]}, "response_type": {"code"},
-		"scope": {"openid email profile"}, "state": {state[:16]},
+		"scope": {scope}, "state": {state[:16]},
 		"code_challenge": {protocol.S256Challenge(verifier)}, "code_challenge_method": {protocol.PKCEMethodS256},
 	}
 	fmt.Fprintf(a.stdout, "\nwith `authstore serve` running at %s, open this URL in a browser to log in:\n%s/authorize?%s\n", issuer, strings.TrimSuffix(issuer, "/"), q.Encode())

@@ -268,8 +268,12 @@ func TestServeREADME(t *testing.T) {
 		t.Fatalf("after login the browser goes to %s; want the redirect URI with the code and the state", back)
 	}
 
+	if got := au.Query().Get("scope"); got != "openid email profile offline_access" {
+		t.Fatalf("authorize URL scope %q; want offline_access too, for the client's refresh_token grant", got)
+	}
 	var disc struct {
-		Token string `json:"token_endpoint"`
+		Token    string `json:"token_endpoint"`
+		UserInfo string `json:"userinfo_endpoint"`
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -287,13 +291,55 @@ func TestServeREADME(t *testing.T) {
 		t.Fatal(err)
 	}
 	var tok struct {
-		AccessToken string `json:"access_token"`
-		IDToken     string `json:"id_token"`
+		AccessToken  string `json:"access_token"`
+		IDToken      string `json:"id_token"`
+		RefreshToken string `json:"refresh_token"`
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if err := json.Unmarshal(body, &tok); res.StatusCode != http.StatusOK || err != nil || tok.AccessToken == "" || tok.IDToken == "" {
+	if err := json.Unmarshal(body, &tok); res.StatusCode != http.StatusOK || err != nil || tok.AccessToken == "" || tok.IDToken == "" || tok.RefreshToken == "" {
 		t.Fatalf("token request: status %d, %s", res.StatusCode, body)
+	}
+
+	// The README's next steps: userinfo with the access token, then a
+	// refresh.
+	var info struct {
+		Sub   string `json:"sub"`
+		Email string `json:"email"`
+	}
+	ureq, err := http.NewRequestWithContext(ctx, http.MethodGet, disc.UserInfo, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ureq.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	res, err = http.DefaultClient.Do(ureq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if err := json.Unmarshal(body, &info); res.StatusCode != http.StatusOK || err != nil || info.Email != "ada@example.com" || info.Sub == "" {
+		t.Fatalf("userinfo: status %d, %s", res.StatusCode, body)
+	}
+	req, err = http.NewRequestWithContext(ctx, http.MethodPost, disc.Token, strings.NewReader(url.Values{
+		"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(au.Query().Get("client_id"), secret[1])
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	var next struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := json.Unmarshal(body, &next); res.StatusCode != http.StatusOK || err != nil || next.AccessToken == "" || next.RefreshToken == "" || next.RefreshToken == tok.RefreshToken {
+		t.Fatalf("refresh: status %d, %s", res.StatusCode, body)
 	}
 	if code, rest := s.stop(t, syscall.SIGTERM); code != 0 {
 		t.Fatalf("serve: exit %d, %q", code, rest)

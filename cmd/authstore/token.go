@@ -59,8 +59,11 @@ nothing: it does not count as a use of a personal token.
 The state says why a token is not active: expired, revoked, used (a rotated
 refresh token) or unknown (not a token of this database: malformed, a bad
 signature, or its row deleted). An expired access token says no more than
-that: its claims are not read once it has expired. An access token needs
-JWT_SECRET, the key it was signed with.
+that: its claims are not read once it has expired. An access token is
+checked with the database's signing keys (or JWT_SECRET, for one signed
+with it). An access token issued by 'authstore serve' is the OpenID
+provider's (iss is the provider's URL, typ JWT): it shows as unknown here;
+ask the provider's introspection endpoint about it.
 
 Pass - to read the token from standard input (its first line; on a terminal
 it is asked for without echo), so that it stays out of the shell history and
@@ -94,7 +97,7 @@ with null for what does not apply or is not known.`,
 			return a.withExistingStore(cmd.Context(), func(ctx context.Context, s *authstore.Store) error {
 				in, err := s.Tokens.Inspect(ctx, token)
 				if errors.Is(err, repositories.ErrNoSigningKey) {
-					return errors.New("JWT_SECRET is not set: an access token cannot be checked without the key it was signed with")
+					return errors.New("the database has no signing key and JWT_SECRET is not set: an access token cannot be checked without the key it was signed with")
 				}
 				if err != nil {
 					return err
