@@ -313,3 +313,63 @@ func ExampleMySQLConnector() {
 	}
 	fmt.Println(store.DB().Dialector.Name())
 }
+
+// Order is a table of the host application's own, for Example_withTx.
+type Order struct {
+	ID     int
+	UserID int
+	Total  int
+}
+
+// Example_withTx registers a user in a transaction of the application's
+// own: WithTx runs the repository on the transaction's connection, so the
+// application's rows and authstore's commit or roll back together.
+func Example_withTx() {
+	dir, _ := os.MkdirTemp("", "authstore-example")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	db, err := gorm.Open(sqlite.Open(authstore.SQLiteDSN(filepath.Join(dir, "app.db"))), &gorm.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := db.AutoMigrate(&Order{}); err != nil {
+		log.Fatal(err)
+	}
+	store, err := authstore.New(db, authstore.WithMigrate())
+	if err != nil {
+		log.Fatal(err)
+	}
+	pw := "correct horse battery staple"
+	outOfStock := errors.New("out of stock")
+
+	err = db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&Order{UserID: 1, Total: 42}).Error; err != nil {
+			return err
+		}
+		_, err := store.Users.WithTx(tx).Create(ctx, repositories.UserInput{Name: "Ada", Email: "ada@example.com",
+			Password: pw, PasswordConfirmation: pw}) // hash first, then the rows and the activity row in tx
+		if err != nil {
+			return err // an error rolls back the order and the account
+		}
+		return outOfStock // so does the application's own
+	})
+	var orders int64
+	db.Model(&Order{}).Count(&orders)
+	_, findErr := store.Users.FindByEmail(ctx, "ada@example.com")
+	fmt.Println(errors.Is(err, outOfStock), orders, errors.Is(findErr, repositories.ErrNotFound))
+
+	err = db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&Order{UserID: 1, Total: 42}).Error; err != nil {
+			return err
+		}
+		_, err := store.Users.WithTx(tx).Create(ctx, repositories.UserInput{Name: "Ada", Email: "ada@example.com",
+			Password: pw, PasswordConfirmation: pw})
+		return err
+	})
+	db.Model(&Order{}).Count(&orders)
+	ada, findErr := store.Users.FindByEmail(ctx, "ada@example.com")
+	fmt.Println(err, orders, ada.Name, findErr)
+	// Output:
+	// true 0 true
+	// <nil> 1 Ada <nil>
+}
