@@ -77,9 +77,28 @@ func (mg *Migrator) Compare(ctx context.Context) error {
 		return err
 	}
 	if err := got.Diff(want); err != nil {
-		return fmt.Errorf("%w: %w", ErrSchemaMismatch, err)
+		// Diff's own "migrations: " would stutter after the sentinel's.
+		msg := strings.TrimPrefix(err.Error(), "migrations: ")
+		if len(got.Tables) == 0 && len(got.Views) == 0 {
+			// Nothing of authstore's under these names: most often tables
+			// built with another prefix or schema than the configured one.
+			msg += fmt.Sprintf(", and so is every other authstore table named as configured (%s); give AUTHSTORE_TABLE_PREFIX and AUTHSTORE_SCHEMA the values the tables were built with", describeTables(mg.settings.tables))
+		}
+		return fmt.Errorf("%w: %s", ErrSchemaMismatch, msg)
 	}
 	return nil
+}
+
+// describeTables says how tables names authstore's tables, for an error.
+func describeTables(tables config.Tables) string {
+	prefix := "no table prefix"
+	if tables.Prefix != "" {
+		prefix = fmt.Sprintf("table prefix %q", tables.Prefix)
+	}
+	if tables.Schema == "" {
+		return prefix
+	}
+	return fmt.Sprintf("%s, schema %q", prefix, tables.Schema)
 }
 
 // referenceDB is the pool a PostgreSQL reference is built on: the

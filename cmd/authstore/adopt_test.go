@@ -326,6 +326,25 @@ func TestBaselineRefusesMissingColumn(t *testing.T) {
 	})
 }
 
+// TestBaselineWithoutThePrefix checks that migrate baseline run without
+// the AUTHSTORE_TABLE_PREFIX the tables were built with says, in one line,
+// that no table has the configured names and which key to give, and
+// records nothing.
+func TestBaselineWithoutThePrefix(t *testing.T) {
+	t.Parallel()
+	forBackends(t, func(t *testing.T, b backend) {
+		autoMigrate(t, b, withEnv(b.target, prefixEnv))
+		r := b.target.run(t, "migrate", "baseline")
+		if r.code != 1 || r.stdout != "" || !oneLine(r.stderr) || strings.Count(r.stderr, "migrations:") != 1 ||
+			!strings.Contains(r.stderr, "named as configured (no table prefix") || !strings.Contains(r.stderr, "give AUTHSTORE_TABLE_PREFIX") {
+			t.Errorf("migrate baseline without the prefix: %v; want exit 1 and one line saying no table has the configured names", r)
+		}
+		if st := withEnv(b.target, prefixEnv).status(t); st.Version != 0 || st.Dirty {
+			t.Errorf("migrate status after a refused baseline = %+v; want version 0, clean", st)
+		}
+	})
+}
+
 // runAs runs bin in dir with an environment of PATH and HOME=dir alone, as
 // the user cred names (nil: this process's).
 func runAs(t *testing.T, cred *syscall.Credential, bin, dir string, args ...string) result {
