@@ -440,28 +440,51 @@ func countLockedRefusals(t *testing.T, f *fixture, id models.UUID) int64 {
 }
 
 // TestTwoFactorTiming: before the password is verified, an account with a
-// factor and one without cost the same (no enumeration of who has one).
+// factor and one without cost the same (no enumeration of who has one),
+// through Users.Login and through Users.Authenticate (which answers the
+// right password of an account with a factor with ErrSecondFactorRequired):
+// a wrong password fails both accounts with the same error.
 func TestTwoFactorTiming(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		f := newFixture(t, b, withConfig(withTwoFactor), withConfig(func(c *config.Config) { c.LockoutThreshold = 0 }))
 		ctx := requestCtx()
 		with, _, _ := f.enrolled(t, "with@example.com")
 		without := f.user(t, "without@example.com")
-		wrong := func(email string) func() error {
-			return func() error {
-				_, _, err := f.s.Users.Login(ctx, email, "wrong password!")
-				if !errors.Is(err, repositories.ErrInvalidCredentials) {
-					return errors.New("want ErrInvalidCredentials")
+		for _, c := range []struct {
+			name  string
+			login func(email string) error
+		}{
+			{"Users.Login", func(email string) error { _, _, err := f.s.Users.Login(ctx, email, "wrong password!"); return err }},
+			{"Users.Authenticate", func(email string) error { _, err := f.s.Users.Authenticate(ctx, email, "wrong password!"); return err }},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				errWith, errWithout := c.login(with.Email), c.login(without.Email)
+				require.ErrorIs(t, errWith, repositories.ErrInvalidCredentials)
+				require.NotErrorIs(t, errWith, repositories.ErrSecondFactorRequired, "a wrong password told the account has a factor")
+				require.Equal(t, errWithout.Error(), errWith.Error(), "%s: a wrong password fails the account with a factor and the one without differently", c.name)
+				wrong := func(email string) func() error {
+					return func() error {
+						err := c.login(email)
+						if !errors.Is(err, repositories.ErrInvalidCredentials) || errors.Is(err, repositories.ErrSecondFactorRequired) {
+							return errors.New("want ErrInvalidCredentials")
+						}
+						return nil
+					}
 				}
-				return nil
-			}
+				k, u := timePairs(t, 60, wrong(with.Email), wrong(without.Email))
+				kq, uq := quartiles(k), quartiles(u)
+				d := ksDistance(k, u)
+				t.Logf("with a factor median %v, without %v; D = %.2f", kq[1], uq[1], d)
+				require.LessOrEqual(t, d, 0.5, "%s: a wrong password for an account with a factor (median %v) and one without (median %v) tell apart %.0f%% of the time",
+					c.name, kq[1], uq[1], 100*(1+d)/2)
+			})
 		}
-		k, u := timePairs(t, 60, wrong(with.Email), wrong(without.Email))
-		kq, uq := quartiles(k), quartiles(u)
-		d := ksDistance(k, u)
-		t.Logf("with a factor median %v, without %v; D = %.2f", kq[1], uq[1], d)
-		require.LessOrEqual(t, d, 0.5, "a wrong password for an account with a factor (median %v) and one without (median %v) tell apart %.0f%% of the time",
-			kq[1], uq[1], 100*(1+d)/2)
+		// The right password tells them apart, as it must: only then is
+		// the second factor asked for.
+		_, err := f.s.Users.Authenticate(ctx, with.Email, userPassword)
+		require.ErrorIs(t, err, repositories.ErrSecondFactorRequired)
+		_, err = f.s.Users.Authenticate(ctx, without.Email, userPassword)
+		require.NoError(t, err)
 	})
 }
 
