@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"html"
 	"io"
@@ -340,6 +341,27 @@ func TestServeREADME(t *testing.T) {
 	}
 	if err := json.Unmarshal(body, &next); res.StatusCode != http.StatusOK || err != nil || next.AccessToken == "" || next.RefreshToken == "" || next.RefreshToken == tok.RefreshToken {
 		t.Fatalf("refresh: status %d, %s", res.StatusCode, body)
+	}
+
+	// The operator looks the provider's access token up: active, its
+	// user and client, and a notice naming the provider. The ID token and
+	// an access token whose claims were changed are unknown.
+	r = runWithInput(t, dir, nil, strings.NewReader(next.AccessToken+"\n"), "token", "introspect", "-")
+	if r.code != 0 || !regexp.MustCompile(`(?m)^active: +yes$`).MatchString(r.stdout) || !strings.Contains(r.stdout, info.Sub) ||
+		!strings.Contains(r.stdout, au.Query().Get("client_id")) || !strings.Contains(r.stderr, "OpenID provider at "+s.issuer) {
+		t.Errorf("token introspect of the provider's access token: %v; want active, its user and client, and a notice naming %s", r, s.issuer)
+	}
+	parts := strings.Split(next.AccessToken, ".")
+	claims, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(claims), info.Sub, "00000000-0000-4000-8000-000000000000", 1))) + "." + parts[2]
+	for name, token := range map[string]string{"ID token": tok.IDToken, "forged access token": forged} {
+		r = runWithInput(t, dir, nil, strings.NewReader(token+"\n"), "token", "introspect", "-")
+		if r.code != 0 || !regexp.MustCompile(`(?m)^state: +unknown$`).MatchString(r.stdout) || r.stderr != "" {
+			t.Errorf("token introspect of the %s: %v; want state unknown and no notice", name, r)
+		}
 	}
 	if code, rest := s.stop(t, syscall.SIGTERM); code != 0 {
 		t.Fatalf("serve: exit %d, %q", code, rest)
