@@ -407,10 +407,12 @@ func TestProviderLogout(t *testing.T) {
 }
 
 // TestProviderLoginSession: the session cookie of a login answers the next
-// authorization request without a page (single sign-on), unless the
-// client asks for a login (prompt=login, or a max_age the session is older
-// than); prompt=none without a session sends the client login_required
-// and shows nothing; login_hint prefills the email.
+// authorization request without a page (single sign-on), also with
+// prompt=consent or a prompt value OpenID Connect does not define, unless
+// the client asks for a login (prompt=login or select_account, or a
+// max_age the session is older than); prompt=none without a session sends
+// the client login_required and shows nothing, and with another value
+// invalid_request; login_hint prefills the email.
 func TestProviderLoginSession(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		ls := newLoginSetup(t, b)
@@ -461,7 +463,9 @@ func TestProviderLoginSession(t *testing.T) {
 			}
 			s, err := ls.f.s.Sessions.Find(requestCtx(), session)
 			require.NoError(t, err)
-			for i, extra := range []string{"", "&prompt=none", "&max_age=3600"} {
+			// prompt=consent asks for nothing more (no consent screen) and
+			// values OpenID Connect does not define are ignored.
+			for i, extra := range []string{"", "&prompt=none", "&max_age=3600", "&prompt=consent", "&prompt=create", "&prompt=consent%20unknown_value"} {
 				// Each sign-on by the session is audited like a password
 				// login: the browser's address and agent, client and session.
 				require.EqualValues(t, i, countEvents(t, ls.f.s.DB(), models.EventLoginSession, &ada.ID), extra)
@@ -484,10 +488,30 @@ func TestProviderLoginSession(t *testing.T) {
 		})
 
 		t.Run("PromptLogin", func(t *testing.T) {
-			for _, extra := range []string{"&prompt=login", "&max_age=0"} {
+			// select_account: no account chooser, the password form as
+			// for login, where the person signs in as anyone.
+			for _, extra := range []string{"&prompt=login", "&max_age=0", "&prompt=select_account", "&prompt=consent%20select_account"} {
 				u, _ := ls.authURL("again")
-				ls.openLogin(t, c, u+extra) // the form, not a redirect
+				form := ls.openLogin(t, c, u+extra) // the form, not a redirect
+				require.Contains(t, form.body, `id="password"`, extra)
 			}
+		})
+
+		t.Run("PromptNoneWithAnother", func(t *testing.T) {
+			// prompt=none with any other value is an invalid request
+			// (OpenID Connect Core 1.0 3.1.2.1): the provider answers the
+			// client before the login page, and the session answers nothing.
+			sessions := countEvents(t, ls.f.s.DB(), models.EventLoginSession, &ada.ID)
+			for _, extra := range []string{"&prompt=none%20consent", "&prompt=none%20login", "&prompt=select_account%20none"} {
+				u, _ := ls.authURL("none-2")
+				status, back := redirectOf(t, c, u+extra)
+				require.Equal(t, http.StatusFound, status, extra)
+				require.Equal(t, ls.oauth.RedirectURL, back.Scheme+"://"+back.Host+back.Path, "%s: %s", extra, back)
+				require.Equal(t, "invalid_request", back.Query().Get("error"), extra)
+				require.Equal(t, "none-2", back.Query().Get("state"), extra)
+				require.Empty(t, back.Query().Get("code"), extra)
+			}
+			require.Equal(t, sessions, countEvents(t, ls.f.s.DB(), models.EventLoginSession, &ada.ID))
 		})
 	})
 }

@@ -4,14 +4,17 @@ package integration
 // password leads to a code form whose challenge lives in an HttpOnly
 // SameSite=Strict cookie, a TOTP or a recovery code completes the login at
 // assurance level 2 with amr ["pwd","otp"] in the ID token, and a level-1
-// session of such an account does not answer a new request silently.
+// session of such an account does not answer a new request silently: the
+// page asks for the code alone and raises that session (in-page step-up).
 
 import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -81,21 +84,63 @@ func (ls *loginSetup) finishLogin(t *testing.T, c *http.Client, got loginForm, v
 // the app receives and returns the ID token's amr.
 func (ls *loginSetup) exchangeAt(t *testing.T, c *http.Client, callback, verifier string) []string {
 	t.Helper()
+	return ls.exchangeClaims(t, c, callback, verifier).AMR
+}
+
+// loginClaims are the ID token's claims about the login.
+type loginClaims struct {
+	AMR      []string `json:"amr"`
+	AuthTime int64    `json:"auth_time"`
+}
+
+// exchangeClaims gets url (the provider's callback) in c, exchanges the
+// code the app receives and returns the ID token's amr and auth_time.
+func (ls *loginSetup) exchangeClaims(t *testing.T, c *http.Client, callback, verifier string) loginClaims {
+	t.Helper()
 	status, back := redirectOf(t, c, callback)
 	require.Equal(t, http.StatusFound, status)
 	require.NotEmpty(t, back.Query().Get("code"), "the app got no code: %s", back)
 	tok, err := ls.oauth.Exchange(context.Background(), back.Query().Get("code"), oauth2.VerifierOption(verifier))
 	require.NoError(t, err)
+	return idTokenClaims(t, tok)
+}
+
+// idTokenClaims returns the amr and auth_time of a token response's ID
+// token (its signature is the real-client tests' business).
+func idTokenClaims(t *testing.T, tok *oauth2.Token) loginClaims {
+	t.Helper()
 	raw, _ := tok.Extra("id_token").(string)
 	parts := strings.Split(raw, ".")
 	require.Len(t, parts, 3, "id_token")
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	require.NoError(t, err)
-	var claims struct {
-		AMR []string `json:"amr"`
-	}
+	var claims loginClaims
 	require.NoError(t, json.Unmarshal(payload, &claims))
-	return claims.AMR
+	return claims
+}
+
+// submitStepUp posts the code form of an in-page step-up.
+func (ls *loginSetup) submitStepUp(t *testing.T, c *http.Client, id, csrf, code string) loginForm {
+	t.Helper()
+	res, err := c.PostForm(ls.issuer+provider.LoginPath, url.Values{"id": {id}, "csrf": {csrf}, "code": {code}, "step": {"up"}})
+	require.NoError(t, err)
+	return readForm(t, res)
+}
+
+// wrongCodeFor returns a 6-digit code that is none of secret's codes the
+// library accepts now.
+func wrongCodeFor(t *testing.T, secret string) string {
+	t.Helper()
+	var valid []string
+	for d := -1; d <= 2; d++ { // the steps around now, and the one after, should the clock move on
+		valid = append(valid, totpCode(t, secret, time.Now().Add(time.Duration(d)*30*time.Second)))
+	}
+	for _, c := range []string{"000000", "111111", "222222", "333333", "444444"} {
+		if !slices.Contains(valid, c) {
+			return c
+		}
+	}
+	panic("unreachable: five candidates, four valid codes")
 }
 
 // authorize gets an authorize URL in c and returns where the provider sent
@@ -237,18 +282,102 @@ func TestProviderLoginTwoFactor(t *testing.T) {
 			require.Contains(t, got.body, `id="password"`)
 		})
 
-		t.Run("LevelOneSession", func(t *testing.T) {
+		t.Run("StepUp", func(t *testing.T) {
 			// A password-only session of an account with a factor (made
-			// before the factor, or by Sessions.Create) is not enough.
-			_, token, err := ls.f.s.Sessions.Create(requestCtx(), ada.ID, repositories.SessionInput{})
+			// before the factor, or by Sessions.Create) gets the code form
+			// alone, and a right code raises it.
+			erin, erinSecret, _ := ls.enrolNow(t, "erin@example.com")
+			s, token, err := ls.f.s.Sessions.Create(requestCtx(), erin.ID, repositories.SessionInput{})
 			require.NoError(t, err)
 			d := browserClient(t)
 			d.Jar.SetCookies(mustURL(t, ls.issuer), []*http.Cookie{{Name: provider.SessionCookie, Value: token, Path: "/"}})
-			loc := ls.authorize(t, d, u2(ls, "state-level1"))
-			require.Equal(t, provider.LoginPath, loc.Path, "a level-1 session answered silently: %s", loc)
+
 			none, _ := ls.authURL("state-none")
-			loc = ls.authorize(t, d, none+"&prompt=none")
+			loc := ls.authorize(t, d, none+"&prompt=none")
 			require.Equal(t, "login_required", loc.Query().Get("error"), "prompt=none with a level-1 session: %s", loc)
+			for _, prompt := range []string{"login", "select_account"} {
+				f := ls.openLogin(t, d, u2(ls, "state-"+prompt)+"&prompt="+prompt)
+				require.Contains(t, f.body, `id="password"`, "prompt=%s with a level-1 session: the password form", prompt)
+			}
+
+			u, v := ls.authURL("state-stepup")
+			f := ls.openLogin(t, d, u)
+			require.Contains(t, f.body, `id="second-factor"`, "a level-1 session: the code form alone")
+			require.NotContains(t, f.body, `id="password"`)
+			require.Contains(t, f.body, `<strong id="account">erin@example.com</strong>`, "the form names the session's account")
+
+			t.Run("OtherAccount", func(t *testing.T) {
+				m := regexp.MustCompile(`<a id="other-account" href="([^"]+)">`).FindStringSubmatch(f.body)
+				require.NotNil(t, m, f.body)
+				res, err := d.Get(ls.issuer + html.UnescapeString(m[1]))
+				require.NoError(t, err)
+				other := readForm(t, res)
+				require.Equal(t, http.StatusOK, other.status)
+				require.Contains(t, other.body, `id="password"`, "the link leads to the password form")
+				require.Equal(t, f.id, other.id)
+			})
+
+			t.Run("CSRF", func(t *testing.T) {
+				got := ls.submitStepUp(t, d, f.id, "", nextCode(t, erinSecret))
+				require.Equal(t, http.StatusForbidden, got.status, "no CSRF token: %s", got.body)
+			})
+
+			t.Run("WrongCode", func(t *testing.T) {
+				before, err := ls.f.s.Users.FindByID(requestCtx(), erin.ID)
+				require.NoError(t, err)
+				got := ls.submitStepUp(t, d, f.id, f.csrf, wrongCodeFor(t, erinSecret))
+				require.Equal(t, http.StatusUnauthorized, got.status)
+				require.Equal(t, wrongCode, got.errorMessage, got.body)
+				require.Contains(t, got.body, `id="second-factor"`, "the code form again")
+				require.Contains(t, got.body, `name="step" value="up"`, "the step-up's code form again")
+				after, err := ls.f.s.Users.FindByID(requestCtx(), erin.ID)
+				require.NoError(t, err)
+				require.Equal(t, before.FailedLogins+1, after.FailedLogins, "a wrong code counts toward the lockout")
+				still, err := ls.f.s.Sessions.Find(requestCtx(), token)
+				require.NoError(t, err)
+				require.Equal(t, models.AssurancePassword, still.AssuranceLevel)
+			})
+
+			t.Run("OK", func(t *testing.T) {
+				got := ls.submitStepUp(t, d, f.id, f.csrf, nextCode(t, erinSecret))
+				require.Equal(t, http.StatusFound, got.status, "right code: %s", got.body)
+				require.Nil(t, cookieOf(got.res, provider.SessionCookie), "the step-up keeps the session's cookie")
+				raised, err := ls.f.s.Sessions.Find(requestCtx(), token)
+				require.NoError(t, err)
+				require.Equal(t, s.ID, raised.ID)
+				require.Equal(t, models.AssuranceTwoFactor, raised.AssuranceLevel)
+				require.NotNil(t, raised.SecondFactorAt)
+				loc, err := got.res.Location()
+				require.NoError(t, err)
+				claims := ls.exchangeClaims(t, d, loc.String(), v)
+				require.Equal(t, []string{"pwd", "otp"}, claims.AMR)
+				require.Equal(t, s.CreatedAt.Unix(), claims.AuthTime, "auth_time is the session's start, when the password was given")
+				require.EqualValues(t, 1, countEvents(t, ls.f.s.DB(), models.EventLoginSession, &erin.ID))
+
+				// The raised session answers the next request silently.
+				url2, v2 := ls.authURL("state-stepped-up")
+				loc = ls.authorize(t, d, url2)
+				require.NotEqual(t, provider.LoginPath, loc.Path, "a raised session was asked to log in again")
+				require.Equal(t, []string{"pwd", "otp"}, ls.exchangeAt(t, d, loc.String(), v2))
+			})
+		})
+
+		t.Run("StepUpLocked", func(t *testing.T) {
+			frank, frankSecret, _ := ls.enrolNow(t, "frank@example.com")
+			_, token, err := ls.f.s.Sessions.Create(requestCtx(), frank.ID, repositories.SessionInput{})
+			require.NoError(t, err)
+			d := browserClient(t)
+			d.Jar.SetCookies(mustURL(t, ls.issuer), []*http.Cookie{{Name: provider.SessionCookie, Value: token, Path: "/"}})
+			f := ls.openLogin(t, d, u2(ls, "state-stepup-locked"))
+			require.Contains(t, f.body, `id="second-factor"`)
+			require.NoError(t, ls.f.s.Users.Lock(requestCtx(), frank.ID, time.Hour))
+			got := ls.submitStepUp(t, d, f.id, f.csrf, nextCode(t, frankSecret))
+			require.Equal(t, http.StatusUnauthorized, got.status)
+			require.Equal(t, wrongLogin, got.errorMessage, "a locked account shows the generic message: %s", got.body)
+			require.Contains(t, got.body, `id="password"`)
+			s, err := ls.f.s.Sessions.Find(requestCtx(), token)
+			require.NoError(t, err)
+			require.Equal(t, models.AssurancePassword, s.AssuranceLevel, "a locked account's session was raised")
 		})
 
 		t.Run("PasswordOnly", func(t *testing.T) {

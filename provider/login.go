@@ -67,6 +67,11 @@ const (
 	msgChallengeExpired   = "The sign-in took too long or was already completed. Enter your email and password again."
 )
 
+// otherAccountParam, in the login page's query, shows the password form
+// even with a session that needs only a step-up: the step-up form links
+// there for a person who is not the session's user.
+const otherAccountParam = "other_account"
+
 // maxLoginForm bounds the body of a login POST.
 const maxLoginForm = 16 << 10
 
@@ -91,7 +96,9 @@ type authRequests interface {
 // POST instead sets ChallengeCookie and renders the code form; its POST
 // (CSRF-checked the same way) calls TwoFactor.CompleteLogin, which opens
 // a session at models.AssuranceTwoFactor, and the login is recorded with
-// amr "pwd", "otp".
+// amr "pwd", "otp". A password-only session of such an account gets the
+// code form alone, whose POST (step=up) raises it with TwoFactor.StepUp
+// (submitStepUp).
 //
 // CSRF is a double submit bound to the request: the CSRF cookie holds 32
 // random bytes, and the form's hidden token is HMAC-SHA256 under a key of
@@ -122,6 +129,13 @@ type page struct {
 	Error     string
 	// Code renders the second-factor form instead of the password form.
 	Code bool
+	// StepUp marks the code form as the in-page step-up of the session's
+	// login (its POST carries step=up), Account is the email of the
+	// session's user it names, OtherAccount the URL of the password form
+	// for another account.
+	StepUp       bool
+	Account      string
+	OtherAccount string
 	// SignOut renders the sign-out confirmation form (LoggedOutPath),
 	// SignedOut the signed-out message.
 	SignOut, SignedOut bool
@@ -146,12 +160,21 @@ func (l *login) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// show answers a GET of the request named by authRequestID: with the
-// cookie of a live session whose login the request accepts (a session at
-// models.AssurancePassword of a user with a confirmed second factor is
-// not accepted: that login needs the second factor), it records that
-// login on the request and redirects to the callback, showing no page; for prompt=none without one it sends the client login_required;
-// otherwise it renders the form (the email prefilled with login_hint).
+// show answers a GET of the request named by authRequestID. With the
+// cookie of a live session the request accepts (sessionAnswers: no
+// prompt=login or select_account, no max_age the session is older than)
+// and no otherAccountParam:
+//   - a session that is enough on its own (models.AssuranceTwoFactor, or a
+//     user without a confirmed second factor) records its login on the
+//     request and redirects to the callback, showing no page (single
+//     sign-on, auth_time the session's start);
+//   - a session at models.AssurancePassword of a user with a confirmed
+//     second factor gets the code form alone (in-page step-up, see
+//     submitStepUp), or login_required for prompt=none.
+//
+// Without such a session prompt=none sends the client login_required;
+// otherwise the page renders the password form (the email prefilled with
+// login_hint).
 func (l *login) show(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("authRequestID")
 	p, req, err := l.pending(r.Context(), id)
@@ -161,31 +184,78 @@ func (l *login) show(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := models.WithRequestMeta(r.Context(), models.RequestMeta{IP: remoteIP(r), UserAgent: r.UserAgent()})
 	prompt, maxAge, hint := promptOf(req)
-	if s := l.session(ctx, r); s != nil && r.Method == http.MethodGet && !slices.Contains(prompt, oidc.PromptLogin) &&
-		(maxAge == nil || l.now().Sub(s.CreatedAt) <= time.Duration(*maxAge)*time.Second) && l.sufficient(ctx, s) {
-		if err := l.requests.CompleteAuthRequestFromSession(ctx, id, s, amrOf(s)); err != nil {
-			if errors.Is(err, repositories.ErrNotFound) || errors.Is(err, repositories.ErrExpired) || errors.Is(err, repositories.ErrUsed) {
-				l.render(w, http.StatusBadRequest, page{Error: msgExpired})
-				return
-			}
-			l.fail(w, r, "complete auth request", err)
+	var stepUp *models.User
+	if s := l.session(ctx, r); s != nil && !r.URL.Query().Has(otherAccountParam) && l.sessionAnswers(prompt, maxAge, s) {
+		u, ok := l.stepUpUser(ctx, s)
+		switch {
+		case ok && u == nil && r.Method == http.MethodGet:
+			l.completeFromSession(w, r, id, s)
 			return
+		case ok && u != nil:
+			stepUp = u
 		}
-		http.Redirect(w, r, l.callback(r.Context(), id), http.StatusFound)
-		return
 	}
 	if slices.Contains(prompt, oidc.PromptNone) {
 		op.AuthRequestError(w, r, req, oidc.ErrLoginRequired(), l.authorizer)
 		return
 	}
-	p.Email = hint
 	nonce, err := l.csrfCookie(w, r)
 	if err != nil {
 		l.fail(w, r, "csrf cookie", err)
 		return
 	}
 	p.CSRF = l.csrfToken(nonce, id)
+	if stepUp != nil {
+		l.render(w, http.StatusOK, stepUpPage(p, stepUp))
+		return
+	}
+	p.Email = hint
 	l.render(w, http.StatusOK, p)
+}
+
+// sessionAnswers reports whether a request with these prompt values and
+// max_age (seconds) accepts the login of session s instead of a fresh one:
+// not with prompt=login, nor prompt=select_account (authstore has no
+// account chooser: the password form lets the person sign in as anyone),
+// nor with a max_age s is older than. prompt=consent asks for nothing here
+// (authstore's clients are the operator's own and have no consent screen),
+// and values OpenID Connect does not define are ignored.
+func (l *login) sessionAnswers(prompt []string, maxAge *int64, s *models.Session) bool {
+	if slices.Contains(prompt, oidc.PromptLogin) || slices.Contains(prompt, oidc.PromptSelectAccount) {
+		return false
+	}
+	return maxAge == nil || l.now().Sub(s.CreatedAt) <= time.Duration(*maxAge)*time.Second
+}
+
+// completeFromSession records the login of the live session s on the
+// request id (CompleteAuthRequestFromSession: auth_time the session's
+// start, amrOf(s)), drops the CSRF and challenge cookies and redirects to
+// the provider's callback. A request that is no longer pending, or a
+// session that ended meanwhile, shows the expired-request message.
+func (l *login) completeFromSession(w http.ResponseWriter, r *http.Request, id string, s *models.Session) {
+	ctx := models.WithRequestMeta(r.Context(), models.RequestMeta{IP: remoteIP(r), UserAgent: r.UserAgent()})
+	if err := l.requests.CompleteAuthRequestFromSession(ctx, id, s, amrOf(s)); err != nil {
+		if errors.Is(err, repositories.ErrNotFound) || errors.Is(err, repositories.ErrExpired) || errors.Is(err, repositories.ErrUsed) {
+			l.render(w, http.StatusBadRequest, page{Error: msgExpired})
+			return
+		}
+		l.fail(w, r, "complete auth request", err)
+		return
+	}
+	if r.Method == http.MethodPost {
+		l.clearCSRF(w)
+		l.clearChallenge(w)
+	}
+	http.Redirect(w, r, l.callback(r.Context(), id), http.StatusFound)
+}
+
+// stepUpPage is p as the in-page step-up's code form for the session of
+// user u: it names the account and links to the password form for
+// another.
+func stepUpPage(p page, u *models.User) page {
+	p.Code, p.StepUp, p.Account = true, true, u.Email
+	p.OtherAccount = loginURL(p.RequestID) + "&" + otherAccountParam + "=1"
+	return p
 }
 
 // submit checks the form and logs the person in.
@@ -193,6 +263,10 @@ func (l *login) submit(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxLoginForm)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	if r.PostForm.Has("code") && r.PostForm.Get("step") == "up" {
+		l.submitStepUp(w, r)
 		return
 	}
 	if r.PostForm.Has("code") {
@@ -287,6 +361,71 @@ func (l *login) submitCode(w http.ResponseWriter, r *http.Request) {
 	l.finish(w, r, id, s, token)
 }
 
+// submitStepUp checks the code form of an in-page step-up: its CSRF
+// token, then that the session cookie still holds a live session the
+// request accepts (sessionAnswers), then the code with TwoFactor.StepUp,
+// which raises that session to models.AssuranceTwoFactor. The login is
+// then recorded on the request from the session (completeFromSession):
+// amr "pwd", "otp" and auth_time the session's start, when the password
+// was given; a client that wants a fresh login asks for one with
+// prompt=login or max_age, which the page answers with the password form.
+//
+// A wrong code shows the code form again (counted toward the lockout as
+// every code is); a locked account shows the password form with the
+// message of a wrong password; a session that ended, or a user whose
+// factor went meanwhile, goes back to the password form. A session that
+// needs no step-up any more (raised in another tab) completes the request
+// as it is.
+func (l *login) submitStepUp(w http.ResponseWriter, r *http.Request) {
+	id := r.PostForm.Get("id")
+	p, req, err := l.pending(r.Context(), id)
+	if err != nil {
+		l.render(w, http.StatusBadRequest, page{Error: msgExpired})
+		return
+	}
+	nonce, ok := l.csrfChecked(w, r, p)
+	if !ok {
+		return
+	}
+	p.CSRF = l.csrfToken(nonce, id)
+	ctx := models.WithRequestMeta(r.Context(), models.RequestMeta{IP: remoteIP(r), UserAgent: r.UserAgent()})
+	prompt, maxAge, _ := promptOf(req)
+	s := l.session(ctx, r)
+	if s == nil || !l.sessionAnswers(prompt, maxAge, s) {
+		p.Error = msgChallengeExpired
+		l.render(w, http.StatusUnauthorized, p)
+		return
+	}
+	u, ok := l.stepUpUser(ctx, s)
+	if !ok {
+		p.Error = msgChallengeExpired
+		l.render(w, http.StatusUnauthorized, p)
+		return
+	}
+	if u == nil {
+		l.completeFromSession(w, r, id, s)
+		return
+	}
+	raised, err := l.store.TwoFactor.StepUp(ctx, s.ID, r.PostForm.Get("code"))
+	if err != nil {
+		switch {
+		case errors.Is(err, repositories.ErrAccountLocked):
+			p.Error = msgInvalidCredentials
+		case errors.Is(err, repositories.ErrInvalidCredentials):
+			p = stepUpPage(p, u)
+			p.Error = msgWrongCode
+		case errors.Is(err, repositories.ErrExpired) || errors.Is(err, repositories.ErrNotFound):
+			p.Error = msgChallengeExpired
+		default:
+			l.fail(w, r, "step up session", err)
+			return
+		}
+		l.render(w, http.StatusUnauthorized, p)
+		return
+	}
+	l.completeFromSession(w, r, id, raised)
+}
+
 // csrfChecked checks a POST's CSRF token against its cookie and the
 // request of p, returning the cookie's value. A POST without its cookie or
 // with another request's token gets p's password form again, with a new
@@ -321,10 +460,15 @@ func (l *login) finish(w http.ResponseWriter, r *http.Request, id string, s *mod
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true,
 		Secure: l.secure, SameSite: http.SameSiteLaxMode})
-	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: "", Path: LoginPath, MaxAge: -1, HttpOnly: true,
-		Secure: l.secure, SameSite: http.SameSiteStrictMode})
+	l.clearCSRF(w)
 	l.clearChallenge(w)
 	http.Redirect(w, r, l.callback(r.Context(), id), http.StatusFound)
+}
+
+// clearCSRF deletes the CSRF cookie from the browser.
+func (l *login) clearCSRF(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: "", Path: LoginPath, MaxAge: -1, HttpOnly: true,
+		Secure: l.secure, SameSite: http.SameSiteStrictMode})
 }
 
 // clearChallenge deletes the two-factor challenge cookie from the browser.
@@ -342,21 +486,27 @@ func amrOf(s *models.Session) []string {
 	return []string{"pwd"}
 }
 
-// sufficient reports whether session s may answer a new authorization
-// request without a login: a session at models.AssuranceTwoFactor, or one
-// whose user has no confirmed second factor.
-func (l *login) sufficient(ctx context.Context, s *models.Session) bool {
+// stepUpUser returns the user of session s when s answers a request only
+// after a second factor (in-page step-up): a session at
+// models.AssurancePassword whose user has a confirmed factor. It returns
+// nil when s answers a request as it is (models.AssuranceTwoFactor, or a
+// user without a factor), and ok false when the user cannot be read, so
+// that s answers nothing.
+func (l *login) stepUpUser(ctx context.Context, s *models.Session) (u *models.User, ok bool) {
 	if s.AssuranceLevel >= models.AssuranceTwoFactor {
-		return true
+		return nil, true
 	}
 	u, err := l.store.Users.FindByID(ctx, s.UserID)
 	if err != nil {
 		if !errors.Is(err, repositories.ErrNotFound) {
 			l.log.ErrorContext(ctx, "login page: find session user", "error", err)
 		}
-		return false
+		return nil, false
 	}
-	return u.TwoFactorConfirmedAt == nil
+	if u.TwoFactorConfirmedAt == nil {
+		return nil, true
+	}
+	return u, true
 }
 
 // loggedOut is the page end_session sends the browser to without a

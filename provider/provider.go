@@ -3,7 +3,7 @@
 // authorize, token, userinfo, introspection, revocation, end session, JWKS)
 // over the oidcstore adapter, and a minimal server-rendered login page
 // (html/template, no JavaScript) that checks an email and password with
-// Users.Authenticate and starts a session with Sessions.Create.
+// Users.Login (and a second factor with TwoFactor) and starts a session.
 //
 // New returns the whole thing as one http.Handler; `authstore serve` runs
 // it on the configured database.
@@ -23,6 +23,34 @@
 // unless the client asks for a login: prompt=login, or a max_age the
 // session is older than. prompt=none without such a session sends the
 // client login_required and shows nothing. login_hint prefills the email.
+//
+// An account with a confirmed second factor logs in with its password,
+// then a code (TOTP or recovery code) on a second form; the session is
+// then at models.AssuranceTwoFactor and the login's amr is "pwd", "otp".
+// A password-only session of such an account (opened before the factor,
+// or by Sessions.Create) does not answer silently: the page shows the code
+// form alone (in-page step-up), naming the account and linking to the
+// password form for another one. A right code raises that session with
+// TwoFactor.StepUp and completes the request from it: amr "pwd", "otp",
+// and auth_time still the session's start, when the password was given
+// (the step-up proves the second factor only; a client that wants a fresh
+// login sends prompt=login or max_age, and gets the password form). A
+// wrong code shows the code form again and counts toward the lockout;
+// prompt=none sends login_required.
+//
+// The prompt values of OpenID Connect Core 1.0 section 3.1.2.1:
+//   - none: no page; login_required without a session that answers
+//     alone. With any other value it is an invalid_request, which the
+//     provider (zitadel/oidc's op) sends before the page is reached.
+//   - login: the password form, whatever the session.
+//   - select_account: authstore has no account chooser; the password form,
+//     as for login, where the person signs in as any account.
+//   - consent: authstore's clients are registered by the operator (a
+//     first-party provider) and it has no consent screen: consent asks for
+//     nothing more, and the request proceeds as without it (a session
+//     answers it, else the password form).
+//   - any other value is ignored, as the specification requires.
+//
 // LoggedOutPath ends no session on a GET (a cross-site link would log the
 // person out): end_session with a valid id_token_hint ends the user's
 // sessions, and without one LoggedOutPath shows a sign-out form whose POST
