@@ -36,7 +36,8 @@ import (
 )
 
 const (
-	loginPassword = "correct horse battery staple"
+	// loginPassword is userPassword, the password of fixture.user's users.
+	loginPassword = userPassword
 	// wrongLogin is the message of a wrong password, an unknown email
 	// and a locked account alike.
 	wrongLogin = "Wrong email or password."
@@ -535,28 +536,42 @@ func idTokenSubject(t *testing.T, token string) string {
 // every backend: the authorize URL opens the page (a screenshot of it is
 // written to the test's temp dir), a wrong password and a locked account
 // show the generic message on the page, and a good password lands on the
-// client's redirect with a code that x/oauth2 exchanges.
+// client's redirect with a code that x/oauth2 exchanges. Then the second
+// factor: the password-only session of that login, once its account has
+// a factor, gets the code form alone (in-page step-up), and with
+// prompt=login an account with a factor fills the password form, then the
+// code form; both land on the redirect with a code whose ID token's amr
+// has "otp" (screenshots of both code forms too).
 func TestProviderLoginBrowser(t *testing.T) {
 	chromiumPath(t)
 	forEachBackend(t, func(t *testing.T, b Backend) {
-		ls := newLoginSetup(t, b)
-		ls.register(t, "ada@example.com")
-		bob := ls.register(t, "bob@example.com")
+		ls := newLoginSetup(t, b, withConfig(withTwoFactor))
+		// Users with the binary's one stored hash of loginPassword: the
+		// page verifies it, nobody hashes it again.
+		ada := ls.f.user(t, "ada@example.com")
+		bob := ls.f.user(t, "bob@example.com")
 		require.NoError(t, ls.f.s.Users.Lock(requestCtx(), bob.ID, time.Hour))
+		grace := ls.f.user(t, "grace@example.com")
+		graceSecret, _ := ls.enrol(t, grace.ID)
 		ctx := newBrowser(t)
 
-		// login fills the form of a new authorization request and returns
-		// its verifier.
-		login := func(t *testing.T, state, email, password string, after chromedp.Action[chromedp.Void]) string {
+		// screenshot writes the page to name in the test's temp dir.
+		screenshot := func(t *testing.T, name string) {
+			t.Helper()
+			png := read(t, ctx, "screenshot", chromedp.FullScreenshot(100))
+			path := filepath.Join(t.TempDir(), name)
+			require.NoError(t, os.WriteFile(path, png, 0o600))
+			t.Logf("screenshot: %s (%d bytes)", path, len(png))
+			require.Greater(t, len(png), 1000)
+		}
+		// login fills the password form of a new authorization request
+		// (its authorize URL with query added) and returns its verifier.
+		login := func(t *testing.T, state, query, email, password string, after chromedp.Action[chromedp.Void]) string {
 			t.Helper()
 			u, verifier := ls.authURL(state)
-			step(t, ctx, "open the authorize URL", chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("email")))
+			step(t, ctx, "open the authorize URL", chromedp.Navigate(u+query), chromedp.WaitVisible(chromedp.ID("email")))
 			if state == "shot" {
-				png := read(t, ctx, "screenshot", chromedp.FullScreenshot(100))
-				path := filepath.Join(t.TempDir(), "login.png")
-				require.NoError(t, os.WriteFile(path, png, 0o600))
-				t.Logf("screenshot of the login page: %s (%d bytes)", path, len(png))
-				require.Greater(t, len(png), 1000)
+				screenshot(t, "login.png")
 			}
 			require.Equal(t, appName, read(t, ctx, "client name", chromedp.Text(chromedp.ID("client"))))
 			step(t, ctx, "fill and submit the form",
@@ -566,25 +581,61 @@ func TestProviderLoginBrowser(t *testing.T) {
 				after)
 			return verifier
 		}
-
-		t.Run("WrongPassword", func(t *testing.T) {
-			login(t, "shot", "ada@example.com", "wrong password", chromedp.WaitVisible(chromedp.ID("error")))
-			require.Equal(t, wrongLogin, read(t, ctx, "error", chromedp.Text(chromedp.ID("error"))))
-		})
-		t.Run("LockedAccount", func(t *testing.T) {
-			login(t, "locked", "bob@example.com", loginPassword, chromedp.WaitVisible(chromedp.ID("error")))
-			require.Equal(t, wrongLogin, read(t, ctx, "error", chromedp.Text(chromedp.ID("error"))))
-		})
-		t.Run("OK", func(t *testing.T) {
-			verifier := login(t, "ok", "ada@example.com", loginPassword, chromedp.WaitVisible(chromedp.ID("done")))
+		// landed checks the browser is at the client's redirect URI with a
+		// code for state, exchanges it and returns the tokens.
+		landed := func(t *testing.T, state, verifier string) *oauth2.Token {
+			t.Helper()
 			loc := read(t, ctx, "location", chromedp.Location())
 			require.True(t, strings.HasPrefix(loc, ls.oauth.RedirectURL+"?"), "the browser is at %s; want the client's redirect URI", loc)
 			q := ls.received(t)
-			require.Equal(t, "ok", q.Get("state"))
+			require.Equal(t, state, q.Get("state"))
 			tok, err := ls.oauth.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(verifier))
 			require.NoError(t, err, "exchange the code the browser brought")
 			require.NotEmpty(t, tok.AccessToken)
 			require.NotEmpty(t, tok.Extra("id_token"))
+			return tok
+		}
+
+		t.Run("WrongPassword", func(t *testing.T) {
+			login(t, "shot", "", "ada@example.com", "wrong password", chromedp.WaitVisible(chromedp.ID("error")))
+			require.Equal(t, wrongLogin, read(t, ctx, "error", chromedp.Text(chromedp.ID("error"))))
+		})
+		t.Run("LockedAccount", func(t *testing.T) {
+			login(t, "locked", "", "bob@example.com", loginPassword, chromedp.WaitVisible(chromedp.ID("error")))
+			require.Equal(t, wrongLogin, read(t, ctx, "error", chromedp.Text(chromedp.ID("error"))))
+		})
+		t.Run("OK", func(t *testing.T) {
+			verifier := login(t, "ok", "", "ada@example.com", loginPassword, chromedp.WaitVisible(chromedp.ID("done")))
+			tok := landed(t, "ok", verifier)
+			require.Equal(t, []string{"pwd"}, idTokenClaims(t, tok).AMR)
+		})
+		t.Run("StepUp", func(t *testing.T) {
+			// Ada's session, from the password login above, predates the
+			// factor she confirms now.
+			secret, _ := ls.enrol(t, ada.ID)
+			u, verifier := ls.authURL("step-up")
+			step(t, ctx, "open the authorize URL with a password-only session", chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("code")))
+			screenshot(t, "step-up.png")
+			require.Equal(t, "ada@example.com", read(t, ctx, "account", chromedp.Text(chromedp.ID("account"))))
+			step(t, ctx, "fill and submit the code",
+				chromedp.SendKeys(chromedp.ID("code"), nextCode(t, secret)),
+				chromedp.Click(chromedp.ID("verify")),
+				chromedp.WaitVisible(chromedp.ID("done")))
+			tok := landed(t, "step-up", verifier)
+			require.Contains(t, idTokenClaims(t, tok).AMR, "otp")
+			require.Equal(t, string(ada.ID), idTokenSubject(t, tok.Extra("id_token").(string)))
+		})
+		t.Run("TwoFactor", func(t *testing.T) {
+			// prompt=login: the password form despite Ada's session.
+			verifier := login(t, "2fa", "&prompt=login", "grace@example.com", loginPassword, chromedp.WaitVisible(chromedp.ID("code")))
+			screenshot(t, "code.png")
+			step(t, ctx, "fill and submit the code",
+				chromedp.SendKeys(chromedp.ID("code"), nextCode(t, graceSecret)),
+				chromedp.Click(chromedp.ID("verify")),
+				chromedp.WaitVisible(chromedp.ID("done")))
+			tok := landed(t, "2fa", verifier)
+			require.Contains(t, idTokenClaims(t, tok).AMR, "otp")
+			require.Equal(t, string(grace.ID), idTokenSubject(t, tok.Extra("id_token").(string)))
 		})
 	})
 }

@@ -37,13 +37,21 @@ const (
 // real time, returning the user, the TOTP secret and the recovery codes.
 func (ls *loginSetup) enrolNow(t *testing.T, email string) (*models.User, string, []string) {
 	t.Helper()
-	ctx := requestCtx()
 	u := ls.register(t, email)
-	secret, _, err := ls.f.s.TwoFactor.Enrol(ctx, u.ID)
-	require.NoError(t, err)
-	codes, err := ls.f.s.TwoFactor.Confirm(ctx, u.ID, totpCode(t, secret, time.Now()))
-	require.NoError(t, err)
+	secret, codes := ls.enrol(t, u.ID)
 	return u, secret, codes
+}
+
+// enrol confirms a factor for user id at the real time, returning the TOTP
+// secret and the recovery codes.
+func (ls *loginSetup) enrol(t *testing.T, id models.UUID) (string, []string) {
+	t.Helper()
+	ctx := requestCtx()
+	secret, _, err := ls.f.s.TwoFactor.Enrol(ctx, id)
+	require.NoError(t, err)
+	codes, err := ls.f.s.TwoFactor.Confirm(ctx, id, totpCode(t, secret, time.Now()))
+	require.NoError(t, err)
+	return secret, codes
 }
 
 // nextCode is the TOTP code of the step after now's: within the skew the
