@@ -154,6 +154,123 @@ func TestAtomicityOAuthRepositoriesWithTx(t *testing.T) {
 	})
 }
 
+// hostAudit is a host application's own table, written in the host's
+// transaction beside authstore's repositories.
+type hostAudit struct {
+	ID     uint   `gorm:"primaryKey"`
+	Action string `gorm:"not null"`
+}
+
+// TableName returns host_audit.
+func (hostAudit) TableName() string { return "host_audit" }
+
+// TestAtomicityTwoFactorAndAuthRequestsWithTx shows TwoFactor and
+// AuthRequests composing in a host's transaction, opened on the host's own
+// handle over the same database, with a row of the host's own table
+// (host_audit): enrolment and confirmation, a replayed TOTP code (refused,
+// and recorded as a failure, without aborting the host's transaction on
+// PostgreSQL), a login completed with a
+// recovery code (its challenge, session and recovery code), an
+// authorization request created, completed from that session, given a
+// code, redeemed, and its code replayed (the revocation Redeem commits
+// before returning ErrCodeReplayed). A rollback leaves every table as it
+// was, host_audit and the activity log included; a commit keeps all of it.
+// On SQLite, whose one writer is the host's transaction, no step uses
+// another connection of the pool (one that wrote would wait for the host's
+// lock and fail at the busy timeout).
+func TestAtomicityTwoFactorAndAuthRequestsWithTx(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		f := newFixture(t, b, withConfig(withTwoFactor))
+		ctx := requestCtx()
+		host := separateDB(t, f.s)
+		require.NoError(t, host.AutoMigrate(&hostAudit{}))
+		u := f.user(t, "host-tx@example.com")
+		c := f.publicClient(t)
+		abort := errors.New("abort")
+
+		type outcome struct {
+			pair *repositories.TokenPair
+			req  *models.AuthRequest
+		}
+		run := func(t *testing.T, commit bool) (outcome, error) {
+			var out outcome
+			err := host.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+				audit := func(action string) { require.NoError(t, tx.Create(&hostAudit{Action: action}).Error) }
+				tf, ar := f.s.TwoFactor.WithTx(tx), f.s.AuthRequests.WithTx(tx)
+
+				audit("enrol")
+				secret, _, err := tf.Enrol(ctx, u.ID)
+				require.NoError(t, err)
+				totp := totpCode(t, secret, f.clock.Now())
+				codes, err := tf.Confirm(ctx, u.ID, totp)
+				require.NoError(t, err)
+				// A replayed code fails on the used step's unique index
+				// inside a savepoint: the host's transaction goes on.
+				require.ErrorIs(t, tf.Verify(ctx, u.ID, totp), repositories.ErrUsed)
+
+				audit("login")
+				res, challenge, err := f.s.Users.WithTx(tx).Login(ctx, u.Email, userPassword)
+				require.NoError(t, err)
+				require.True(t, res.SecondFactorRequired)
+				session, _, err := tf.CompleteLogin(ctx, challenge, codes[0], repositories.SessionInput{})
+				require.NoError(t, err, "a recovery code completes the login")
+
+				audit("authorize")
+				out.req, err = ar.Create(ctx, authRequestInput(c.ID, "openid", "offline_access"))
+				require.NoError(t, err)
+				require.NoError(t, ar.CompleteFromSession(ctx, out.req.ID, session, []string{"pwd", "otp"}))
+				code, err := hooks.NewToken()
+				require.NoError(t, err)
+				require.NoError(t, ar.SaveCode(ctx, out.req.ID, code))
+				_, out.pair, err = ar.Redeem(ctx, code)
+				require.NoError(t, err)
+				_, _, err = ar.Redeem(ctx, code)
+				require.ErrorIs(t, err, repositories.ErrCodeReplayed)
+				if commit {
+					return nil
+				}
+				return abort
+			})
+			return out, err
+		}
+
+		t.Run("RolledBack", func(t *testing.T) {
+			before := snapshotTables(t, f.s.DB())
+			require.Contains(t, before, "host_audit")
+			_, err := run(t, false)
+			require.ErrorIs(t, err, abort)
+			require.Equal(t, before, snapshotTables(t, f.s.DB()), "the host's rollback left rows behind")
+			st, err := f.s.TwoFactor.Status(ctx, u.ID)
+			require.NoError(t, err)
+			require.False(t, st.Enrolled, "the host's rollback kept the factor")
+		})
+
+		t.Run("OK", func(t *testing.T) {
+			out, err := run(t, true)
+			require.NoError(t, err)
+			require.EqualValues(t, 3, countRows(t, f.s.DB(), "host_audit", ""), "the host's own rows")
+			st, err := f.s.TwoFactor.Status(ctx, u.ID)
+			require.NoError(t, err)
+			require.True(t, st.Confirmed)
+			require.Equal(t, int64(repositories.RecoveryCodeCount-1), st.RecoveryCodesLeft, "the recovery code's use committed")
+			require.EqualValues(t, 1, countRows(t, f.s.DB(), "two_factor_challenges", "user_id = ? AND used_at IS NOT NULL", u.ID))
+			require.EqualValues(t, 1, countRows(t, f.s.DB(), "two_factor_used_steps", "user_id = ?", u.ID), "Confirm's TOTP step")
+			require.EqualValues(t, 1, countRows(t, f.s.DB(), "sessions", "user_id = ? AND assurance_level = ?", u.ID, models.AssuranceTwoFactor))
+			require.EqualValues(t, 1, countRows(t, f.s.DB(), "oauth_auth_requests", "id = ? AND used_at IS NOT NULL AND revoked = ?", out.req.ID, true),
+				"the request was redeemed, then revoked by the replay")
+			_, err = f.s.AccessTokens.Validate(ctx, out.pair.AccessToken)
+			require.ErrorIs(t, err, repositories.ErrRevoked, "the replay's revocation committed with the host")
+			for _, e := range []models.Event{models.EventTwoFactorEnrolled, models.EventTwoFactorConfirmed, models.EventRecoveryCodesGenerated,
+				models.EventTwoFactorChallenged, models.EventRecoveryCodeUsed, models.EventTwoFactorSucceeded, models.EventLoginSucceeded,
+				models.EventSessionCreated, models.EventLoginSession, models.EventAuthCodeReplayed, models.EventTwoFactorFailed} {
+				require.Equal(t, int64(1), countEvents(t, f.s.DB(), e, &u.ID), "%s rows after the host's commit", e)
+			}
+			_, err = f.s.AuthRequests.Find(ctx, out.req.ID)
+			require.ErrorIs(t, err, repositories.ErrRevoked)
+		})
+	})
+}
+
 // TestAtomicityAccountChangesAllOrNothing proves for the authentication
 // repositories that for every k, failing the k-th statement of a multi-step
 // change leaves every table as it was; the run with no fault (k past the
