@@ -74,6 +74,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/forgeauth/authstore"
@@ -151,6 +152,12 @@ func New(ctx context.Context, store *authstore.Store, cfg Config) (http.Handler,
 // loginURL is the login page's URL for the authorization request id.
 func loginURL(id string) string { return LoginPath + "?authRequestID=" + url.QueryEscape(id) }
 
+// supportedScopes are the scopes the provider's discovery document lists
+// (scopes_supported): openid, and those whose claims userinfo and the ID
+// token carry (profile: name; email: email, email_verified), and
+// offline_access, for a refresh token.
+var supportedScopes = []string{"openid", "profile", "email", "offline_access"}
+
 // NewOpenIDProvider returns zitadel/oidc's op.Provider over storage with
 // the settings New uses (PKCE S256, client authentication by HTTP Basic or
 // form post, refresh tokens, end session to LoggedOutPath) and opts,
@@ -171,6 +178,9 @@ func NewOpenIDProvider(storage op.Storage, cfg Config, opts ...op.Option) (*op.P
 		CodeMethodS256:           true,
 		AuthMethodPost:           true,
 		GrantTypeRefreshToken:    true,
+		// Discovery lists the scopes whose claims the provider serves
+		// (oidcstore's userinfo), not op's default phone and address.
+		SupportedScopes: slices.Clone(supportedScopes),
 	}
 	if insecure {
 		opts = append(opts, op.WithAllowInsecure())

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -136,13 +137,17 @@ func TestServe(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var disc struct {
-		Issuer string `json:"issuer"`
-		JWKS   string `json:"jwks_uri"`
-		Token  string `json:"token_endpoint"`
+		Issuer string   `json:"issuer"`
+		JWKS   string   `json:"jwks_uri"`
+		Token  string   `json:"token_endpoint"`
+		Scopes []string `json:"scopes_supported"`
 	}
 	getJSON(t, ctx, s.issuer+"/.well-known/openid-configuration", &disc)
 	if disc.Issuer != s.issuer || !strings.HasPrefix(disc.Token, s.issuer) {
 		t.Errorf("discovery: issuer %q, token endpoint %q; want both under %q", disc.Issuer, disc.Token, s.issuer)
+	}
+	if want := []string{"openid", "profile", "email", "offline_access"}; !slices.Equal(disc.Scopes, want) {
+		t.Errorf("discovery: scopes_supported %q; want %q, the scopes whose claims the provider serves", disc.Scopes, want)
 	}
 	var jwks struct {
 		Keys []map[string]any `json:"keys"`
