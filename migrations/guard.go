@@ -22,7 +22,7 @@ var ErrForeignTable = errors.New("migrations: a table with an authstore name is 
 // tables but records no version (built by AutoMigrate, or by hand): run
 // Baseline (`authstore migrate baseline`) to hand it over to the
 // migrations.
-var ErrUnversioned = errors.New("migrations: authstore's tables exist but no version is recorded; run `authstore migrate baseline`")
+var ErrUnversioned = errors.New("migrations: authstore's tables exist but no version is recorded; run `authstore migrate baseline` (from Go: Store.Migrator, then Baseline, on a Store opened without WithMigrate)")
 
 // ErrDependents is returned by Down and DownAll when a table that is not
 // authstore's references one that down would drop: drop or change that
