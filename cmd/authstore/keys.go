@@ -142,7 +142,7 @@ rotate while a next key waits fails, naming it.`,
 			return a.withConfigStore(cmd.Context(), cfg, func(ctx context.Context, s *authstore.Store) error {
 				k, err := s.Keys.Rotate(ctx, repositories.RotateOptions{Algorithm: alg, Immediately: now})
 				if err != nil {
-					return err
+					return noMasterKey(err, s)
 				}
 				if out.JSON() {
 					return printJSON(a.stdout, newKeyJSON(k, s.Now()))

@@ -68,6 +68,15 @@ func TestKeysCommands(t *testing.T) {
 	newKey := base64.StdEncoding.EncodeToString([]byte("cli-test-master-key-number-two-!"))
 	forBackends(t, func(t *testing.T, b backend) {
 		b.mustRun(t, "migrate", "up")
+		if b.dialect != "sqlite" {
+			// No development key off a SQLite file: the operator is told
+			// what to set, not about config.Load or envelope.Provider.
+			r := b.run(t, "keys", "rotate")
+			if r.code != 1 || !oneLine(r.stderr) || !strings.Contains(r.stderr, "set AUTHSTORE_ENCRYPTION_KEY in the environment") ||
+				strings.Contains(r.stderr, "config.Load") {
+				t.Errorf("keys rotate without AUTHSTORE_ENCRYPTION_KEY: %v; want exit 1 and one line saying to set it", r)
+			}
+		}
 		b.env = append(b.env, "AUTHSTORE_ENCRYPTION_KEY="+oldKey)
 		var first, next keyJSON
 		b.mustJSON(t, &first, "keys", "rotate", "--json")

@@ -158,10 +158,22 @@ func (a *app) ensureSigningKey(ctx context.Context, store *authstore.Store) erro
 	}
 	k, err := store.Keys.Rotate(ctx, repositories.RotateOptions{})
 	if err != nil {
-		return err
+		return noMasterKey(err, store)
 	}
 	fmt.Fprintf(a.stdout, "signing key %s (%s) is current: it signs from now\n", k.ID, k.Algorithm)
 	return nil
+}
+
+// noMasterKey returns err, or, when err says that a signing key could not
+// be made without a master key, an error that says, for an operator, what
+// to set: only a SQLite file gets a development key made beside it.
+func noMasterKey(err error, store *authstore.Store) error {
+	if !errors.Is(err, repositories.ErrNoSigningKey) || store.Config().EncryptionKey != "" {
+		return err
+	}
+	return fmt.Errorf("%w: a signing key is encrypted under the master key: set AUTHSTORE_ENCRYPTION_KEY in the environment "+
+		"(standard base64 of 32 bytes: openssl rand -base64 32; keep it out of the database's backups); "+
+		"only a SQLite file gets a development key made beside it", repositories.ErrNoSigningKey)
 }
 
 // printAuthorizeURL prints, for a client with the authorization_code grant
