@@ -690,9 +690,14 @@ func (a *app) printUser(u *models.User, now time.Time) error {
 	if u.TwoFactorConfirmedAt != nil {
 		twoFactor = "on"
 	}
-	failed := fmt.Sprint(u.FailedLogins)
+	// The count starts again at each successful login; the time of the
+	// last failure stays.
+	failed := fmt.Sprintf("%d since the last successful login", u.FailedLogins)
+	if u.FailedLogins == 0 && u.LastFailedLoginAt == nil {
+		failed = "0"
+	}
 	if u.LastFailedLoginAt != nil {
-		failed += ", last " + formatTime(*u.LastFailedLoginAt)
+		failed += "; last failure " + formatTime(*u.LastFailedLoginAt)
 	}
 	rows := [][]string{
 		{"id:", string(u.ID)},

@@ -108,6 +108,15 @@ func TestUserShowCommand(t *testing.T) {
 		if u := showUser(t, b, id); u.FailedLogins != 1 || u.LastFailedLoginAt == nil {
 			t.Errorf("after a failed login: user show = %+v; want 1 failed login and its time", u)
 		}
+		// A success starts the count again; the last failure's time stays,
+		// and the line says which is which.
+		if err := authenticate(t, b, ada.Email, adaPassword); err != nil {
+			t.Fatal(err)
+		}
+		r = b.mustRun(t, "user", "show", id)
+		if re := `(?m)^failed logins:\s+0 since the last successful login; last failure \d{4}-\d\d-\d\dT\S+$`; !regexp.MustCompile(re).MatchString(r.stdout) {
+			t.Errorf("user show after a failure then a success printed\n%s\nwant a line matching %s", r.stdout, re)
+		}
 
 		unknown := models.NewUUID().String()
 		failsWith(t, b.run(t, "user", "show", unknown), exitFailure, "no user with id "+unknown)
