@@ -784,7 +784,8 @@ func (a *app) userTwoFactorResetCommand() *cobra.Command {
 		Long: `reset removes a user's TOTP factor, their recovery codes and their open
 second-factor challenges, without a code: for a user who lost their device
 and their codes. Their password alone logs them in afterwards, until they
-enrol again. A two_factor.reset activity row records it.
+enrol again. A two_factor.reset activity row records it. A user without a
+factor is left as is, and reset says so.
 
 On a terminal reset asks for confirmation; otherwise it needs --yes and,
 without it, changes nothing and exits with status 2. An ID that is not a
@@ -797,6 +798,14 @@ UUID is bad usage (exit 2); no user with that id is a failure (exit 1).`,
 				u, err := s.Users.FindByID(ctx, id)
 				if err != nil {
 					return userError(id, err)
+				}
+				st, err := s.TwoFactor.Status(ctx, id)
+				if err != nil {
+					return userError(id, err)
+				}
+				if !st.Enrolled && st.RecoveryCodesLeft == 0 {
+					fmt.Fprintf(a.stdout, "user %s (%s) has no second factor: nothing to reset\n", id, u.Email)
+					return nil
 				}
 				err = a.confirm(cmd, yes,
 					fmt.Sprintf("Remove the second factor and recovery codes of user %s (%s)?", id, u.Email),

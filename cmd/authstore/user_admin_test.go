@@ -480,6 +480,11 @@ func TestUserTwoFactorCommands(t *testing.T) {
 		if n := b.count(t, "recovery_codes"); n != 0 {
 			t.Errorf("recovery codes after reset = %d; want 0", n)
 		}
+		// Again: nothing to reset, said so, and no second activity row.
+		r = b.mustRun(t, "user", "2fa", "reset", id, "--yes")
+		if !strings.HasSuffix(r.stdout, "has no second factor: nothing to reset\n") {
+			t.Errorf("user 2fa reset of a user without a factor printed %q", r.stdout)
+		}
 		if n := len(b.strings(t, "SELECT event FROM "+b.table("user_activity_log")+" WHERE event = ?", string(models.EventTwoFactorReset))); n != 1 {
 			t.Errorf("two_factor.reset rows = %d; want 1", n)
 		}
