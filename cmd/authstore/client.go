@@ -107,8 +107,10 @@ URL of 'authstore serve' (at --issuer, default http://127.0.0.1:8080) for the
 first redirect URI, with a fresh state and PKCE challenge, and the PKCE
 verifier that the token request needs: open it in a browser to log in.
 
-With -o json (or --json) it prints one JSON object: the client, and for a
-confidential client the secret under "client_secret" with a "warning".`,
+With -o json (or --json) it prints one JSON object: the client, for a
+confidential client the secret under "client_secret" with a "warning", and
+for a client with the authorization_code grant "authorize_url" and
+"code_verifier".`,
 		Example: `  authstore client create --name "Web app" --redirect-uri https://app.example.com/callback
   authstore client create --name "CLI" --public --redirect-uri http://127.0.0.1/callback --scope read --scope write
   authstore client create --name "Billing service" --grant-type client_credentials --scope invoices:read
@@ -150,6 +152,9 @@ confidential client the secret under "client_secret" with a "warning".`,
 					out := clientCreatedJSON{clientJSON: newClientJSON(c)}
 					if secret != "" {
 						out.ClientSecret, out.Warning = secret, secretWarning
+					}
+					if out.AuthorizeURL, out.CodeVerifier, err = authorizeURL(c, issuer); err != nil {
+						return err
 					}
 					return printJSON(a.stdout, out)
 				}
@@ -562,6 +567,11 @@ type clientCreatedJSON struct {
 	clientJSON
 	ClientSecret string `json:"client_secret,omitempty"`
 	Warning      string `json:"warning,omitempty"`
+	// AuthorizeURL and CodeVerifier are what the table output prints for
+	// a client with the authorization_code grant: a URL of authstore serve
+	// to log in with, and the PKCE verifier its token request takes.
+	AuthorizeURL string `json:"authorize_url,omitempty"`
+	CodeVerifier string `json:"code_verifier,omitempty"`
 }
 
 // clientListJSON is the output of `client list --json`.

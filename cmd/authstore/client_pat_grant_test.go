@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/models"
+	"github.com/forgeauth/authstore/protocol"
 	"github.com/forgeauth/authstore/repositories"
 )
 
@@ -97,6 +99,17 @@ func TestClientCreateGrantTypes(t *testing.T) {
 			!slices.Equal(pub.GrantTypes, []string{"authorization_code", "refresh_token"}) ||
 			!slices.Equal(pub.Scopes, []string{"read", "write", "profile"}) {
 			t.Errorf("client create --public = %+v (%s); want a public client, no secret, scopes read write profile", pub, r.stdout)
+		}
+		// The authorize URL and verifier the table output prints are in the
+		// JSON too, for the authorization_code client only.
+		if svc.AuthorizeURL != "" || svc.CodeVerifier != "" {
+			t.Errorf("client create --grant-type client_credentials -o json: authorize_url %q, code_verifier %q; want neither", svc.AuthorizeURL, svc.CodeVerifier)
+		}
+		au, err := url.Parse(pub.AuthorizeURL)
+		if err != nil || !strings.HasPrefix(pub.AuthorizeURL, defaultIssuer+"/authorize?") || pub.CodeVerifier == "" ||
+			au.Query().Get("code_challenge") != protocol.S256Challenge(pub.CodeVerifier) || au.Query().Get("client_id") != pub.ID.String() ||
+			au.Query().Get("scope") != "openid email profile offline_access" {
+			t.Errorf("client create --public -o json: authorize_url %q, code_verifier %q; want serve's authorize URL with the verifier's challenge", pub.AuthorizeURL, pub.CodeVerifier)
 		}
 		if got := b.strings(t, "SELECT secret FROM "+b.table("oauth_clients")+" WHERE id = ?", pub.ID.String()); len(got) != 0 {
 			t.Errorf("public client's stored secret = %q; want NULL", got)

@@ -176,23 +176,23 @@ func noMasterKey(err error, store *authstore.Store) error {
 		"only a SQLite file gets a development key made beside it", repositories.ErrNoSigningKey)
 }
 
-// printAuthorizeURL prints, for a client with the authorization_code grant
+// authorizeURL returns, for a client with the authorization_code grant
 // and a redirect URI, an authorize URL of the provider at issuer with a
-// fresh state and PKCE challenge, and the verifier of that challenge. It
-// asks for offline_access when the client has the refresh_token grant: the
-// provider issues a refresh token for that scope only (OpenID Connect Core
-// 11).
-func (a *app) printAuthorizeURL(c *models.Client, issuer string) error {
+// fresh state and PKCE challenge, and the verifier of that challenge; ""
+// for another client. It asks for offline_access when the client has the
+// refresh_token grant: the provider issues a refresh token for that scope
+// only (OpenID Connect Core 11).
+func authorizeURL(c *models.Client, issuer string) (authorize, verifier string, err error) {
 	if !slices.Contains(c.GrantTypes, protocol.GrantAuthorizationCode) || len(c.RedirectURIs) == 0 {
-		return nil
+		return "", "", nil
 	}
-	verifier, err := protocol.NewVerifier()
+	verifier, err = protocol.NewVerifier()
 	if err != nil {
-		return err
+		return "", "", err
 	}
 	state, err := protocol.NewVerifier()
 	if err != nil {
-		return err
+		return "", "", err
 	}
 	scope := "openid email profile"
 	if slices.Contains(c.GrantTypes, protocol.GrantRefreshToken) {
@@ -203,7 +203,16 @@ func (a *app) printAuthorizeURL(c *models.Client, issuer string) error {
 		"scope": {scope}, "state": {state[:16]},
 		"code_challenge": {protocol.S256Challenge(verifier)}, "code_challenge_method": {protocol.PKCEMethodS256},
 	}
-	fmt.Fprintf(a.stdout, "\nwith `authstore serve` running at %s, open this URL in a browser to log in:\n%s/authorize?%s\n", issuer, strings.TrimSuffix(issuer, "/"), q.Encode())
+	return strings.TrimSuffix(issuer, "/") + "/authorize?" + q.Encode(), verifier, nil
+}
+
+// printAuthorizeURL prints authorizeURL's URL and verifier, if any.
+func (a *app) printAuthorizeURL(c *models.Client, issuer string) error {
+	authorize, verifier, err := authorizeURL(c, issuer)
+	if err != nil || authorize == "" {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "\nwith `authstore serve` running at %s, open this URL in a browser to log in:\n%s\n", issuer, authorize)
 	fmt.Fprintf(a.stdout, "the browser then lands on %s?code=...; the token request takes code_verifier=%s\n", c.RedirectURIs[0], verifier)
 	return nil
 }
