@@ -121,6 +121,9 @@ for a client with the authorization_code grant "authorize_url" and
 			if strings.TrimSpace(name) == "" {
 				return usagef("--name must not be empty")
 			}
+			if err := checkIssuerFlag(issuer); err != nil {
+				return err
+			}
 			grants, err := clientGrantTypes(grantTypes, public)
 			if err != nil {
 				return err

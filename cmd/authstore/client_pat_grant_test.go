@@ -126,6 +126,7 @@ func TestClientCreateGrantTypes(t *testing.T) {
 			want string
 		}{
 			{[]string{"--name", "X"}, `"redirect-uri"`},
+			{[]string{"--name", "X", "--redirect-uri", "https://a.example.com/cb", "--issuer", "127.0.0.1:8080"}, "--issuer"},
 			{[]string{"--name", "X", "--grant-type", "authorization_code"}, `"redirect-uri"`},
 			{[]string{"--name", "X", "--grant-type", "password"}, `--grant-type "password"`},
 			{[]string{"--name", "X", "--grant-type", "personal_access"}, "--grant-type"},

@@ -75,8 +75,8 @@ func (a *app) serve(ctx context.Context, addr, issuer string) (err error) {
 		return usagef("--addr %q: want HOST:PORT, such as 127.0.0.1:8080", addr)
 	}
 	if issuer != "" {
-		if err := provider.ValidateIssuer(issuer); err != nil {
-			return usagef("--issuer: %w", err)
+		if err := checkIssuerFlag(issuer); err != nil {
+			return err
 		}
 	} else if !loopbackHost(host) {
 		return usagef("--addr %s is not a loopback address, so http://%s cannot be the issuer: give --issuer, the https URL clients reach the provider at (behind a proxy that terminates TLS)", addr, addr)
@@ -135,6 +135,15 @@ func (a *app) serve(ctx context.Context, addr, issuer string) (err error) {
 	}
 	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	return nil
+}
+
+// checkIssuerFlag returns a usage error naming --issuer when issuer is not
+// one the provider accepts.
+func checkIssuerFlag(issuer string) error {
+	if err := provider.ValidateIssuer(issuer); err != nil {
+		return usagef("--issuer: %w", err)
 	}
 	return nil
 }
