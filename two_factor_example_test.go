@@ -75,6 +75,23 @@ func Example_twoFactor() {
 		log.Fatal(err)
 	}
 	fmt.Println(session.AssuranceLevel == models.AssuranceTwoFactor)
+	// Step-up: a password-only session proves the second factor before a
+	// sensitive action, then gets a new token (a copy of the old one does
+	// not carry the raised level).
+	plain, oldToken, err := store.Sessions.Create(ctx, user.ID, repositories.SessionInput{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	raised, err := store.TwoFactor.StepUp(ctx, plain.ID, recoveryCodes[1])
+	if err != nil {
+		log.Fatal(err)
+	}
+	raised, token, err := store.Sessions.Renew(ctx, raised.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = store.Sessions.Find(ctx, oldToken)
+	fmt.Println(raised.AssuranceLevel == models.AssuranceTwoFactor, token != oldToken, errors.Is(err, repositories.ErrNotFound))
 	status, err := store.TwoFactor.Status(ctx, user.ID)
 	if err != nil {
 		log.Fatal(err)
@@ -87,5 +104,6 @@ func Example_twoFactor() {
 	// second factor required: true
 	// true true
 	// true
-	// 9 recovery codes left
+	// true true true
+	// 8 recovery codes left
 }

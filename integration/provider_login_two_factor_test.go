@@ -349,8 +349,16 @@ func TestProviderLoginTwoFactor(t *testing.T) {
 			t.Run("OK", func(t *testing.T) {
 				got := ls.submitStepUp(t, d, f.id, f.csrf, nextCode(t, erinSecret))
 				require.Equal(t, http.StatusFound, got.status, "right code: %s", got.body)
-				require.Nil(t, cookieOf(got.res, provider.SessionCookie), "the step-up keeps the session's cookie")
-				raised, err := ls.f.s.Sessions.Find(requestCtx(), token)
+				// The raised session has a new token: a copy of the old
+				// one does not carry the second factor.
+				sc := cookieOf(got.res, provider.SessionCookie)
+				require.NotNil(t, sc, "the step-up sets no new session cookie")
+				require.NotEqual(t, token, sc.Value)
+				require.True(t, sc.HttpOnly)
+				require.Equal(t, http.SameSiteLaxMode, sc.SameSite)
+				_, err := ls.f.s.Sessions.Find(requestCtx(), token)
+				require.ErrorIs(t, err, repositories.ErrNotFound, "the old token after the step-up")
+				raised, err := ls.f.s.Sessions.Find(requestCtx(), sc.Value)
 				require.NoError(t, err)
 				require.Equal(t, s.ID, raised.ID)
 				require.Equal(t, models.AssuranceTwoFactor, raised.AssuranceLevel)

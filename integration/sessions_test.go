@@ -2,11 +2,12 @@ package integration
 
 // Tests of repositories.Sessions (table sessions): each method's success
 // and error paths, and SECURITY.md 23 (digests, idle and absolute
-// timeouts, a new token per login).
+// timeouts, a new token per login, and one on Renew after a step-up).
 
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,6 +86,79 @@ func TestSessionsFind(t *testing.T) {
 			f.clock.Advance(f.cfg.SessionLifetime + time.Second)
 			_, err := f.s.Sessions.Find(ctx, token)
 			require.ErrorIs(t, err, repositories.ErrExpired, "Find(idle token) = %v; want ErrExpired", err)
+		})
+	})
+}
+
+// TestSessionsRenew: Renew gives a live session a new token (the old one
+// finds nothing), keeping its id, times and assurance; an unknown,
+// malformed or ended session is refused, and of two renewals of one
+// session one wins.
+func TestSessionsRenew(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		f := newFixture(t, b)
+		ctx := requestCtx()
+		u := f.user(t, "renew@example.com")
+		sess, token, err := f.s.Sessions.Create(ctx, u.ID, repositories.SessionInput{})
+		require.NoError(t, err)
+
+		t.Run("OK", func(t *testing.T) {
+			f.clock.Advance(time.Second)
+			got, renewed, err := f.s.Sessions.Renew(ctx, sess.ID)
+			require.NoError(t, err, "Renew(%s)", sess.ID)
+			require.NotEqual(t, token, renewed)
+			require.Len(t, renewed, len(token))
+			require.Equal(t, sess.ID, got.ID)
+			require.Equal(t, sess.CreatedAt, got.CreatedAt.UTC())
+			require.Equal(t, sess.ExpiresAt, got.ExpiresAt.UTC())
+			require.Equal(t, sess.AssuranceLevel, got.AssuranceLevel)
+			_, err = f.s.Sessions.Find(ctx, token)
+			require.ErrorIs(t, err, repositories.ErrNotFound, "Find(old token) = %v; want ErrNotFound", err)
+			found, err := f.s.Sessions.Find(ctx, renewed)
+			require.NoError(t, err, "Find(new token)")
+			require.Equal(t, sess.ID, found.ID)
+			require.Equal(t, got.TokenHash, found.TokenHash)
+			token = renewed
+		})
+
+		t.Run("Concurrent", func(t *testing.T) {
+			tokens := make([]string, 2)
+			errs := make([]error, 2)
+			var wg sync.WaitGroup
+			for i := range tokens {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, tokens[i], errs[i] = f.s.Sessions.Renew(ctx, sess.ID)
+				}()
+			}
+			wg.Wait()
+			var live int
+			for i, err := range errs {
+				if err != nil {
+					require.ErrorIs(t, err, repositories.ErrConcurrentChange, "the losing Renew = %v", err)
+					continue
+				}
+				if _, err := f.s.Sessions.Find(ctx, tokens[i]); err == nil {
+					live++
+				}
+			}
+			require.Equal(t, 1, live, "tokens that find the session after two renewals: %v", errs)
+			_, err := f.s.Sessions.Find(ctx, token)
+			require.ErrorIs(t, err, repositories.ErrNotFound, "the token before both renewals")
+		})
+
+		t.Run("ErrNotFound", func(t *testing.T) {
+			for _, id := range []models.UUID{models.NewUUID(), "not-a-uuid"} {
+				_, _, err := f.s.Sessions.Renew(ctx, id)
+				require.ErrorIs(t, err, idErr(id, repositories.ErrNotFound), "Renew(%q) = %v; want %v", id, err, idErr(id, repositories.ErrNotFound))
+			}
+		})
+
+		t.Run("ErrExpired", func(t *testing.T) {
+			f.clock.Advance(f.cfg.SessionLifetime + time.Second)
+			_, _, err := f.s.Sessions.Renew(ctx, sess.ID)
+			require.ErrorIs(t, err, repositories.ErrExpired, "Renew(idle session) = %v; want ErrExpired", err)
 		})
 	})
 }

@@ -364,8 +364,10 @@ func (l *login) submitCode(w http.ResponseWriter, r *http.Request) {
 // submitStepUp checks the code form of an in-page step-up: its CSRF
 // token, then that the session cookie still holds a live session the
 // request accepts (sessionAnswers), then the code with TwoFactor.StepUp,
-// which raises that session to models.AssuranceTwoFactor. The login is
-// then recorded on the request from the session (completeFromSession):
+// which raises that session to models.AssuranceTwoFactor. Sessions.Renew
+// then gives the raised session a new token, which replaces the cookie,
+// so that a copy of the old token does not carry the second factor. The
+// login is then recorded on the request from the session (completeFromSession):
 // amr "pwd", "otp" and auth_time the session's start, when the password
 // was given; a client that wants a fresh login asks for one with
 // prompt=login or max_age, which the page answers with the password form.
@@ -423,6 +425,17 @@ func (l *login) submitStepUp(w http.ResponseWriter, r *http.Request) {
 		l.render(w, http.StatusUnauthorized, p)
 		return
 	}
+	raised, token, err := l.store.Sessions.Renew(ctx, raised.ID)
+	if err != nil {
+		if errors.Is(err, repositories.ErrNotFound) || errors.Is(err, repositories.ErrExpired) || errors.Is(err, repositories.ErrConcurrentChange) {
+			p.Error = msgChallengeExpired
+			l.render(w, http.StatusUnauthorized, p)
+			return
+		}
+		l.fail(w, r, "renew session", err)
+		return
+	}
+	l.setSession(w, token)
 	l.completeFromSession(w, r, id, raised)
 }
 
@@ -458,11 +471,16 @@ func (l *login) finish(w http.ResponseWriter, r *http.Request, id string, s *mod
 		l.fail(w, r, "complete auth request", err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true,
-		Secure: l.secure, SameSite: http.SameSiteLaxMode})
+	l.setSession(w, token)
 	l.clearCSRF(w)
 	l.clearChallenge(w)
 	http.Redirect(w, r, l.callback(r.Context(), id), http.StatusFound)
+}
+
+// setSession sets the session cookie to token.
+func (l *login) setSession(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true,
+		Secure: l.secure, SameSite: http.SameSiteLaxMode})
 }
 
 // clearCSRF deletes the CSRF cookie from the browser.

@@ -31,8 +31,10 @@
 // or by Sessions.Create) does not answer silently: the page shows the code
 // form alone (in-page step-up), naming the account and linking to the
 // password form for another one. A right code raises that session with
-// TwoFactor.StepUp and completes the request from it: amr "pwd", "otp",
-// and auth_time still the session's start, when the password was given
+// TwoFactor.StepUp, gives it a new token in the cookie (Sessions.Renew: a
+// copy of the old token does not carry the second factor) and completes
+// the request from it: amr "pwd", "otp", and auth_time still the
+// session's start, when the password was given
 // (the step-up proves the second factor only; a client that wants a fresh
 // login sends prompt=login or max_age, and gets the password form). A
 // wrong code shows the code form again and counts toward the lockout;

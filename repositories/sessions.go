@@ -192,6 +192,52 @@ func touchQuery(db *gorm.DB, id models.UUID, now time.Time, skipLocked bool) *go
 	return q.Update("last_activity_at", now)
 }
 
+// Renew gives the live session id a new token and returns the session
+// with it. The token (256 bits) is returned once; its digest replaces the
+// old one's, so the old token finds no session from then on. A server
+// renews a session whose privilege changed, after TwoFactor.StepUp: a copy
+// of the old token, read or planted before, then does not carry the raised
+// level (OWASP Session Management: renew the session id after a privilege
+// change). The session keeps its id, times and assurance; Renew writes no
+// activity row (the step-up wrote its own).
+//
+// Returns ErrInvalidInput for a malformed id, ErrNotFound for an unknown
+// session, ErrExpired for one past its idle or absolute limit, and
+// ErrConcurrentChange when another call renewed or ended it meanwhile.
+func (r *Sessions) Renew(ctx context.Context, id models.UUID) (*models.Session, string, error) {
+	const op = "renew session"
+	if err := validID("session id", id); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", op, err)
+	}
+	token, err := hooks.NewToken()
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", op, err)
+	}
+	var s models.Session
+	err = r.transaction(ctx, func(tx *gorm.DB, now time.Time) error {
+		if err := tx.Where("id = ?", id).Take(&s).Error; err != nil {
+			return err
+		}
+		if r.expired(&s, now) {
+			return fmt.Errorf("session: %w", ErrExpired)
+		}
+		res := tx.Model(&models.Session{}).Where("id = ? AND token_hash = ? AND expires_at > ?", id, s.TokenHash, now).
+			UpdateColumn("token_hash", hooks.Digest(token))
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return fmt.Errorf("session renewed or ended meanwhile: %w", ErrConcurrentChange)
+		}
+		s.TokenHash = hooks.Digest(token)
+		return nil
+	})
+	if err != nil {
+		return nil, "", Translate(op, err)
+	}
+	return &s, token, nil
+}
+
 // Delete ends the session of a token (logout), writing one logout activity
 // row. Returns ErrNotFound for an unknown token.
 func (r *Sessions) Delete(ctx context.Context, token string) error {
