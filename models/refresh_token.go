@@ -10,7 +10,8 @@ import (
 
 // RefreshToken is one link of a refresh-token family (table
 // oauth_refresh_tokens). Rotation marks it used and issues a child with the
-// same FamilyID; presenting a used token revokes the family.
+// same FamilyID (and the same AuthTime and AMR); presenting a used token
+// revokes the family.
 type RefreshToken struct {
 	ID        UUID   `gorm:"primaryKey;not null" json:"id"`
 	TokenHash string `gorm:"not null;uniqueIndex" json:"-"`
@@ -29,6 +30,19 @@ type RefreshToken struct {
 	Revoked       bool         `gorm:"not null" json:"revoked"`
 	ExpiresAt     time.Time    `gorm:"not null;index" json:"expires_at"`
 	CreatedAt     time.Time    `gorm:"not null" json:"created_at"`
+	// AuthTime is when the person logged in for the grant: the auth time of
+	// the authorization request whose code started the family (OpenID
+	// Connect Core 12.2: a refreshed ID token's auth_time is the original
+	// login's). Rotation copies it to the child. It is nil for a grant
+	// without a login (RefreshTokens.Issue, AuthCodes.Exchange) and for rows
+	// written before migration 000009.
+	AuthTime *time.Time `json:"auth_time,omitempty"`
+	// AMR is how the person logged in for the grant (RFC 8176 values such
+	// as "pwd", "otp"), copied from the authorization request like
+	// AuthTime and unchanged by rotation. It is empty for a grant without a
+	// login (stored as []), and NULL, read as nil, in rows written before
+	// migration 000009.
+	AMR Strings `gorm:"column:amr" json:"amr,omitempty"`
 }
 
 // TableName returns "oauth_refresh_tokens", with the prefix and schema of a

@@ -1,0 +1,4 @@
+-- authstore 000009 down: refresh tokens forget the login of their grant
+-- (MySQL, MariaDB). ID tokens issued on a refresh then carry no auth_time or amr.
+ALTER TABLE oauth_refresh_tokens DROP COLUMN amr;
+ALTER TABLE oauth_refresh_tokens DROP COLUMN auth_time;
