@@ -122,9 +122,15 @@ type authorization struct {
 }
 
 // authorize sends the person of userID through the authorize endpoint with
-// PKCE and a nonce, logs them in (CompleteAuthRequest) and follows op's
-// callback to the code.
+// PKCE and a nonce, logs them in (CompleteAuthRequest, now, amr "pwd") and
+// follows op's callback to the code.
 func (p *oidcProvider) authorize(t *testing.T, conf *oauth2.Config, userID models.UUID) authorization {
+	t.Helper()
+	return p.authorizeAs(t, conf, userID, time.Now(), []string{"pwd"})
+}
+
+// authorizeAs is authorize with the login's auth time and methods.
+func (p *oidcProvider) authorizeAs(t *testing.T, conf *oauth2.Config, userID models.UUID, authTime time.Time, amr []string) authorization {
 	t.Helper()
 	a := authorization{state: rand.Text(), nonce: rand.Text(), verifier: oauth2.GenerateVerifier()}
 	authURL := conf.AuthCodeURL(a.state, oidc.Nonce(a.nonce), oauth2.S256ChallengeOption(a.verifier))
@@ -134,7 +140,7 @@ func (p *oidcProvider) authorize(t *testing.T, conf *oauth2.Config, userID model
 	require.NoError(t, err)
 	id := u.Query().Get("authRequestID")
 	ctx := op.ContextWithIssuer(context.Background(), p.issuer)
-	require.NoError(t, p.storage.CompleteAuthRequest(ctx, id, userID, time.Now(), []string{"pwd"}))
+	require.NoError(t, p.storage.CompleteAuthRequest(ctx, id, userID, authTime, amr))
 	back, err := url.Parse(p.redirect(t, op.AuthCallbackURL(p.provider)(ctx, id)))
 	require.NoError(t, err)
 	require.Equal(t, a.state, back.Query().Get("state"), "state returned with the code")
@@ -245,4 +251,12 @@ func (p *oidcProvider) userinfoStatus(t *testing.T, accessToken string) int {
 	require.NoError(t, err)
 	res.Body.Close()
 	return res.StatusCode
+}
+
+// loginOf reads the login claims of a verified ID token.
+func loginOf(t *testing.T, id *oidc.IDToken) loginClaims {
+	t.Helper()
+	var c loginClaims
+	require.NoError(t, id.Claims(&c), "ID token claims")
+	return c
 }

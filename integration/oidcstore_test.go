@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/protocol"
@@ -162,6 +163,56 @@ func TestOIDCRefresh(t *testing.T) {
 			require.NoError(t, err)
 			_, err = p.refresh(p.oauthConfig(c, "not-the-secret", redirectURI), tok.RefreshToken)
 			require.Error(t, err)
+		})
+		t.Run("KeepsTheLogin", func(t *testing.T) {
+			// OpenID Connect Core 12.2: a refreshed ID token's auth_time is
+			// the original authentication's; its amr is neither upgraded
+			// nor lost. The login was ten minutes ago, so a refresh that
+			// reported its own time would show.
+			authTime := time.Now().Add(-10 * time.Minute)
+			amr := []string{"pwd", "otp"}
+			a := p.authorizeAs(t, conf, user.ID, authTime, amr)
+			tok, err := p.exchange(conf, a)
+			require.NoError(t, err)
+			first := loginOf(t, p.verifyIDToken(t, c.ID.String(), tok, a.nonce))
+			require.Equal(t, authTime.Unix(), first.AuthTime, "the code's ID token: auth_time")
+			require.Equal(t, amr, first.AMR, "the code's ID token: amr")
+			for i := 1; i <= 2; i++ {
+				tok, err = p.refresh(conf, tok.RefreshToken)
+				require.NoError(t, err, "refresh %d", i)
+				got := loginOf(t, p.verifyIDToken(t, c.ID.String(), tok, ""))
+				require.Equal(t, first.AuthTime, got.AuthTime, "refresh %d: auth_time", i)
+				require.Equal(t, first.AMR, got.AMR, "refresh %d: amr", i)
+				require.Greater(t, got.IssuedAt, got.AuthTime, "refresh %d: iat is the refresh's, auth_time the login's", i)
+			}
+			in, err := p.f.s.Tokens.Inspect(context.Background(), tok.RefreshToken)
+			require.NoError(t, err)
+			var family []models.RefreshToken
+			require.NoError(t, p.f.s.DB().Where("family_id = ?", *in.FamilyID).Find(&family).Error)
+			require.Len(t, family, 3, "the code's refresh token and two rotations")
+			for _, row := range family {
+				require.NotNil(t, row.AuthTime, "refresh token %s: auth_time", row.ID)
+				require.True(t, row.AuthTime.Equal(authTime.Truncate(time.Microsecond)), "refresh token %s: auth_time %s; want %s", row.ID, row.AuthTime, authTime)
+				require.Equal(t, models.Strings(amr), row.AMR, "refresh token %s: amr", row.ID)
+			}
+		})
+		t.Run("TokenWithoutLogin", func(t *testing.T) {
+			// A refresh token issued before migration 000009 has no login
+			// recorded (NULL columns): it still refreshes, and the ID token
+			// then has no auth_time or amr rather than an error.
+			tok, err := p.exchange(conf, p.authorize(t, conf, user.ID))
+			require.NoError(t, err)
+			in, err := p.f.s.Tokens.Inspect(context.Background(), tok.RefreshToken)
+			require.NoError(t, err)
+			require.NoError(t, p.f.s.DB().Model(&models.RefreshToken{}).Where("id = ?", in.ID).
+				Updates(map[string]any{"auth_time": nil, "amr": nil}).Error)
+			for i := 1; i <= 2; i++ {
+				tok, err = p.refresh(conf, tok.RefreshToken)
+				require.NoError(t, err, "refresh %d", i)
+				got := loginOf(t, p.verifyIDToken(t, c.ID.String(), tok, ""))
+				require.Zero(t, got.AuthTime, "refresh %d: auth_time", i)
+				require.Empty(t, got.AMR, "refresh %d: amr", i)
+			}
 		})
 	})
 }

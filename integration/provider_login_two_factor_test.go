@@ -3,9 +3,10 @@ package integration
 // The login page of an account with a confirmed second factor: the
 // password leads to a code form whose challenge lives in an HttpOnly
 // SameSite=Strict cookie, a TOTP or a recovery code completes the login at
-// assurance level 2 with amr ["pwd","otp"] in the ID token, and a level-1
-// session of such an account does not answer a new request silently: the
-// page asks for the code alone and raises that session (in-page step-up).
+// assurance level 2 with amr ["pwd","otp"] in the ID token, which ID
+// tokens issued on a refresh report too (with the login's auth_time), and a
+// level-1 session of such an account does not answer a new request silently:
+// the page asks for the code alone and raises that session (in-page step-up).
 
 import (
 	"context"
@@ -20,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/provider"
 	"github.com/forgeauth/authstore/repositories"
@@ -95,10 +97,12 @@ func (ls *loginSetup) exchangeAt(t *testing.T, c *http.Client, callback, verifie
 	return ls.exchangeClaims(t, c, callback, verifier).AMR
 }
 
-// loginClaims are the ID token's claims about the login.
+// loginClaims are the ID token's claims about the login (OpenID Connect
+// Core 2: auth_time, 0 when absent, and amr) and the token's own iat.
 type loginClaims struct {
 	AMR      []string `json:"amr"`
 	AuthTime int64    `json:"auth_time"`
+	IssuedAt int64    `json:"iat"`
 }
 
 // exchangeClaims gets url (the provider's callback) in c, exchanges the
@@ -404,7 +408,80 @@ func TestProviderLoginTwoFactor(t *testing.T) {
 			got := ls.submit(t, d, f.id, f.csrf, "dave@example.com", loginPassword)
 			require.Equal(t, []string{"pwd"}, ls.finishLogin(t, d, got, v))
 		})
+
+		t.Run("RefreshKeepsTheLogin", func(t *testing.T) {
+			// OpenID Connect Core 12.2: an ID token issued on a refresh
+			// reports the original login, its auth_time and amr; a second
+			// factor is neither lost nor claimed by a refresh.
+			_, gwenSecret, _ := ls.enrolNow(t, "gwen@example.com")
+			ls.register(t, "hugo@example.com")
+			for _, tc := range []struct {
+				email string
+				code  func() string // the second factor, or nil
+				amr   []string
+			}{
+				{"gwen@example.com", func() string { return nextCode(t, gwenSecret) }, []string{"pwd", "otp"}},
+				{"hugo@example.com", nil, []string{"pwd"}},
+			} {
+				t.Run(strings.Join(tc.amr, "+"), func(t *testing.T) {
+					ls.refreshKeepsTheLogin(t, tc.email, tc.code, tc.amr)
+				})
+			}
+		})
 	})
+}
+
+// refreshKeepsTheLogin logs email in through the login page (password, then
+// code() when it is not nil) for a request that asks for offline_access,
+// exchanges the code and refreshes twice with x/oauth2, and checks with
+// go-oidc that every ID token carries amr and the login's auth_time.
+func (ls *loginSetup) refreshKeepsTheLogin(t *testing.T, email string, code func() string, amr []string) {
+	t.Helper()
+	ctx := context.Background()
+	conf := *ls.oauth
+	conf.Scopes = append(slices.Clone(conf.Scopes), oidc.ScopeOfflineAccess)
+	disc, err := oidc.NewProvider(ctx, ls.issuer)
+	require.NoError(t, err, "go-oidc discovery of %s", ls.issuer)
+	verify := func(tok *oauth2.Token) loginClaims {
+		t.Helper()
+		raw, ok := tok.Extra("id_token").(string)
+		require.True(t, ok, "the token response has no id_token")
+		id, err := disc.Verifier(&oidc.Config{ClientID: conf.ClientID}).Verify(ctx, raw)
+		require.NoError(t, err, "go-oidc Verify(id_token)")
+		return loginOf(t, id)
+	}
+
+	d := browserClient(t)
+	verifier := oauth2.GenerateVerifier()
+	f := ls.openLogin(t, d, conf.AuthCodeURL("state-refresh", oauth2.S256ChallengeOption(verifier), oidc.Nonce("nonce-refresh")))
+	got := ls.submit(t, d, f.id, f.csrf, email, loginPassword)
+	if code != nil {
+		require.Contains(t, got.body, `id="second-factor"`)
+		got = ls.submitCode(t, d, f.id, f.csrf, code())
+	}
+	require.Equal(t, http.StatusFound, got.status, "login: %s", got.body)
+	loc, err := got.res.Location()
+	require.NoError(t, err)
+	status, back := redirectOf(t, d, loc.String())
+	require.Equal(t, http.StatusFound, status)
+	tok, err := conf.Exchange(ctx, back.Query().Get("code"), oauth2.VerifierOption(verifier))
+	require.NoError(t, err, "Exchange")
+	require.NotEmpty(t, tok.RefreshToken, "offline_access gives a refresh token")
+	first := verify(tok)
+	require.Equal(t, amr, first.AMR, "the code's ID token: amr")
+	require.NotZero(t, first.AuthTime, "the code's ID token: auth_time")
+
+	// Refresh in a later second than the login's, so that an auth_time
+	// taken from the refresh would differ.
+	time.Sleep(time.Until(time.Unix(first.AuthTime+1, 0)))
+	for i := 1; i <= 2; i++ {
+		tok, err = conf.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token()
+		require.NoError(t, err, "refresh %d", i)
+		next := verify(tok)
+		require.Equal(t, first.AuthTime, next.AuthTime, "refresh %d: auth_time", i)
+		require.Equal(t, amr, next.AMR, "refresh %d: amr", i)
+		require.Greater(t, next.IssuedAt, next.AuthTime, "refresh %d: iat", i)
+	}
 }
 
 // u2 is a new authorize URL whose verifier the test does not need.

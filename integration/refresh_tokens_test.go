@@ -529,3 +529,103 @@ func TestRefreshTokensReuseWaitsForRotation(t *testing.T) {
 		require.Zero(t, countRows(t, f.s.DB(), "oauth_access_tokens", "family_id = ? AND revoked = ?", parent.FamilyID, false))
 	})
 }
+
+// TestRefreshTokensKeepTheLogin checks that a refresh token records the
+// login of its grant, which a refreshed ID token reports (OpenID Connect
+// Core 12.2): AuthRequests.Redeem copies the request's auth time and AMR,
+// Rotate copies them unchanged to each child (not from the request, which
+// may narrow the scope), Tokens.Inspect reports them; a grant without a
+// login has none, and a token written before migration 000009 rotates
+// with none.
+func TestRefreshTokensKeepTheLogin(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		f := newFixture(t, b)
+		ctx := requestCtx()
+		uid := f.user(t, "u@example.com").ID
+		c := f.publicClient(t)
+		row := func(t *testing.T, id models.UUID) models.RefreshToken {
+			t.Helper()
+			var rt models.RefreshToken
+			require.NoError(t, f.s.DB().Where("id = ?", id).Take(&rt).Error)
+			return rt
+		}
+
+		t.Run("RotateCopiesThem", func(t *testing.T) {
+			r, err := f.s.AuthRequests.Create(ctx, authRequestInput(c.ID, "openid", "offline_access"))
+			require.NoError(t, err)
+			authTime := f.clock.Now().Add(-5 * time.Minute)
+			amr := []string{"pwd", "otp"}
+			require.NoError(t, f.s.AuthRequests.Complete(ctx, r.ID, uid, authTime, amr))
+			code, err := hooks.NewToken()
+			require.NoError(t, err)
+			require.NoError(t, f.s.AuthRequests.SaveCode(ctx, r.ID, code))
+			_, pair, err := f.s.AuthRequests.Redeem(ctx, code)
+			require.NoError(t, err)
+			require.NotEmpty(t, pair.RefreshToken)
+			first := row(t, pair.RefreshTokenID)
+			require.NotNil(t, first.AuthTime, "Redeem: auth_time")
+			require.True(t, first.AuthTime.Equal(authTime), "Redeem: auth_time = %s; want %s", first.AuthTime, authTime)
+			require.Equal(t, models.Strings(amr), first.AMR, "Redeem: amr")
+
+			token := pair.RefreshToken
+			for i := 1; i <= 2; i++ {
+				f.clock.Advance(time.Minute)
+				next, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, c.ID), token, []string{"openid"})
+				require.NoError(t, err, "rotation %d", i)
+				child := row(t, next.RefreshTokenID)
+				require.NotNil(t, child.AuthTime, "rotation %d: auth_time", i)
+				require.True(t, child.AuthTime.Equal(authTime), "rotation %d: auth_time = %s; want %s", i, child.AuthTime, authTime)
+				require.Equal(t, models.Strings(amr), child.AMR, "rotation %d: amr", i)
+				in, err := f.s.Tokens.Inspect(ctx, next.RefreshToken)
+				require.NoError(t, err)
+				require.NotNil(t, in.AuthTime, "Inspect after rotation %d: AuthTime", i)
+				require.True(t, in.AuthTime.Equal(authTime), "Inspect after rotation %d: AuthTime = %s; want %s", i, in.AuthTime, authTime)
+				require.Equal(t, amr, in.AMR, "Inspect after rotation %d: AMR", i)
+				token = next.RefreshToken
+			}
+		})
+
+		t.Run("GrantWithoutLogin", func(t *testing.T) {
+			p := f.pair(t, c.ID, &uid, "read")
+			next, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, c.ID), p.RefreshToken, nil)
+			require.NoError(t, err)
+			for _, id := range []models.UUID{p.RefreshTokenID, next.RefreshTokenID} {
+				rt := row(t, id)
+				require.Nil(t, rt.AuthTime, "RefreshTokens.Issue records no login: auth_time")
+				require.Empty(t, rt.AMR, "RefreshTokens.Issue records no login: amr")
+			}
+			in, err := f.s.Tokens.Inspect(ctx, next.RefreshToken)
+			require.NoError(t, err)
+			require.Nil(t, in.AuthTime)
+			require.Empty(t, in.AMR)
+		})
+
+		t.Run("RowBeforeMigration", func(t *testing.T) {
+			// Down to 000008 (no auth_time or amr column), write a token as
+			// that schema held it, migrate up again and rotate it.
+			m := migrator(t, f.s)
+			require.NoError(t, m.Down(ctx, 1), "down to 000008")
+			tok, err := hooks.NewToken()
+			require.NoError(t, err)
+			old := &models.RefreshToken{Token: tok, ClientID: c.ID, UserID: &uid, Scopes: models.Strings{"read"},
+				ExpiresAt: f.clock.Now().Add(time.Hour), CreatedAt: f.clock.Now()}
+			require.NoError(t, f.s.DB().WithContext(ctx).Omit("AuthTime", "AMR").Create(old).Error, "insert a refresh token under 000008")
+			require.NoError(t, m.Up(ctx), "up to the latest")
+			before := row(t, old.ID)
+			require.Nil(t, before.AuthTime, "a row from before 000009: auth_time NULL")
+			require.Nil(t, before.AMR, "a row from before 000009: amr NULL")
+
+			f.clock.Advance(time.Minute)
+			next, err := f.s.RefreshTokens.Rotate(ctx, authed(f.s, c.ID), tok, nil)
+			require.NoError(t, err, "a row from before 000009 rotates")
+			child := row(t, next.RefreshTokenID)
+			require.Nil(t, child.AuthTime)
+			require.Empty(t, child.AMR)
+			in, err := f.s.Tokens.Inspect(ctx, next.RefreshToken)
+			require.NoError(t, err)
+			require.Equal(t, repositories.TokenActive, in.State)
+			require.Nil(t, in.AuthTime)
+			require.Empty(t, in.AMR)
+		})
+	})
+}

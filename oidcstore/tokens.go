@@ -77,14 +77,28 @@ type RefreshTokenRequest struct {
 
 var _ op.RefreshTokenRequest = (*RefreshTokenRequest)(nil)
 
-// GetAMR returns nil: the grant does not record how the person logged in.
-func (r *RefreshTokenRequest) GetAMR() []string { return nil }
+// GetAMR returns how the person logged in for the grant (RFC 8176 values
+// such as "pwd", "otp"): the authorization request's AMR, which the refresh
+// token keeps through rotation, so a refreshed ID token's amr is the
+// original login's, neither upgraded nor lost. It is nil for a token issued
+// before migration 000009 or without a login.
+func (r *RefreshTokenRequest) GetAMR() []string { return slices.Clone(r.in.AMR) }
 
 // GetAudience returns the client's id and its further audiences.
 func (r *RefreshTokenRequest) GetAudience() []string { return slices.Clone(r.audience) }
 
-// GetAuthTime returns the zero time: the grant does not record the login.
-func (r *RefreshTokenRequest) GetAuthTime() time.Time { return time.Time{} }
+// GetAuthTime returns when the person logged in for the grant: the
+// authorization request's auth time, which the refresh token keeps through
+// rotation, so a refreshed ID token's auth_time is the original
+// authentication's (OpenID Connect Core 12.2). It is the zero time (no
+// auth_time claim) for a token issued before migration 000009 or without a
+// login.
+func (r *RefreshTokenRequest) GetAuthTime() time.Time {
+	if r.in.AuthTime == nil {
+		return time.Time{}
+	}
+	return *r.in.AuthTime
+}
 
 // GetClientID returns the client the token was issued to.
 func (r *RefreshTokenRequest) GetClientID() string { return r.in.ClientID.String() }

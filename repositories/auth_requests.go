@@ -337,13 +337,15 @@ func (r *AuthRequests) SaveCode(ctx context.Context, id models.UUID, code string
 // family) whose id is the request's, for its user and scopes: an access
 // token and, when the request asked for offline_access (OpenID Connect
 // Core 11) and the client registered the refresh_token grant, a refresh
-// token. So of any number of concurrent redemptions of one code exactly one
-// yields tokens; the others, and every later one, are replays. The caller
-// then checks the client, redirect URI and PKCE verifier before it hands
-// the tokens out (a failed check leaves them unknown to anyone: the
-// refresh token's plaintext is only in the returned pair). The pair's
-// AccessToken is a JWT signed as AccessTokens.Issue signs; a provider that
-// signs its own JWT uses AccessTokenID as its jti.
+// token, which records the request's auth time and AMR (the login an ID
+// token issued on a later refresh reports). So of any number of concurrent
+// redemptions of one code exactly one yields tokens; the others, and every
+// later one, are replays. The caller then checks the client, redirect URI
+// and PKCE verifier before it hands the tokens out (a failed check leaves
+// them unknown to anyone: the refresh token's plaintext is only in the
+// returned pair). The pair's AccessToken is a JWT signed as
+// AccessTokens.Issue signs; a provider that signs its own JWT uses
+// AccessTokenID as its jti.
 //
 // Presenting a used code is a replay: a second transaction of its own,
 // which commits, revokes the request and every token issued from it (the
@@ -418,13 +420,15 @@ func (r *AuthRequests) Redeem(ctx context.Context, code string) (*models.AuthReq
 
 // issue issues the tokens of a request whose code this transaction
 // consumed: a pair when the request asked for offline_access and the
-// client registered refresh_token, else an access token alone.
+// client registered refresh_token, else an access token alone. The
+// refresh token keeps the request's login (auth time and AMR).
 func (r *AuthRequests) issue(tx *gorm.DB, keys tokenKeys, now time.Time, client *models.Client, row *models.AuthRequest, refresh string) (*TokenPair, error) {
 	if row.UserID == nil {
 		return nil, fmt.Errorf("authorization request: nobody logged in for it: %w", ErrInvalidInput)
 	}
 	if row.Scopes.Contains(scopeOfflineAccess) && client.GrantTypes.Contains(protocol.GrantRefreshToken) {
-		return issuePair(tx, keys, r.cfg(), now, grant{client: client, userID: row.UserID, scopes: row.Scopes, familyID: row.ID}, refresh)
+		g := grant{client: client, userID: row.UserID, scopes: row.Scopes, familyID: row.ID, authTime: row.AuthTime, amr: row.AMR}
+		return issuePair(tx, keys, r.cfg(), now, g, refresh)
 	}
 	at, access, err := issueAccess(tx, keys, r.cfg(), now, client, row.UserID, row.Scopes, &row.ID)
 	if err != nil {

@@ -247,6 +247,9 @@ func (t tokenKeys) childToken(parent string) (string, error) {
 // grant describes the token pair issuePair creates. scopes are the
 // grant's, which the refresh token keeps; accessScopes, when set, narrow
 // the access token alone (a refresh that asks for less, RFC 6749 6).
+// authTime and amr are the login the grant came from (an authorization
+// request's, or the parent refresh token's on rotation), which the refresh
+// token keeps; nil for a grant without one.
 type grant struct {
 	client       *models.Client
 	userID       *models.UUID
@@ -254,6 +257,8 @@ type grant struct {
 	accessScopes models.Strings
 	familyID     models.UUID
 	parentID     *models.UUID
+	authTime     *time.Time
+	amr          models.Strings
 }
 
 // issuePair creates an access token and, when the client registered the
@@ -292,6 +297,8 @@ func issuePair(tx *gorm.DB, k tokenKeys, cfg config.Config, now time.Time, g gra
 		Scopes:        g.scopes,
 		ExpiresAt:     now.Add(cfg.RefreshTokenLifetime),
 		CreatedAt:     now,
+		AuthTime:      g.authTime,
+		AMR:           g.amr,
 	}
 	if err := tx.Create(rt).Error; err != nil {
 		return nil, err

@@ -46,7 +46,9 @@ func (r *RefreshTokens) WithTx(tx *gorm.DB) *RefreshTokens {
 // Issue starts a new grant (a new family) for a client and a user (nil for
 // a grant without a user): it issues an access token and a refresh token,
 // in one transaction, and returns both. The refresh token expires after
-// OAUTH_REFRESH_TOKEN_LIFETIME.
+// OAUTH_REFRESH_TOKEN_LIFETIME. No login is recorded on it (its AuthTime is
+// nil and its AMR empty): a grant that follows a login is issued by
+// AuthRequests.Redeem.
 //
 // It returns ErrNoSigningKey if the Store has neither a signing key nor a JWT secret,
 // ErrInvalidInput for a malformed id, ErrInvalidScope for a malformed scope
@@ -96,7 +98,10 @@ func (r *RefreshTokens) Issue(ctx context.Context, clientID models.UUID, userID 
 // requestedScopes may narrow the access token issued (empty keeps the
 // grant's scope); they never widen it, and the new refresh token keeps the
 // grant's scope, so a later refresh may ask again for any of it (RFC 6749
-// 6, SECURITY 38).
+// 6, SECURITY 38). The new refresh token also keeps the presented one's
+// AuthTime and AMR, the login the grant came from, unchanged (nil in a row
+// written before migration 000009, which rotates all the same): a refresh
+// neither renews nor upgrades the login.
 //
 // Presenting a used token is reuse: the rotation's transaction changes
 // nothing, then a second transaction of its own, which commits, revokes
@@ -180,7 +185,10 @@ func (r *RefreshTokens) rotate(tx *gorm.DB, keys tokenKeys, now time.Time, diges
 			return rotation{}, err
 		}
 		if won {
-			g := grant{client: client, userID: row.UserID, scopes: row.Scopes, accessScopes: narrowed, familyID: row.FamilyID, parentID: &row.ID}
+			// The child keeps the grant's login (auth time and methods)
+			// from its parent's row, never from the request.
+			g := grant{client: client, userID: row.UserID, scopes: row.Scopes, accessScopes: narrowed, familyID: row.FamilyID, parentID: &row.ID,
+				authTime: row.AuthTime, amr: row.AMR}
 			pair, err := issuePair(tx, keys, r.cfg(), now, g, next)
 			return rotation{pair: pair}, err
 		}

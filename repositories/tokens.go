@@ -168,6 +168,14 @@ type Inspection struct {
 	IssuedAt   time.Time
 	// ExpiresAt is nil for a personal token that does not expire.
 	ExpiresAt *time.Time
+	// AuthTime is when the person logged in for a refresh token's grant
+	// (the authorization request's auth time, kept through rotation); nil
+	// for other tokens, a grant without a login, or a refresh token issued
+	// before migration 000009.
+	AuthTime *time.Time
+	// AMR is how the person logged in for a refresh token's grant (RFC
+	// 8176 values such as "pwd", "otp"), like AuthTime; empty otherwise.
+	AMR []string
 }
 
 // introspection is what Introspect answers about an active token.
@@ -279,7 +287,7 @@ func accessInspection(row *models.AccessToken, now time.Time) Inspection {
 func refreshInspection(row *models.RefreshToken, now time.Time) Inspection {
 	in := Inspection{TokenType: TokenTypeRefresh, ID: row.ID, ClientID: row.ClientID, UserID: row.UserID,
 		Scopes: row.Scopes, FamilyID: &row.FamilyID, Revoked: row.Revoked, UsedAt: row.UsedAt,
-		IssuedAt: row.CreatedAt, ExpiresAt: &row.ExpiresAt}
+		IssuedAt: row.CreatedAt, ExpiresAt: &row.ExpiresAt, AuthTime: row.AuthTime, AMR: row.AMR}
 	in.Subject, in.SubjectType = subjectOf(row.UserID, row.ClientID)
 	err := whyNotUsable("refresh token", row.UsedAt, row.Revoked, row.ExpiresAt, now)
 	switch {
