@@ -9,7 +9,10 @@
 // token revokes its family, client authentication and registered grant
 // types are checked again inside every token call, tokens are signed with
 // the current key of the Store's signing keys and the JWKS is their key
-// set, and no code or refresh token is stored in plaintext.
+// set, and no code or refresh token is stored in plaintext. An ID token
+// issued on a refresh carries the auth_time and amr of the login that
+// started the grant, which its refresh tokens keep (OpenID Connect Core
+// 12.2).
 //
 // The provider must be built with the Storage's interceptor, which carries
 // the client op authenticated to the token calls of the same request:
