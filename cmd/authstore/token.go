@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,9 +13,9 @@ import (
 
 	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/models"
+	"github.com/forgeauth/authstore/oidcstore"
 	"github.com/forgeauth/authstore/protocol"
 	"github.com/forgeauth/authstore/repositories"
-	"github.com/go-jose/go-jose/v4"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -107,7 +106,7 @@ with null for what does not apply or is not known.`,
 				if in.State == repositories.TokenUnknown && in.TokenType == repositories.TokenTypeAccess {
 					// Not one of the Store's own access tokens: perhaps
 					// the OpenID provider's (authstore serve).
-					pin, issuer, err := providerInspection(ctx, s, token)
+					pin, issuer, err := oidcstore.InspectAccessToken(ctx, s, token)
 					if err != nil {
 						return err
 					}
@@ -125,62 +124,6 @@ with null for what does not apply or is not known.`,
 	}
 	out = addOutput(cmd, "the token's description")
 	return cmd
-}
-
-// providerInspection inspects token as an access token of the OpenID
-// provider (authstore serve, package oidcstore), which the Store's own
-// check refuses: its typ is JWT and its iss the provider's URL, not
-// JWT_ISSUER. The signature must verify with a key of the Store's JWKS
-// (not removed), under that key's algorithm; then the token's jti row
-// must name the token's client and subject. It returns the row's
-// inspection and the token's issuer, or an empty issuer when token is not
-// such a token. An expired token says no more than that, as Inspect.
-func providerInspection(ctx context.Context, s *authstore.Store, token string) (repositories.Inspection, string, error) {
-	none := repositories.Inspection{State: repositories.TokenUnknown, TokenType: repositories.TokenTypeAccess}
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
-	if err != nil || len(jws.Signatures) != 1 {
-		return none, "", nil
-	}
-	header := jws.Signatures[0].Header
-	jwks, err := s.Keys.JWKS(ctx)
-	if err != nil {
-		return none, "", err
-	}
-	var set jose.JSONWebKeySet
-	if err := json.Unmarshal(jwks.JSON, &set); err != nil {
-		return none, "", fmt.Errorf("read the signing keys: %w", err)
-	}
-	keys := set.Key(header.KeyID)
-	if header.KeyID == "" || len(keys) != 1 || keys[0].Algorithm != header.Algorithm {
-		return none, "", nil
-	}
-	payload, err := jws.Verify(keys[0].Key)
-	if err != nil {
-		return none, "", nil
-	}
-	var claims struct {
-		Issuer   string `json:"iss"`
-		Subject  string `json:"sub"`
-		ClientID string `json:"client_id"`
-		JTI      string `json:"jti"`
-		Expiry   int64  `json:"exp"`
-	}
-	if err := json.Unmarshal(payload, &claims); err != nil || claims.Issuer == "" || claims.JTI == "" || claims.ClientID == "" || claims.Expiry == 0 {
-		return none, "", nil
-	}
-	if !s.Now().Before(time.Unix(claims.Expiry, 0)) {
-		return repositories.Inspection{State: repositories.TokenExpired, TokenType: repositories.TokenTypeAccess}, claims.Issuer, nil
-	}
-	in, err := s.Tokens.InspectJTI(ctx, models.UUID(claims.JTI))
-	switch {
-	case errors.Is(err, repositories.ErrNotFound) || errors.Is(err, repositories.ErrInvalidInput):
-		return none, "", nil
-	case err != nil:
-		return none, "", err
-	case string(in.ClientID) != claims.ClientID || in.Subject != claims.Subject:
-		return none, "", nil
-	}
-	return in, claims.Issuer, nil
 }
 
 // readToken reads a token: from a prompt with echo off when in is a
