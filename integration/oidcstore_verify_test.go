@@ -9,7 +9,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -299,6 +301,86 @@ func TestOIDCVerifyAccessToken(t *testing.T) {
 			_, err := v.Verify(cctx, tok.AccessToken)
 			require.Error(t, err)
 			require.False(t, errors.Is(err, oidcstore.ErrInvalidToken), "a failed lookup is not a verdict on the token: %v", err)
+		})
+	})
+}
+
+func TestOIDCRequireAccessToken(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		p := newOIDCProvider(t, b)
+		ctx := context.Background()
+		user := p.f.register(t, "ada@example.com", "correct horse battery staple")
+		c, secret := p.f.confidentialClient(t, nil)
+		conf := p.oauthConfig(c, secret, redirectURI)
+		v, err := oidcstore.NewVerifier(p.f.s, p.issuer, oidcstore.WithAudience(c.ID.String()))
+		require.NoError(t, err)
+		api := http.NewServeMux()
+		hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			at, ok := oidcstore.AccessTokenFrom(r.Context())
+			if !ok {
+				http.Error(w, "no verified token in the context", http.StatusInternalServerError)
+				return
+			}
+			_, _ = w.Write([]byte(at.Subject))
+		})
+		api.Handle("/email", oidcstore.RequireAccessToken(v, "email")(hello))
+		api.Handle("/admin", oidcstore.RequireAccessToken(v, "email", "admin")(hello))
+		srv := httptest.NewServer(api)
+		t.Cleanup(srv.Close)
+		get := func(t *testing.T, path, authorization string) (int, string, string) {
+			t.Helper()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)
+			require.NoError(t, err)
+			if authorization != "" {
+				req.Header.Set("Authorization", authorization)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			return resp.StatusCode, resp.Header.Get("WWW-Authenticate"), string(body)
+		}
+		tok, err := p.exchange(conf, p.authorize(t, conf, user.ID))
+		require.NoError(t, err)
+		p.syncClock()
+
+		t.Run("OK", func(t *testing.T) {
+			resp, err := conf.Client(ctx, tok).Get(srv.URL + "/email")
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			require.Equal(t, user.ID.String(), string(body), "the handler reads the subject from the context")
+			code, _, _ := get(t, "/email", "bearer "+tok.AccessToken)
+			require.Equal(t, http.StatusOK, code, "the scheme's case does not matter")
+		})
+		t.Run("NoToken", func(t *testing.T) {
+			code, challenge, _ := get(t, "/email", "")
+			require.Equal(t, http.StatusUnauthorized, code)
+			require.Equal(t, "Bearer", challenge)
+			code, challenge, _ = get(t, "/email", "Basic "+base64.StdEncoding.EncodeToString([]byte("a:b")))
+			require.Equal(t, http.StatusUnauthorized, code)
+			require.Equal(t, "Bearer", challenge)
+		})
+		t.Run("InsufficientScope", func(t *testing.T) {
+			code, challenge, body := get(t, "/admin", "Bearer "+tok.AccessToken)
+			require.Equal(t, http.StatusForbidden, code)
+			require.Equal(t, `Bearer error="insufficient_scope", scope="email admin"`, challenge)
+			require.NotContains(t, body, tok.AccessToken)
+		})
+		t.Run("InvalidToken", func(t *testing.T) {
+			code, challenge, body := get(t, "/email", "Bearer "+tok.AccessToken+"x")
+			require.Equal(t, http.StatusUnauthorized, code)
+			require.Equal(t, `Bearer error="invalid_token"`, challenge)
+			require.NotContains(t, body, tok.AccessToken)
+		})
+		t.Run("Revoked", func(t *testing.T) {
+			require.Equal(t, http.StatusOK, p.postForm(t, p.issuer+"/revoke", c.ID.String(), secret, url.Values{"token": {tok.AccessToken}}, nil))
+			code, challenge, _ := get(t, "/email", "Bearer "+tok.AccessToken)
+			require.Equal(t, http.StatusUnauthorized, code)
+			require.Equal(t, `Bearer error="invalid_token"`, challenge)
 		})
 	})
 }
