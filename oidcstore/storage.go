@@ -25,6 +25,23 @@
 // The login page reads the pending request with AuthRequestByID, checks
 // the person's password (Users.Authenticate), calls CompleteAuthRequest and
 // redirects to op.AuthCallbackURL(provider) with the request's id.
+//
+// A resource server on the same database verifies the provider's access
+// tokens with a Verifier (NewVerifier, Verify) or the RequireAccessToken
+// middleware. Verify's refusals, tested with errors.Is:
+//
+//	condition                                        sentinel
+//	-----------------------------------------------  ---------------------
+//	too long, malformed, alg not RS256/ES256/EdDSA,  ErrInvalidToken (is
+//	  typ not JWT, no kid, no published key of that    repositories.
+//	  kid and algorithm, bad signature, another        ErrInvalidCredentials)
+//	  iss or aud, iat/nbf ahead, no jti row or a
+//	  row of another client or subject
+//	past exp, or its row expired                     ErrInvalidToken and
+//	                                                   repositories.ErrExpired
+//	its row revoked (revocation endpoint, grant,     ErrInvalidToken and
+//	  refresh reuse, code replay, logout)              repositories.ErrRevoked
+//	the database failed                              neither
 package oidcstore
 
 import (
