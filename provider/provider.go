@@ -168,6 +168,16 @@ var supportedScopes = []string{"openid", "profile", "email", "offline_access"}
 // LoginURL). Over an oidcstore.Storage pass
 // op.WithHttpInterceptors(storage.Interceptor), as New does.
 //
+// Its discovery document lists only what it serves: the code response
+// type with PKCE S256; the authorization_code grant, and refresh_token,
+// client_credentials, token exchange or device code where op and storage
+// serve them; the scopes and claims oidcstore returns; the signing
+// algorithms of the storage's published keys; client authentication none,
+// client_secret_basic and client_secret_post. It lists no implicit or
+// hybrid response type, no implicit or JWT profile (jwt-bearer) grant, no
+// device authorization endpoint without a device storage, no
+// private_key_jwt and no request objects.
+//
 // Returns ErrInvalidIssuer as New does.
 func NewOpenIDProvider(storage op.Storage, cfg Config, opts ...op.Option) (*op.Provider, error) {
 	insecure, err := checkIssuer(cfg.Issuer)
@@ -183,14 +193,22 @@ func NewOpenIDProvider(storage op.Storage, cfg Config, opts ...op.Option) (*op.P
 		// Discovery lists the scopes whose claims the provider serves
 		// (oidcstore's userinfo), not op's default phone and address.
 		SupportedScopes: slices.Clone(supportedScopes),
+		// And the claims its ID tokens and userinfo carry, not op's
+		// default phone and profile ones.
+		SupportedClaims: slices.Clone(supportedClaims),
 	}
 	if insecure {
 		opts = append(opts, op.WithAllowInsecure())
 	}
+	// op hard-codes parts of discovery (response types, the implicit and
+	// JWT profile grants, the device endpoint): discovery corrects them.
+	d := &discovery{}
+	opts = append(slices.Clone(opts), op.WithHttpInterceptors(d.intercept))
 	p, err := op.NewProvider(conf, storage, op.StaticIssuer(cfg.Issuer), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("provider: %w", err)
 	}
+	d.provider = p
 	return p, nil
 }
 
