@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/forgeauth/authstore"
 	"github.com/forgeauth/authstore/models"
 	"github.com/forgeauth/authstore/protocol"
@@ -50,9 +51,12 @@ const (
 type loginSetup struct {
 	f      *fixture
 	issuer string
-	oauth  *oauth2.Config
-	mu     sync.Mutex
-	got    []url.Values // the queries the app's redirect URI received
+	// discovery is go-oidc's view of the provider, from its discovery
+	// document.
+	discovery *oidc.Provider
+	oauth     *oauth2.Config
+	mu        sync.Mutex
+	got       []url.Values // the queries the app's redirect URI received
 }
 
 // newLoginSetup opens a fixture on b with a master key, a signing key and
@@ -86,18 +90,15 @@ func newLoginSetup(t *testing.T, b Backend, opts ...fixtureOption) *loginSetup {
 	ls.issuer = serveOP(t, func(issuer string) (http.Handler, error) {
 		return provider.New(context.Background(), f.s, provider.Config{Issuer: issuer})
 	})
-	var disc struct {
-		Authorization string `json:"authorization_endpoint"`
-		Token         string `json:"token_endpoint"`
-	}
-	res, err := http.Get(ls.issuer + "/.well-known/openid-configuration")
-	require.NoError(t, err)
-	defer res.Body.Close()
-	require.NoError(t, json.NewDecoder(res.Body).Decode(&disc))
+	// The app reads the provider's endpoints from discovery, as a relying
+	// party does (go-oidc checks the issuer it lists).
+	ls.discovery, err = oidc.NewProvider(context.Background(), ls.issuer)
+	require.NoError(t, err, "go-oidc discovery of %s", ls.issuer)
+	ep := ls.discovery.Endpoint()
+	ep.AuthStyle = oauth2.AuthStyleInHeader
 	ls.oauth = &oauth2.Config{
 		ClientID: string(c.ID), ClientSecret: secret, RedirectURL: app.URL + "/callback",
-		Endpoint: oauth2.Endpoint{AuthURL: disc.Authorization, TokenURL: disc.Token, AuthStyle: oauth2.AuthStyleInHeader},
-		Scopes:   []string{"openid", "email", "profile"},
+		Endpoint: ep, Scopes: []string{"openid", "email", "profile"},
 	}
 	return ls
 }
