@@ -633,3 +633,49 @@ func TestSigningKeysCurrent(t *testing.T) {
 		require.NoError(t, err)
 	})
 }
+
+func TestSigningKeysPublicKey(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		ctx := requestCtx()
+		f := newFixture(t, b, withMasterKey(masterKey1))
+		_, err := f.s.Keys.PublicKey(ctx, "not-a-uuid")
+		require.ErrorIs(t, err, repositories.ErrInvalidInput)
+		_, err = f.s.Keys.PublicKey(ctx, models.NewUUID())
+		require.ErrorIs(t, err, repositories.ErrNotFound)
+
+		first, err := f.s.Keys.Rotate(ctx, repositories.RotateOptions{Algorithm: "ES256"})
+		require.NoError(t, err)
+		jwks, err := f.s.Keys.JWKS(ctx)
+		require.NoError(t, err)
+		var set jose.JSONWebKeySet
+		require.NoError(t, json.Unmarshal(jwks.JSON, &set))
+		got, err := f.s.Keys.PublicKey(ctx, first.ID)
+		require.NoError(t, err, "PublicKey of the current key")
+		require.True(t, got.IsPublic())
+		require.Equal(t, string(first.ID), got.KeyID)
+		require.Equal(t, "ES256", got.Algorithm)
+		want, err := set.Key(string(first.ID))[0].Thumbprint(crypto.SHA256)
+		require.NoError(t, err)
+		thumb, err := got.Thumbprint(crypto.SHA256)
+		require.NoError(t, err)
+		require.Equal(t, want, thumb, "the key the JWKS publishes")
+
+		next, err := f.s.Keys.Rotate(ctx, repositories.RotateOptions{Algorithm: "EdDSA"})
+		require.NoError(t, err)
+		got, err = f.s.Keys.PublicKey(ctx, next.ID)
+		require.NoError(t, err, "PublicKey of the next key, published before it signs")
+		require.Equal(t, "EdDSA", got.Algorithm)
+
+		f.clock.Advance(61 * time.Minute)
+		_, err = f.s.Keys.Current(ctx) // promotes next, retires first
+		require.NoError(t, err)
+		_, err = f.s.Keys.PublicKey(ctx, first.ID)
+		require.NoError(t, err, "a retired key not yet removed")
+
+		f.clock.Advance(f.cfg.AccessTokenLifetime + repositories.KeyCacheTTL + time.Second)
+		_, err = f.s.Keys.PublicKey(ctx, first.ID)
+		require.ErrorIs(t, err, repositories.ErrNotFound, "a removed key")
+		_, err = f.s.Keys.PublicKey(ctx, next.ID)
+		require.NoError(t, err)
+	})
+}

@@ -37,9 +37,10 @@ var accessTokenAlgorithms = []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jo
 // Verifier checks the access tokens the provider issues (JWTs with typ
 // JWT, iss the provider's issuer URL and jti the row id in
 // oauth_access_tokens) for a resource server that shares the provider's
-// database. Build it once with NewVerifier; it is safe for concurrent use
-// and caches nothing: every Verify reads the published keys and the
-// token's row, so a revoked token fails at once.
+// database. Build it once with NewVerifier; it is safe for concurrent use.
+// Every Verify reads the token's row, so a revoked token fails at once;
+// the published keys come from the Store's key cache
+// (SigningKeys.PublicKey: the cache AccessTokens.Validate reads).
 type Verifier struct {
 	store    *authstore.Store
 	issuer   string
@@ -118,7 +119,7 @@ type accessClaims struct {
 // Verify checks token, cheapest first: its size, that it is a JWS with one
 // signature under RS256, ES256 or EdDSA, typ JWT and a kid, signed by the
 // Store's published key of that kid (next, current, or retired and not
-// removed) whose algorithm is the header's; then that iss is the
+// removed: SigningKeys.PublicKey) whose algorithm is the header's; then that iss is the
 // Verifier's issuer, exp is after the Store's clock, iat and nbf are not
 // ahead of it (by more than a minute), aud holds the Verifier's audience
 // if it has one; then that the jti row exists, is the access token of the
@@ -217,19 +218,16 @@ func parseAccessToken(ctx context.Context, store *authstore.Store, token string)
 	if header.KeyID == "" {
 		return nil, fmt.Errorf("%w: no kid", ErrInvalidToken)
 	}
-	jwks, err := store.Keys.JWKS(ctx)
-	if err != nil {
+	key, err := store.Keys.PublicKey(ctx, models.UUID(header.KeyID))
+	switch {
+	case errors.Is(err, repositories.ErrNotFound) || errors.Is(err, repositories.ErrInvalidInput):
+		return nil, fmt.Errorf("%w: no published key of that kid", ErrInvalidToken)
+	case err != nil:
 		return nil, fmt.Errorf("oidcstore: verify access token: %w", err)
+	case key.Algorithm != header.Algorithm:
+		return nil, fmt.Errorf("%w: alg is not its key's", ErrInvalidToken)
 	}
-	var set jose.JSONWebKeySet
-	if err := json.Unmarshal(jwks.JSON, &set); err != nil {
-		return nil, fmt.Errorf("oidcstore: verify access token: read the signing keys: %w", err)
-	}
-	keys := set.Key(header.KeyID)
-	if len(keys) != 1 || keys[0].Algorithm != header.Algorithm {
-		return nil, fmt.Errorf("%w: no published key of that kid and algorithm", ErrInvalidToken)
-	}
-	payload, err := jws.Verify(keys[0].Key)
+	payload, err := jws.Verify(key.Key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: bad signature", ErrInvalidToken)
 	}

@@ -801,6 +801,28 @@ func (r *SigningKeys) verifier(ctx context.Context, db *gorm.DB, kid models.UUID
 	return k, nil
 }
 
+// PublicKey returns the published signing key kid (next, current, or
+// retired and not removed) as the JWKS lists it: its public key, kid and
+// algorithm. It reads the process cache Validate uses (read again after
+// KeyCacheTTL, and at once, at most once per second, for a kid it does not
+// hold), so, as for Validate, a key another process removed may still be
+// returned for up to KeyCacheTTL. It returns ErrInvalidInput for a kid
+// that is not a UUID and ErrNotFound for no such key or a removed one.
+func (r *SigningKeys) PublicKey(ctx context.Context, kid models.UUID) (jose.JSONWebKey, error) {
+	const op = "find public key"
+	if err := validID("kid", kid); err != nil {
+		return jose.JSONWebKey{}, fmt.Errorf("%s: %w", op, err)
+	}
+	k, err := r.verifier(ctx, r.db, kid)
+	switch {
+	case err != nil:
+		return jose.JSONWebKey{}, err
+	case k == nil:
+		return jose.JSONWebKey{}, fmt.Errorf("%s: %w", op, ErrNotFound)
+	}
+	return jose.JSONWebKey{Key: k.pub, KeyID: string(k.row.ID), Algorithm: k.row.Algorithm, Use: "sig"}, nil
+}
+
 // hasKeys reports whether any signing key exists (from the cache).
 func (r *SigningKeys) hasKeys(ctx context.Context, db *gorm.DB) (bool, error) {
 	now := r.now()
