@@ -390,6 +390,14 @@ func newPrintedWorld(t *testing.T, b Backend) printedWorld {
 	add("oidcstore.AuthRequest", oidcRequest)
 	add("oidcstore.Client", oidcClient)
 	add("oidcstore.RefreshTokenRequest", oidcRefresh)
+	verifierOption := oidcstore.WithAudience(string(client.ID))
+	oidcVerifier, err := oidcstore.NewVerifier(s, "https://login.example.com", verifierOption)
+	require.NoError(t, err)
+	add("oidcstore.Verifier", *oidcVerifier)
+	add("oidcstore.VerifierOption", verifierOption)
+	add("oidcstore.AccessToken", oidcstore.AccessToken{ID: pair.AccessTokenID, ClientID: client.ID, UserID: &user.ID,
+		Subject: string(user.ID), SubjectType: repositories.SubjectUser, Scopes: []string{"openid"},
+		Audience: []string{string(client.ID)}, IssuedAt: s.Now(), ExpiresAt: s.Now().Add(time.Hour)})
 
 	// protocol.
 	add("protocol.Claims", *claims, *rsClaims)

@@ -1,10 +1,12 @@
 package oidcstore
 
 // Printing: no value of this package prints a secret, under any verb. The
-// Storage holds the Store (its configuration) and the crypto key; a
-// request, a client and a grant hold the client's state, nonce, PKCE
-// challenge and secret hash; the signing key is the private key. Each
-// prints as String says, under every verb and in slog.
+// Storage holds the Store (its configuration) and the crypto key, the
+// Verifier the Store; a request, a client and a grant hold the client's
+// state, nonce, PKCE challenge and secret hash; the signing key is the
+// private key. Each prints as String says, under every verb and in slog.
+// An AccessToken holds no secret (ids, scopes and times) and prints as Go
+// prints it.
 
 import (
 	"fmt"
@@ -83,3 +85,18 @@ func (k signingKey) Format(f fmt.State, verb rune) { redact.Format(f, verb, k.St
 
 // LogValue implements slog.LogValuer: k.String().
 func (k signingKey) LogValue() slog.Value { return slog.StringValue(k.String()) }
+
+// String describes the verifier by the issuer and audience it expects: it
+// holds the Store (its configuration).
+func (v Verifier) String() string {
+	return fmt.Sprintf("oidcstore.Verifier{Issuer:%q Audience:%q %s}", v.issuer, v.audience, redact.Mask)
+}
+
+// GoString is String.
+func (v Verifier) GoString() string { return v.String() }
+
+// Format implements fmt.Formatter: every verb prints v.String().
+func (v Verifier) Format(f fmt.State, verb rune) { redact.Format(f, verb, v.String(), v.GoString()) }
+
+// LogValue implements slog.LogValuer: v.String().
+func (v Verifier) LogValue() slog.Value { return slog.StringValue(v.String()) }
