@@ -322,17 +322,10 @@ func (l *login) submit(w http.ResponseWriter, r *http.Request) {
 // password form; a locked account shows the password form with the
 // message of a wrong password.
 func (l *login) submitCode(w http.ResponseWriter, r *http.Request) {
-	id := r.PostForm.Get("id")
-	p, _, err := l.pending(r.Context(), id)
-	if err != nil {
-		l.render(w, http.StatusBadRequest, page{Error: msgExpired})
-		return
-	}
-	nonce, ok := l.csrfChecked(w, r, p)
+	p, _, ok := l.codeForm(w, r)
 	if !ok {
 		return
 	}
-	p.CSRF = l.csrfToken(nonce, id)
 	challenge, err := r.Cookie(ChallengeCookie)
 	if err != nil || challenge.Value == "" {
 		p.Error = msgChallengeExpired
@@ -358,7 +351,26 @@ func (l *login) submitCode(w http.ResponseWriter, r *http.Request) {
 		l.render(w, http.StatusUnauthorized, p)
 		return
 	}
-	l.finish(w, r, id, s, token)
+	l.finish(w, r, p.RequestID, s, token)
+}
+
+// codeForm reads the pending request of a posted code form (the second
+// factor's or the step-up's) and checks its CSRF token. It returns the
+// page with a fresh CSRF token for the next form, and false when it has
+// answered already (an unknown or expired request, a failed check).
+func (l *login) codeForm(w http.ResponseWriter, r *http.Request) (page, op.AuthRequest, bool) {
+	id := r.PostForm.Get("id")
+	p, req, err := l.pending(r.Context(), id)
+	if err != nil {
+		l.render(w, http.StatusBadRequest, page{Error: msgExpired})
+		return page{}, nil, false
+	}
+	nonce, ok := l.csrfChecked(w, r, p)
+	if !ok {
+		return page{}, nil, false
+	}
+	p.CSRF = l.csrfToken(nonce, id)
+	return p, req, true
 }
 
 // submitStepUp checks the code form of an in-page step-up: its CSRF
@@ -379,17 +391,10 @@ func (l *login) submitCode(w http.ResponseWriter, r *http.Request) {
 // needs no step-up any more (raised in another tab) completes the request
 // as it is.
 func (l *login) submitStepUp(w http.ResponseWriter, r *http.Request) {
-	id := r.PostForm.Get("id")
-	p, req, err := l.pending(r.Context(), id)
-	if err != nil {
-		l.render(w, http.StatusBadRequest, page{Error: msgExpired})
-		return
-	}
-	nonce, ok := l.csrfChecked(w, r, p)
+	p, req, ok := l.codeForm(w, r)
 	if !ok {
 		return
 	}
-	p.CSRF = l.csrfToken(nonce, id)
 	ctx := models.WithRequestMeta(r.Context(), models.RequestMeta{IP: remoteIP(r), UserAgent: r.UserAgent()})
 	prompt, maxAge, _ := promptOf(req)
 	s := l.session(ctx, r)
@@ -405,7 +410,7 @@ func (l *login) submitStepUp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if u == nil {
-		l.completeFromSession(w, r, id, s)
+		l.completeFromSession(w, r, p.RequestID, s)
 		return
 	}
 	raised, err := l.store.TwoFactor.StepUp(ctx, s.ID, r.PostForm.Get("code"))
@@ -436,7 +441,7 @@ func (l *login) submitStepUp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l.setSession(w, token)
-	l.completeFromSession(w, r, id, raised)
+	l.completeFromSession(w, r, p.RequestID, raised)
 }
 
 // csrfChecked checks a POST's CSRF token against its cookie and the
